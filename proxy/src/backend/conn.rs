@@ -1,0 +1,365 @@
+//! One connection to a backend server: login as a client, send commands, relay answers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::proto::MySerialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::protocol::command::{COM_INIT_DB, COM_QUERY, COM_QUIT};
+use crate::protocol::handshake::{required_caps, unsupported_caps, ServerInfo};
+use crate::protocol::packet;
+use crate::protocol::response::{Event, Expect, Scanner, Summary};
+use crate::route::BackendId;
+
+use super::BackendError;
+
+/// How to log in to a backend: the client's negotiated options and the backend account.
+#[derive(Debug, Clone)]
+pub struct ConnectParams {
+    pub user: String,
+    pub password: String,
+    pub db: Option<String>,
+    /// Capabilities the client negotiated with rwsplit.
+    pub caps: CapabilityFlags,
+    pub mariadb_caps: MariadbCapabilities,
+    pub collation: u8,
+    pub attrs: Option<HashMap<String, String>>,
+    pub max_packet: u32,
+    pub connect_timeout: Duration,
+}
+
+/// A logged-in backend connection.
+pub struct BackendConn {
+    pub id: BackendId,
+    pub addr: String,
+    stream: TcpStream,
+    rbuf: BytesMut,
+    /// The backend's connection id (for KILL).
+    pub thread_id: u32,
+    pub caps: CapabilityFlags,
+    pub server: ServerInfo,
+    /// Status flags from the login OK.
+    pub status: u16,
+    /// Current default database.
+    pub db: Option<String>,
+    /// The last entry of the session's history this connection has applied.
+    pub applied: u64,
+}
+
+/// Something that receives relayed bytes and can supply LOCAL INFILE data.
+#[allow(async_fn_in_trait)]
+pub trait Downstream {
+    /// Sends bytes of the answer on to the client.
+    async fn forward(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Reads the client's LOCAL INFILE data up to and including the empty packet, passing
+    /// each packet to `sink`.
+    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()>;
+}
+
+/// Discards what it is given (answers to commands rwsplit sends on its own).
+pub struct Discard;
+
+impl Downstream for Discard {
+    async fn forward(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
+        // Refuse to send a file: an empty packet ends the exchange.
+        sink.write_all(&[0, 0, 0, 2]).await
+    }
+}
+
+/// Where a relay failed: the side decides what the client is told.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("backend: {0}")]
+    Backend(#[from] BackendError),
+    #[error("client: {0}")]
+    Client(std::io::Error),
+}
+
+impl BackendConn {
+    /// Connects and logs in.
+    pub async fn connect(
+        id: BackendId,
+        addr: &str,
+        p: &ConnectParams,
+    ) -> Result<BackendConn, BackendError> {
+        let stream = tokio::time::timeout(p.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| BackendError::Timeout)?
+            .map_err(BackendError::Connect)?;
+        stream.set_nodelay(true).map_err(BackendError::Io)?;
+        let mut conn = BackendConn {
+            id,
+            addr: addr.to_string(),
+            stream,
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            thread_id: 0,
+            caps: CapabilityFlags::empty(),
+            server: ServerInfo::fallback(),
+            status: 0,
+            db: p.db.clone(),
+            applied: 0,
+        };
+        tokio::time::timeout(p.connect_timeout, conn.login(p))
+            .await
+            .map_err(|_| BackendError::Timeout)??;
+        Ok(conn)
+    }
+
+    async fn login(&mut self, p: &ConnectParams) -> Result<(), BackendError> {
+        let (seq, greeting) = self.read_packet().await?;
+        if greeting.first() == Some(&0xFF) {
+            return Err(BackendError::server(&greeting));
+        }
+        let hs: HandshakePacket<'_> = ParseBuf(&greeting)
+            .parse(())
+            .map_err(|_| BackendError::Protocol("bad greeting"))?;
+        let server = ServerInfo::from_greeting(&hs);
+        self.thread_id = hs.connection_id();
+        let nonce = hs.nonce();
+        let server_caps = hs.capabilities();
+        let mut caps = (p.caps & server_caps) - unsupported_caps();
+        caps |= required_caps() | CapabilityFlags::CLIENT_PLUGIN_AUTH;
+        for c in [
+            CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA,
+            CapabilityFlags::CLIENT_CONNECT_ATTRS,
+        ] {
+            caps.set(c, server_caps.contains(c));
+        }
+        let plugin = AuthPlugin::from_bytes(&server.auth_plugin).into_owned();
+        let data = plugin_data(&plugin, &p.password, &nonce)?;
+        let mut attrs = p.attrs.clone().unwrap_or_default();
+        attrs.insert("_proxy".into(), "rwsplit".into());
+        let resp = HandshakeResponse::new(
+            Some(&data[..]),
+            hs.server_version_parsed().unwrap_or((10, 0, 0)),
+            Some(p.user.as_bytes()),
+            p.db.as_deref().map(str::as_bytes),
+            Some(plugin.clone()),
+            caps,
+            Some(attrs),
+            p.max_packet,
+        )
+        .with_mariadb_ext_capabilities(p.mariadb_caps & server.mariadb_caps);
+        let mut payload = Vec::with_capacity(256);
+        resp.serialize(&mut payload);
+        // The collation byte: the client's, not the library's default.
+        if let Some(b) = payload.get_mut(8) {
+            *b = p.collation;
+        }
+        self.caps = CapabilityFlags::from_bits_truncate(u32::from_le_bytes([
+            payload[0], payload[1], payload[2], payload[3],
+        ]));
+        let mut seq = seq.wrapping_add(1);
+        self.write_payload(&payload, seq).await?;
+        let mut plugin = plugin;
+        loop {
+            let (s, p2) = self.read_packet().await?;
+            seq = s.wrapping_add(1);
+            match p2.first() {
+                Some(0x00) => {
+                    self.status = ok_status(&p2, self.caps);
+                    self.server = server;
+                    return Ok(());
+                }
+                Some(0xFF) => return Err(BackendError::server(&p2)),
+                Some(0xFE) => {
+                    let sw: AuthSwitchRequest<'_> = ParseBuf(&p2)
+                        .parse(())
+                        .map_err(|_| BackendError::Protocol("bad auth switch"))?;
+                    plugin = sw.auth_plugin().into_owned();
+                    let data = plugin_data(&plugin, &p.password, sw.plugin_data())?;
+                    self.write_payload(&data, seq).await?;
+                }
+                Some(0x01) => match (&plugin, p2.get(1)) {
+                    (AuthPlugin::CachingSha2Password, Some(3)) => {} // fast auth ok; OK follows
+                    (AuthPlugin::CachingSha2Password, Some(4)) => {
+                        return Err(BackendError::Auth(
+                            "the backend asks for caching_sha2_password full authentication, \
+                             which needs TLS or RSA (not supported yet); log in once with the \
+                             mysql client to fill the server's cache"
+                                .into(),
+                        ))
+                    }
+                    _ => return Err(BackendError::Protocol("unexpected auth data")),
+                },
+                _ => return Err(BackendError::Protocol("unexpected login answer")),
+            }
+        }
+    }
+
+    /// Reads one packet (payload and sequence id); used during login and for internal
+    /// commands whose answers rwsplit reads itself.
+    async fn read_packet(&mut self) -> Result<(u8, Vec<u8>), BackendError> {
+        loop {
+            if let Some(f) = packet::frame(&self.rbuf, 64 << 20)? {
+                let payload = packet::payload_of(&self.rbuf[..f.total], &f);
+                self.rbuf.advance(f.total);
+                return Ok((f.last_seq, payload));
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn fill(&mut self) -> Result<(), BackendError> {
+        if self.rbuf.capacity() - self.rbuf.len() < 4096 {
+            self.rbuf.reserve(16 * 1024);
+        }
+        let n = self
+            .stream
+            .read_buf(&mut self.rbuf)
+            .await
+            .map_err(BackendError::Io)?;
+        if n == 0 {
+            return Err(BackendError::Closed);
+        }
+        Ok(())
+    }
+
+    async fn write_payload(&mut self, payload: &[u8], seq: u8) -> Result<(), BackendError> {
+        let buf = packet::packets(payload, seq);
+        self.stream.write_all(&buf).await.map_err(BackendError::Io)
+    }
+
+    /// Sends framed bytes (a client's command as it came).
+    pub async fn send(&mut self, framed: &[u8]) -> Result<(), BackendError> {
+        self.rbuf.clear();
+        self.stream
+            .write_all(framed)
+            .await
+            .map_err(BackendError::Io)
+    }
+
+    /// Relays the answer to the command just sent, to `down`. Returns what it said and
+    /// whether any byte reached `down` (the error side tells who failed).
+    pub async fn relay<D: Downstream>(
+        &mut self,
+        down: &mut D,
+        expect: Expect,
+        forwarded: &mut bool,
+    ) -> Result<Summary, RelayError> {
+        let mut scanner = Scanner::new(expect, self.caps);
+        loop {
+            let ev = scanner
+                .feed(&self.rbuf)
+                .map_err(|e| RelayError::Backend(e.into()))?;
+            let (n, done, infile) = match ev {
+                Event::More { forward } => (forward, false, false),
+                Event::Done { forward } => (forward, true, false),
+                Event::LocalInfile { forward } => (forward, false, true),
+            };
+            if n > 0 {
+                *forwarded = true;
+                down.forward(&self.rbuf[..n])
+                    .await
+                    .map_err(RelayError::Client)?;
+                self.rbuf.advance(n);
+            }
+            if done {
+                return Ok(*scanner.summary());
+            }
+            if infile {
+                down.infile_to(&mut self.stream)
+                    .await
+                    .map_err(RelayError::Client)?;
+                continue;
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Runs a command of rwsplit's own and reads its answer.
+    pub async fn command(
+        &mut self,
+        payload: &[u8],
+        expect: Expect,
+    ) -> Result<Summary, BackendError> {
+        let buf = packet::packets(payload, 0);
+        self.send(&buf).await?;
+        let mut forwarded = false;
+        match self.relay(&mut Discard, expect, &mut forwarded).await {
+            Ok(s) => Ok(s),
+            Err(RelayError::Backend(e)) => Err(e),
+            Err(RelayError::Client(e)) => Err(BackendError::Io(e)),
+        }
+    }
+
+    /// Runs an SQL statement of rwsplit's own; an ERR answer becomes an error.
+    pub async fn query(&mut self, sql: &str) -> Result<Summary, BackendError> {
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(COM_QUERY);
+        payload.extend_from_slice(sql.as_bytes());
+        let s = self.command(&payload, Expect::Results).await?;
+        match s.error {
+            Some(code) => Err(BackendError::Rejected {
+                code,
+                what: truncate(sql, 120),
+            }),
+            None => Ok(s),
+        }
+    }
+
+    /// Changes the default database.
+    pub async fn init_db(&mut self, db: &str) -> Result<(), BackendError> {
+        let mut payload = vec![COM_INIT_DB];
+        payload.extend_from_slice(db.as_bytes());
+        let s = self.command(&payload, Expect::Single).await?;
+        match s.error {
+            Some(code) => Err(BackendError::Rejected {
+                code,
+                what: format!("USE {db}"),
+            }),
+            None => {
+                self.db = Some(db.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Says goodbye (best effort).
+    pub async fn quit(mut self) {
+        let _ = self.stream.write_all(&[1, 0, 0, 0, COM_QUIT]).await;
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+fn plugin_data(
+    plugin: &AuthPlugin<'_>,
+    password: &str,
+    nonce: &[u8],
+) -> Result<Vec<u8>, BackendError> {
+    match plugin {
+        AuthPlugin::MysqlNativePassword | AuthPlugin::CachingSha2Password => Ok(plugin
+            .gen_data(Some(password), nonce)
+            .map(|d| d.to_vec())
+            .unwrap_or_default()),
+        AuthPlugin::MysqlClearPassword => Ok(password.as_bytes().to_vec()),
+        other => Err(BackendError::Auth(format!(
+            "the backend asks for auth plugin {}, which rwsplit does not speak",
+            String::from_utf8_lossy(other.as_bytes())
+        ))),
+    }
+}
+
+fn ok_status(ok: &[u8], caps: CapabilityFlags) -> u16 {
+    use mysql_common::packets::{CommonOkPacket, OkPacketDeserializer};
+    ParseBuf(ok)
+        .parse::<OkPacketDeserializer<CommonOkPacket>>(caps)
+        .map(|o| o.into_inner().status_flags().bits())
+        .unwrap_or(0)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}

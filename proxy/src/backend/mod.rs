@@ -1,0 +1,90 @@
+//! Backend connections: login as a client, commands, relaying answers.
+
+mod conn;
+
+pub use conn::{BackendConn, ConnectParams, Discard, Downstream, RelayError};
+
+use crate::protocol::{ProtocolError, SqlError};
+
+/// Errors talking to a backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("i/o: {0}")]
+    Io(std::io::Error),
+    #[error("connection closed by the server")]
+    Closed,
+    #[error("protocol: {0}")]
+    Protocol(&'static str),
+    #[error(transparent)]
+    Decode(#[from] ProtocolError),
+    #[error("server error {code} ({state}): {message}")]
+    Server {
+        code: u16,
+        state: String,
+        message: String,
+    },
+    #[error("authentication: {0}")]
+    Auth(String),
+    #[error("error {code} running `{what}`")]
+    Rejected { code: u16, what: String },
+}
+
+impl BackendError {
+    /// From an ERR packet payload.
+    pub fn server(payload: &[u8]) -> BackendError {
+        let code = match payload {
+            [_, a, b, ..] => u16::from_le_bytes([*a, *b]),
+            _ => 0,
+        };
+        let (state, msg) = match payload.get(3..) {
+            Some([b'#', rest @ ..]) if rest.len() >= 5 => (
+                String::from_utf8_lossy(&rest[..5]).into_owned(),
+                String::from_utf8_lossy(&rest[5..]).into_owned(),
+            ),
+            Some(rest) => ("HY000".into(), String::from_utf8_lossy(rest).into_owned()),
+            None => ("HY000".into(), String::new()),
+        };
+        BackendError::Server {
+            code,
+            state,
+            message: msg,
+        }
+    }
+
+    /// True when the backend could not be reached or dropped the connection (as opposed
+    /// to refusing the login or a statement).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Connect(_)
+                | BackendError::Timeout
+                | BackendError::Io(_)
+                | BackendError::Closed
+        )
+    }
+
+    /// What the client is told.
+    pub fn to_sql(&self, addr: &str) -> SqlError {
+        match self {
+            BackendError::Server {
+                code,
+                state,
+                message,
+            } => {
+                let mut st = [b'H', b'Y', b'0', b'0', b'0'];
+                if state.len() == 5 {
+                    st.copy_from_slice(state.as_bytes());
+                }
+                SqlError::new(*code, &st, message.clone())
+            }
+            BackendError::Connect(_) | BackendError::Timeout => {
+                SqlError::no_backend(&format!("cannot connect to {addr}: {self}"))
+            }
+            other => SqlError::lost_connection(&format!("{addr}: {other}")),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Names the classifier looks for. All upper case; compared case-insensitively.
+
+/// Functions whose result depends on this connection's history or that change server state:
+/// a SELECT that calls one runs on the writer (where that history is).
+pub const WRITER_FUNCTIONS: &[&str] = &[
+    "LAST_INSERT_ID",
+    "FOUND_ROWS",
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "RELEASE_ALL_LOCKS",
+    "IS_FREE_LOCK",
+    "IS_USED_LOCK",
+    "NEXTVAL",
+    "LASTVAL",
+    "SETVAL",
+    "CONNECTION_ID",
+    "LOAD_FILE",
+    "MASTER_POS_WAIT",
+    "SOURCE_POS_WAIT",
+];
+
+/// Functions that report on the previous statement: they must run where it ran.
+pub const LAST_STATEMENT_FUNCTIONS: &[&str] = &["ROW_COUNT"];
+
+/// System variables bound to this connection's writes: read on the writer.
+pub const WRITER_SYSVARS: &[&str] = &[
+    "IDENTITY",
+    "LAST_INSERT_ID",
+    "INSERT_ID",
+    "LAST_GTID",
+    "IN_TRANSACTION",
+    "GTID_BINLOG_POS",
+    "GTID_CURRENT_POS",
+    "GTID_SLAVE_POS",
+    "GTID_EXECUTED",
+    "GTID_BINLOG_STATE",
+];
+
+/// System variables that report on the previous statement.
+pub const LAST_STATEMENT_SYSVARS: &[&str] = &["WARNING_COUNT", "ERROR_COUNT"];
+
+/// Statements that start with these words write, or change the server: the writer runs them.
+pub const WRITE_WORDS: &[&str] = &[
+    "INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD", "CREATE", "ALTER", "DROP", "RENAME",
+    "TRUNCATE", "GRANT", "REVOKE",
+];
+
+/// `SHOW …` forms that must not go to a reader: they describe this connection or the
+/// replication role of the server that answers.
+pub const SHOW_WRITER_WORDS: &[&str] = &[
+    "MASTER",
+    "BINLOG",
+    "BINARY",
+    "SLAVE",
+    "REPLICA",
+    "ALL",
+    "RELAYLOG",
+    "PROCESSLIST",
+    "FULL",
+    "STATUS",
+    "SESSION",
+    "LOCAL",
+    "GLOBAL",
+    "ENGINE",
+    "OPEN",
+    "PROFILE",
+    "PROFILES",
+    "EXPLAIN",
+    "ANALYZE",
+];
+
+/// True when `word` (any case) is in `list` (upper case).
+#[inline]
+pub fn contains(list: &[&str], word: &[u8]) -> bool {
+    list.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// Strips `@@`, a `session.`/`local.`/`global.` prefix and backquotes from a system variable
+/// token, returning the bare name and whether `global.` was given.
+pub fn sysvar_name(tok: &[u8]) -> (&[u8], bool) {
+    let mut name = tok.strip_prefix(b"@@").unwrap_or(tok);
+    let mut global = false;
+    for (prefix, is_global) in [
+        (&b"session."[..], false),
+        (&b"local."[..], false),
+        (&b"global."[..], true),
+    ] {
+        if name.len() > prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            name = &name[prefix.len()..];
+            global = is_global;
+            break;
+        }
+    }
+    let name = name
+        .strip_prefix(b"`")
+        .and_then(|n| n.strip_suffix(b"`"))
+        .unwrap_or(name);
+    (name, global)
+}

@@ -1,0 +1,392 @@
+//! SET statements: what they change in the session, parsed with sqlparser.
+//!
+//! The forms sqlparser handles badly are decided from the keywords first (see
+//! `shared/notes/classifying-mysql.md`): `SET [SESSION|GLOBAL] TRANSACTION` (the AST loses
+//! the scope), `SET NAMES`, `SET CHARACTER SET`, `SET PASSWORD`, `SET ROLE`, `SET PERSIST`.
+
+use sqlparser::ast::{
+    ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
+    ObjectNamePart, Set, Statement as Ast, UnaryOperator, Value,
+};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+use super::functions::{contains, sysvar_name};
+use super::lexer::{Lexer, TokenKind};
+use super::scan::Scan;
+use super::statement::{Detail, Flags, Kind, SessionCommand, SetEffect};
+
+/// Functions whose value a replica computes exactly as the primary does, given the same
+/// session state: a SET using only these can be replayed on readers.
+const DETERMINISTIC_FUNCTIONS: &[&str] = &[
+    "CONCAT",
+    "CONCAT_WS",
+    "REPLACE",
+    "LOWER",
+    "UPPER",
+    "LCASE",
+    "UCASE",
+    "TRIM",
+    "LTRIM",
+    "RTRIM",
+    "SUBSTRING",
+    "SUBSTR",
+    "LEFT",
+    "RIGHT",
+    "IF",
+    "IFNULL",
+    "COALESCE",
+    "NULLIF",
+    "GREATEST",
+    "LEAST",
+    "ABS",
+    "LENGTH",
+    "CHAR_LENGTH",
+    "REVERSE",
+    "LPAD",
+    "RPAD",
+    "HEX",
+    "UNHEX",
+    "FIND_IN_SET",
+    "INSTR",
+    "LOCATE",
+    "FORMAT",
+    "CAST",
+    "CONVERT",
+];
+
+/// Result of analysing a SET statement.
+pub struct SetResult {
+    pub kind: Kind,
+    pub detail: Detail,
+    pub flags: Flags,
+}
+
+fn session(sql: &str, key: &str) -> SetResult {
+    SetResult {
+        kind: Kind::Session,
+        detail: Detail::Set(SetEffect {
+            autocommit: None,
+            replay: Some(SessionCommand {
+                key: key.to_string(),
+                sql: sql.to_string(),
+            }),
+            replayable: true,
+            user_vars_only: false,
+            reads_user_vars: false,
+            literal: true,
+        }),
+        flags: Flags::empty(),
+    }
+}
+
+fn other() -> SetResult {
+    SetResult {
+        kind: Kind::Other,
+        detail: Detail::None,
+        flags: Flags::empty(),
+    }
+}
+
+/// Analyses `SET …` (the caller has seen the word SET first and handled `SET STATEMENT`).
+pub fn analyze(src: &[u8], scan: &Scan) -> SetResult {
+    let sql = String::from_utf8_lossy(src);
+    let w1 = scan.word(src, 1).unwrap_or_default().to_ascii_uppercase();
+    let w2_is = |kw: &str| scan.is(src, 2, kw);
+    match w1.as_slice() {
+        b"TRANSACTION" => return other(), // next transaction only: it runs on the writer
+        b"SESSION" | b"LOCAL" if w2_is("TRANSACTION") => return session(&sql, "transaction"),
+        b"GLOBAL" if w2_is("TRANSACTION") => return other(),
+        b"PERSIST" | b"PERSIST_ONLY" | b"PASSWORD" | b"DEFAULT" => return other(),
+        b"NAMES" => return session(&sql, "names"),
+        b"CHARSET" => return session(&sql, "charset"),
+        b"CHARACTER" if w2_is("SET") => return session(&sql, "charset"),
+        b"ROLE" => return session(&sql, "role"),
+        _ => {}
+    }
+    let parsed = Parser::parse_sql(&MySqlDialect {}, &sql);
+    let set = match parsed.as_deref() {
+        Ok([Ast::Set(set)]) => set,
+        _ => return unparsed(src),
+    };
+    let assignments: Vec<(Option<ContextModifier>, &ObjectName, &Expr)> = match set {
+        Set::SingleAssignment {
+            scope,
+            variable,
+            values,
+            ..
+        } if values.len() == 1 => vec![(*scope, variable, &values[0])],
+        Set::MultipleAssignments { assignments } => assignments
+            .iter()
+            .map(|a| (a.scope, &a.name, &a.value))
+            .collect(),
+        Set::SetTimeZone { .. } => return session(&sql, "time_zone"),
+        Set::SetNames { .. } | Set::SetNamesDefault {} => return session(&sql, "names"),
+        _ => return unparsed(src),
+    };
+
+    let mut scope_global = false;
+    let mut effect = SetEffect {
+        replayable: true,
+        user_vars_only: true,
+        literal: true,
+        ..SetEffect::default()
+    };
+    let mut keep: Vec<(String, String)> = Vec::new(); // (name, "lhs = value") to replay
+    let mut all_kept = true;
+    let mut autocommit_assigned = false;
+    for (scope, name, value) in assignments {
+        match scope {
+            Some(ContextModifier::Global) => scope_global = true,
+            Some(ContextModifier::Session) | Some(ContextModifier::Local) => scope_global = false,
+            None => {}
+        }
+        let target = Target::of(name, scope_global);
+        match target {
+            Target::Global => {
+                all_kept = false;
+            }
+            Target::System(ref n) if n == "autocommit" => {
+                all_kept = false;
+                autocommit_assigned = true;
+                effect.autocommit = literal_bool(value);
+            }
+            Target::System(n) => {
+                effect.user_vars_only = false;
+                effect.literal &= is_literal(value);
+                effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
+                keep.push((n.clone(), format!("SESSION {n} = {value}")));
+            }
+            Target::User(n) => {
+                effect.literal &= is_literal(value);
+                effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
+                keep.push((n.clone(), format!("{n} = {value}")));
+            }
+        }
+    }
+    if keep.is_empty() {
+        effect.user_vars_only = false;
+        return if autocommit_assigned {
+            SetResult {
+                kind: Kind::Session,
+                detail: Detail::Set(effect),
+                flags: Flags::empty(),
+            }
+        } else {
+            other()
+        };
+    }
+    let mut names: Vec<String> = keep.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    names.sort();
+    names.dedup();
+    let replay_sql = if all_kept {
+        sql.to_string()
+    } else {
+        let body: Vec<&str> = keep.iter().map(|(_, s)| s.as_str()).collect();
+        format!("SET {}", body.join(", "))
+    };
+    effect.replay = Some(SessionCommand {
+        key: names.join(","),
+        sql: replay_sql,
+    });
+    SetResult {
+        kind: Kind::Session,
+        detail: Detail::Set(effect),
+        flags: Flags::empty(),
+    }
+}
+
+/// A SET sqlparser rejects (`SET @a := 1`, `SET @'x' = 1`, …): recorded whole and not
+/// replayable, so the session's reads that depend on it stay on the writer.
+fn unparsed(src: &[u8]) -> SetResult {
+    // Assignment targets: the token after SET and after each top-level comma.
+    let mut depth = 0i32;
+    let mut expect_target = true;
+    let mut user_vars_only = true;
+    let mut global = false;
+    let mut reads_user_vars = false;
+    for tok in Lexer::new(src).skip(1) {
+        let text = tok.text(src);
+        match tok.kind {
+            TokenKind::Punct(b'(') => depth += 1,
+            TokenKind::Punct(b')') => depth -= 1,
+            TokenKind::Punct(b',') if depth == 0 => {
+                expect_target = true;
+                continue;
+            }
+            TokenKind::Word if expect_target => {
+                if text.eq_ignore_ascii_case(b"GLOBAL") || text.eq_ignore_ascii_case(b"PERSIST") {
+                    global = true;
+                }
+                if !(text.eq_ignore_ascii_case(b"SESSION") || text.eq_ignore_ascii_case(b"LOCAL")) {
+                    user_vars_only = false;
+                    expect_target = false;
+                }
+                continue;
+            }
+            TokenKind::SysVar if expect_target => {
+                global |= sysvar_name(text).1;
+                user_vars_only = false;
+            }
+            TokenKind::UserVar if !expect_target => reads_user_vars = true,
+            _ => {}
+        }
+        expect_target = false;
+    }
+    if global {
+        return SetResult {
+            kind: Kind::Other,
+            detail: Detail::None,
+            flags: Flags::PARSE_FAILED,
+        };
+    }
+    SetResult {
+        kind: Kind::Session,
+        detail: Detail::Set(SetEffect {
+            autocommit: None,
+            replay: Some(SessionCommand {
+                key: String::new(),
+                sql: String::from_utf8_lossy(src).into_owned(),
+            }),
+            replayable: false,
+            user_vars_only,
+            reads_user_vars,
+            literal: false,
+        }),
+        flags: Flags::PARSE_FAILED,
+    }
+}
+
+enum Target {
+    Global,
+    System(String),
+    User(String),
+}
+
+impl Target {
+    fn of(name: &ObjectName, scope_global: bool) -> Target {
+        let parts: Vec<&str> = name
+            .0
+            .iter()
+            .filter_map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        let first = parts.first().copied().unwrap_or_default();
+        let rest = || {
+            parts
+                .get(1..)
+                .unwrap_or_default()
+                .join(".")
+                .to_ascii_lowercase()
+        };
+        if let Some(qualifier) = first.strip_prefix("@@") {
+            match qualifier.to_ascii_lowercase().as_str() {
+                "global" if parts.len() > 1 => Target::Global,
+                "session" | "local" if parts.len() > 1 => Target::System(rest()),
+                _ => {
+                    let mut n = qualifier.to_ascii_lowercase();
+                    if parts.len() > 1 {
+                        n = format!("{n}.{}", rest());
+                    }
+                    Target::System(n)
+                }
+            }
+        } else if first.starts_with('@') {
+            Target::User(parts.join("."))
+        } else if scope_global {
+            Target::Global
+        } else {
+            Target::System(parts.join(".").to_ascii_lowercase())
+        }
+    }
+}
+
+fn literal_bool(value: &Expr) -> Option<bool> {
+    match value {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => match n.as_str() {
+                "0" => Some(false),
+                "1" => Some(true),
+                _ => None,
+            },
+            Value::Boolean(b) => Some(*b),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => word_bool(s),
+            _ => None,
+        },
+        Expr::Identifier(i) => word_bool(&i.value),
+        _ => None,
+    }
+}
+
+fn word_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_uppercase().as_str() {
+        "ON" | "TRUE" | "1" => Some(true),
+        "OFF" | "FALSE" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// True when a replica evaluates `expr` to the same value as the primary, given the same
+/// session state. Sets `reads_user_vars` when it reads a user variable.
+fn deterministic(expr: &Expr, reads_user_vars: &mut bool) -> bool {
+    match expr {
+        Expr::Value(_) => true,
+        Expr::Identifier(i) => {
+            if i.value.starts_with('@') && !i.value.starts_with("@@") {
+                *reads_user_vars = true;
+            }
+            true
+        }
+        Expr::CompoundIdentifier(_) => true,
+        Expr::Nested(e) => deterministic(e, reads_user_vars),
+        Expr::UnaryOp { op, expr } => {
+            matches!(
+                op,
+                UnaryOperator::Minus | UnaryOperator::Plus | UnaryOperator::Not
+            ) && deterministic(expr, reads_user_vars)
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            deterministic(left, reads_user_vars) & deterministic(right, reads_user_vars)
+        }
+        Expr::Cast { expr, .. } => deterministic(expr, reads_user_vars),
+        Expr::Function(f) => {
+            let name = f
+                .name
+                .0
+                .last()
+                .and_then(|p| match p {
+                    ObjectNamePart::Identifier(i) => Some(i.value.as_bytes()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            if !contains(DETERMINISTIC_FUNCTIONS, name) {
+                return false;
+            }
+            match &f.args {
+                FunctionArguments::None => true,
+                FunctionArguments::List(list) => list.args.iter().all(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                    | FunctionArg::Named {
+                        arg: FunctionArgExpr::Expr(e),
+                        ..
+                    } => deterministic(e, reads_user_vars),
+                    _ => false,
+                }),
+                FunctionArguments::Subquery(_) => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A constant: a literal, a bare word (ON, OFF, DEFAULT, a charset name) or a signed number.
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(_) => true,
+        Expr::Identifier(i) => !i.value.starts_with('@'),
+        Expr::UnaryOp { expr, .. } => matches!(**expr, Expr::Value(_)),
+        _ => false,
+    }
+}

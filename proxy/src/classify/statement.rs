@@ -1,0 +1,201 @@
+//! What the classifier says about a statement: the value the router reads.
+
+use bitflags::bitflags;
+
+/// The class of a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// SELECT, SHOW, DESCRIBE, EXPLAIN SELECT, …: may run on a reader (see the flags).
+    Read,
+    /// DML and DDL.
+    Write,
+    /// BEGIN / START TRANSACTION / XA START (see [`Detail::Begin`]).
+    Begin,
+    /// COMMIT or ROLLBACK of the whole transaction (also XA COMMIT/ROLLBACK).
+    End,
+    /// SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO: stays with the transaction.
+    Savepoint,
+    /// A change of session state: SET …, SET NAMES, USE (see [`Detail`]).
+    Session,
+    /// LOCK TABLES, FLUSH TABLES … WITH READ LOCK, BACKUP LOCK.
+    Lock,
+    /// UNLOCK TABLES, BACKUP UNLOCK.
+    Unlock,
+    /// SHOW WARNINGS / ERRORS, GET DIAGNOSTICS: about the previous statement.
+    Diagnostics,
+    /// Anything else (CALL, DO, HANDLER, XA, PREPARE, KILL, FLUSH, admin statements,
+    /// unknown or empty statements): the writer runs it.
+    Other,
+}
+
+impl Kind {
+    /// The metrics label: read, write, tx, session or other.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Read | Kind::Diagnostics => "read",
+            Kind::Write => "write",
+            Kind::Begin | Kind::End | Kind::Savepoint => "tx",
+            Kind::Session => "session",
+            Kind::Lock | Kind::Unlock | Kind::Other => "other",
+        }
+    }
+}
+
+bitflags! {
+    /// Facts the lexer (and sqlparser) found in a statement.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Flags: u32 {
+        /// FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE.
+        const LOCKING_READ = 1 << 0;
+        /// A function bound to this connection's history or with side effects
+        /// (LAST_INSERT_ID, GET_LOCK, NEXT VALUE FOR, …).
+        const WRITER_FUNCTION = 1 << 1;
+        /// SELECT … INTO (variables, OUTFILE, DUMPFILE).
+        const INTO = 1 << 2;
+        /// `@v := …`
+        const USER_VAR_ASSIGN = 1 << 3;
+        /// `@v` is read.
+        const USER_VAR_READ = 1 << 4;
+        /// More than one statement in one COM_QUERY.
+        const MULTI = 1 << 5;
+        /// SQL_CALC_FOUND_ROWS.
+        const CALC_FOUND_ROWS = 1 << 6;
+        /// sqlparser could not parse the statement.
+        const PARSE_FAILED = 1 << 7;
+        /// A system variable bound to this connection's writes (@@identity, @@last_insert_id, …).
+        const WRITER_SYSVAR = 1 << 8;
+        /// Reports on the previous statement (ROW_COUNT(), @@warning_count).
+        const LAST_STATEMENT = 1 << 9;
+        /// INSERT / UPDATE / DELETE / REPLACE appear (WITH … DELETE, a write in a read's shape).
+        const WRITE_WORD = 1 << 10;
+        /// sqlparser saw a data-changing statement inside a query.
+        const WRITES_DATA = 1 << 11;
+        /// Sent as a prepared statement (COM_STMT_PREPARE / EXECUTE).
+        const PREPARED = 1 << 12;
+    }
+}
+
+impl Flags {
+    /// Flags that send a read to the writer.
+    pub const NEEDS_WRITER: Flags = Flags::LOCKING_READ
+        .union(Flags::WRITER_FUNCTION)
+        .union(Flags::INTO)
+        .union(Flags::USER_VAR_ASSIGN)
+        .union(Flags::CALC_FOUND_ROWS)
+        .union(Flags::WRITER_SYSVAR)
+        .union(Flags::WRITES_DATA)
+        .union(Flags::WRITE_WORD);
+}
+
+/// A routing hint from a leading comment: `/* rwsplit:writer */`, `/* rwsplit:reader */`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hint {
+    Writer,
+    Reader,
+}
+
+/// What a SET statement does to the session.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SetEffect {
+    /// `autocommit` assigned a literal: its new value.
+    pub autocommit: Option<bool>,
+    /// Text to replay on every other backend connection of the session so it has the
+    /// same state; `None` for global or next-transaction-only changes.
+    pub replay: Option<SessionCommand>,
+    /// False when a reader would compute a different value (NOW(), subqueries,
+    /// LAST_INSERT_ID(), unknown functions): the session's reads then stay on the writer.
+    pub replayable: bool,
+    /// Every assignment is to a user variable (`@x`).
+    pub user_vars_only: bool,
+    /// A value reads a user variable.
+    pub reads_user_vars: bool,
+    /// Every value is a literal (no variables, no functions): a later SET of the same
+    /// variables makes this one irrelevant.
+    pub literal: bool,
+}
+
+/// A session command kept in the session's history and replayed on other backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCommand {
+    /// Variables this command sets (sorted, lower case, comma-joined): a later command
+    /// with the same key supersedes it.
+    pub key: String,
+    pub sql: String,
+}
+
+/// XA verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XaVerb {
+    Start,
+    End,
+    Prepare,
+    Commit,
+    Rollback,
+    Recover,
+}
+
+/// Kind-specific details.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Detail {
+    #[default]
+    None,
+    /// BEGIN / START TRANSACTION.
+    Begin { read_only: bool },
+    /// USE db.
+    Use { db: String },
+    /// SET …
+    Set(SetEffect),
+    /// CREATE TEMPORARY TABLE name.
+    CreateTemporary { table: String },
+    /// DROP [TEMPORARY] TABLE names.
+    DropTables {
+        temporary: bool,
+        tables: Vec<String>,
+    },
+    /// XA …
+    Xa(XaVerb),
+}
+
+/// A classified statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub kind: Kind,
+    pub flags: Flags,
+    pub detail: Detail,
+    pub hint: Option<Hint>,
+    /// Hash of the normalized statement (literals replaced by `?`).
+    pub digest: u64,
+    /// For a multi-statement query: each statement, in order.
+    pub parts: Vec<Statement>,
+}
+
+impl Statement {
+    pub fn new(kind: Kind) -> Self {
+        Statement {
+            kind,
+            flags: Flags::empty(),
+            detail: Detail::None,
+            hint: None,
+            digest: 0,
+            parts: Vec::new(),
+        }
+    }
+
+    pub fn with_flags(mut self, flags: Flags) -> Self {
+        self.flags |= flags;
+        self
+    }
+
+    pub fn with_detail(mut self, detail: Detail) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// A read that nothing forces onto the writer.
+    pub fn is_plain_read(&self) -> bool {
+        self.kind == Kind::Read
+            && !self
+                .flags
+                .intersects(Flags::NEEDS_WRITER | Flags::MULTI | Flags::PARSE_FAILED)
+    }
+}

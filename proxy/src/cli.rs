@@ -1,0 +1,152 @@
+//! Command-line flags. Every flag can also be given as an environment variable
+//! `RWSPLIT_<FLAG>`; flags override the configuration file.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{Config, ConfigError, LogFormat, UserConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rwsplit",
+    version,
+    about = "A read/write-splitting MySQL/MariaDB proxy",
+    long_about = "rwsplit speaks the MySQL protocol to clients and sends writes, transactions and \
+session-bound statements to the writer and other reads to a reader, keeping each session's \
+state (SET, USE, temporary tables, locks) consistent across its backend connections.\n\n\
+Every flag can also be given as an environment variable RWSPLIT_<FLAG> (for example \
+RWSPLIT_LISTEN); lists (--reader, --user) take comma-separated values there. Flags \
+override the file given with --config.\n\n\
+Example:\n  rwsplit --listen 127.0.0.1:6033 --writer 127.0.0.1:3316 \\\n          \
+--reader 127.0.0.1:3317 --reader 127.0.0.1:3318 --user app:app"
+)]
+pub struct Cli {
+    /// TOML configuration file (see config/rwsplit.toml for every key and its default).
+    #[arg(long, short = 'c', env = "RWSPLIT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address clients connect to [default: 127.0.0.1:6033].
+    #[arg(long, env = "RWSPLIT_LISTEN", value_name = "IP:PORT")]
+    pub listen: Option<String>,
+
+    /// The writer (primary).
+    #[arg(long, env = "RWSPLIT_WRITER", value_name = "HOST:PORT")]
+    pub writer: Option<String>,
+
+    /// A reader (replica); repeat for several. Replaces the file's list.
+    #[arg(
+        long = "reader",
+        env = "RWSPLIT_READER",
+        value_name = "HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub readers: Vec<String>,
+
+    /// An account clients log in with; rwsplit uses the same on the backends unless the
+    /// file maps it. Repeat for several; replaces a file entry of the same name.
+    #[arg(
+        long = "user",
+        env = "RWSPLIT_USER",
+        value_name = "NAME:PASSWORD",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub users: Vec<String>,
+
+    /// Account of the health monitor [default: the first user's backend account].
+    #[arg(
+        long,
+        env = "RWSPLIT_MONITOR_USER",
+        value_name = "NAME:PASSWORD",
+        hide_env_values = true
+    )]
+    pub monitor_user: Option<String>,
+
+    /// Milliseconds between health checks of each backend [default: 500].
+    #[arg(long, env = "RWSPLIT_MONITOR_INTERVAL", value_name = "MS")]
+    pub monitor_interval: Option<u64>,
+
+    /// Client connections served at once [default: 4096].
+    #[arg(long, env = "RWSPLIT_MAX_CLIENT_CONNECTIONS", value_name = "N")]
+    pub max_client_connections: Option<usize>,
+
+    /// Worker threads; 0 = one per CPU [default: 0].
+    #[arg(long, env = "RWSPLIT_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
+
+    /// Log filter: info, debug (one line per statement with its route), warn, … [default: info].
+    #[arg(long, env = "RWSPLIT_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Log format [default: human].
+    #[arg(long, env = "RWSPLIT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Check the configuration, print it (passwords masked) and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+impl Cli {
+    /// The configuration: the file (if any), then the flags, validated.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut c = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        self.apply(&mut c)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Applies the flags over a configuration.
+    pub fn apply(&self, c: &mut Config) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        if let Some(v) = &self.listen {
+            c.server.listen = v.clone();
+        }
+        if let Some(v) = &self.writer {
+            c.backends.writer = v.clone();
+        }
+        if !self.readers.is_empty() {
+            c.backends.readers = self
+                .readers
+                .iter()
+                .filter(|r| !r.is_empty())
+                .cloned()
+                .collect();
+        }
+        for u in &self.users {
+            let user = UserConfig::parse_pair(u).map_err(|m| bad("--user", m))?;
+            match c.users.iter_mut().find(|x| x.name == user.name) {
+                Some(existing) => *existing = user,
+                None => c.users.push(user),
+            }
+        }
+        if let Some(m) = &self.monitor_user {
+            let u = UserConfig::parse_pair(m).map_err(|m| bad("--monitor-user", m))?;
+            c.monitor.user = Some(u.name);
+            c.monitor.password = Some(u.password);
+        }
+        if let Some(v) = self.monitor_interval {
+            c.monitor.interval_ms = v;
+        }
+        if let Some(v) = self.max_client_connections {
+            c.server.max_client_connections = v;
+        }
+        if let Some(v) = self.worker_threads {
+            c.server.worker_threads = v;
+        }
+        if let Some(v) = &self.log_level {
+            c.log.level = v.clone();
+        }
+        if let Some(v) = self.log_format {
+            c.log.format = v;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+//! `[[users]]`: accounts clients log in with, and the backend account each maps to.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Name the client logs in with. Required.
+    pub name: String,
+    /// Its password. Default: empty.
+    #[serde(default)]
+    pub password: String,
+    /// Account rwsplit uses on the backends for this client. Default: `name`.
+    #[serde(default)]
+    pub backend_user: Option<String>,
+    /// Password of `backend_user`. Default: `password`.
+    #[serde(default)]
+    pub backend_password: Option<String>,
+}
+
+impl UserConfig {
+    pub fn backend_user(&self) -> &str {
+        self.backend_user.as_deref().unwrap_or(&self.name)
+    }
+
+    pub fn backend_password(&self) -> &str {
+        self.backend_password.as_deref().unwrap_or(&self.password)
+    }
+
+    /// From `NAME:PASSWORD`.
+    pub fn parse_pair(s: &str) -> Result<UserConfig, String> {
+        let (name, password) = s
+            .split_once(':')
+            .ok_or_else(|| format!("'{s}' is not NAME:PASSWORD"))?;
+        if name.is_empty() {
+            return Err(format!("'{s}' has an empty user name"));
+        }
+        Ok(UserConfig {
+            name: name.to_string(),
+            password: password.to_string(),
+            backend_user: None,
+            backend_password: None,
+        })
+    }
+}

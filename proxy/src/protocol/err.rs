@@ -1,0 +1,106 @@
+//! ERR packets rwsplit writes itself, and the error codes it uses.
+
+use mysql_common::packets::{ErrPacket, ServerError, SqlState};
+use mysql_common::proto::MySerialize;
+
+/// An error to report to a client as an ERR packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlError {
+    pub code: u16,
+    pub state: [u8; 5],
+    pub message: String,
+}
+
+impl SqlError {
+    pub fn new(code: u16, state: &[u8; 5], message: impl Into<String>) -> Self {
+        SqlError {
+            code,
+            state: *state,
+            message: message.into(),
+        }
+    }
+
+    /// The ERR packet payload (protocol 4.1 format).
+    pub fn payload(&self) -> Vec<u8> {
+        let err = ErrPacket::Error(ServerError::new(
+            self.code,
+            Some(SqlState::new(self.state)),
+            self.message.as_bytes(),
+        ));
+        let mut buf = Vec::with_capacity(9 + self.message.len());
+        err.serialize(&mut buf);
+        buf
+    }
+
+    /// 1045: wrong password or unknown user.
+    pub fn access_denied(user: &str, host: &str, using_password: bool) -> Self {
+        SqlError::new(
+            codes::ER_ACCESS_DENIED_ERROR,
+            b"28000",
+            format!(
+                "Access denied for user '{user}'@'{host}' (using password: {})",
+                if using_password { "YES" } else { "NO" }
+            ),
+        )
+    }
+
+    /// 1047: a command this server does not know.
+    pub fn unknown_command(cmd: u8) -> Self {
+        SqlError::new(
+            codes::ER_UNKNOWN_COM_ERROR,
+            b"08S01",
+            format!("Unknown command (0x{cmd:02x})"),
+        )
+    }
+
+    /// 1835: a packet that does not decode.
+    pub fn malformed(what: &str) -> Self {
+        SqlError::new(
+            codes::ER_MALFORMED_PACKET,
+            b"HY000",
+            format!("Malformed communication packet: {what}"),
+        )
+    }
+
+    /// 2013: the backend went away while running the statement.
+    pub fn lost_connection(detail: &str) -> Self {
+        SqlError::new(
+            codes::CR_SERVER_LOST,
+            b"HY000",
+            format!("Lost connection to MySQL server during query ({detail})"),
+        )
+    }
+
+    /// 2003: no backend could take the statement.
+    pub fn no_backend(what: &str) -> Self {
+        SqlError::new(
+            codes::CR_CONN_HOST_ERROR,
+            b"HY000",
+            format!("rwsplit: no backend available: {what}"),
+        )
+    }
+
+    /// 1153: a packet over the size limit.
+    pub fn packet_too_large() -> Self {
+        SqlError::new(
+            codes::ER_NET_PACKET_TOO_LARGE,
+            b"08S01",
+            "Got a packet bigger than 'max_allowed_packet' bytes",
+        )
+    }
+}
+
+/// MySQL error codes used by rwsplit.
+pub mod codes {
+    pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_HANDSHAKE_ERROR: u16 = 1043;
+    pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
+    pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
+    pub const ER_SERVER_SHUTDOWN: u16 = 1053;
+    pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
+    pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
+    pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
+    pub const ER_MALFORMED_PACKET: u16 = 1835;
+    pub const CR_CONN_HOST_ERROR: u16 = 2003;
+    pub const CR_SERVER_LOST: u16 = 2013;
+}

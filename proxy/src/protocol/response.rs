@@ -1,0 +1,415 @@
+//! The response scanner: a pure state machine that walks a backend's answer packet by
+//! packet, so the relay can forward bytes as they arrive (rows are never decoded, large
+//! packets are streamed) and know where the answer ends and what it said.
+
+use mysql_common::constants::{CapabilityFlags, StatusFlags};
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{
+    CommonOkPacket, OkPacket, OkPacketDeserializer, OldEofPacket, ResultSetTerminator,
+};
+
+use super::packet::{header, HEADER_LEN, MAX_PAYLOAD};
+use super::ProtocolError;
+
+/// What kind of answer a command gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// COM_QUERY, COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE: OK, ERR, a LOCAL INFILE
+    /// request or result sets, several when the server says more results exist.
+    Results,
+    /// COM_STMT_FETCH: rows, then EOF/OK; or ERR.
+    Fetch,
+    /// COM_STMT_PREPARE: PREPARE_OK, parameter and column definitions; or ERR.
+    Prepare,
+    /// COM_FIELD_LIST: column definitions until EOF; or ERR.
+    FieldList,
+    /// One OK / ERR / EOF packet (COM_PING, COM_INIT_DB, COM_STMT_RESET, COM_SET_OPTION,
+    /// COM_RESET_CONNECTION, …).
+    Single,
+    /// COM_STATISTICS: one packet of text.
+    Text,
+}
+
+/// What COM_STMT_PREPARE answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrepareOk {
+    pub statement_id: u32,
+    pub columns: u16,
+    pub params: u16,
+}
+
+/// What an answer said, gathered while scanning it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Status flags of the last OK or EOF packet.
+    pub status: Option<u16>,
+    /// Error code of a final ERR packet.
+    pub error: Option<u16>,
+    pub affected_rows: u64,
+    pub last_insert_id: u64,
+    pub warnings: u16,
+    pub result_sets: u32,
+    pub rows: u64,
+    pub prepare: Option<PrepareOk>,
+}
+
+/// What the relay does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Forward the first `forward` bytes, then read more.
+    More { forward: usize },
+    /// The answer is complete after `forward` bytes.
+    Done { forward: usize },
+    /// A LOCAL INFILE request ends after `forward` bytes: the client now sends the file.
+    LocalInfile { forward: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    First,
+    Columns(u64),
+    ColumnsEof,
+    Rows,
+    Params { params: u16, columns: u16 },
+    ParamsEof { columns: u16 },
+    PrepColumns(u16),
+    PrepColumnsEof,
+    FieldList,
+    Done,
+}
+
+/// Scans one answer. Feed it the bytes read from the backend, starting where the last
+/// call said to continue.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    state: State,
+    expect: Expect,
+    caps: CapabilityFlags,
+    /// The current logical packet continues in the next packet.
+    continuation: bool,
+    /// Payload bytes of the current packet not seen yet (streamed packets).
+    remaining: usize,
+    summary: Summary,
+}
+
+const OK: u8 = 0x00;
+const EOF: u8 = 0xFE;
+const ERR: u8 = 0xFF;
+const LOCAL_INFILE: u8 = 0xFB;
+
+impl Scanner {
+    /// A scanner for the answer to a command, with the capabilities negotiated on the
+    /// connection.
+    pub fn new(expect: Expect, caps: CapabilityFlags) -> Self {
+        Scanner {
+            state: match expect {
+                Expect::Fetch => State::Rows,
+                Expect::FieldList => State::FieldList,
+                _ => State::First,
+            },
+            expect,
+            caps,
+            continuation: false,
+            remaining: 0,
+            summary: Summary::default(),
+        }
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    fn deprecate_eof(&self) -> bool {
+        self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF)
+    }
+
+    /// Walks `buf` (bytes not yet forwarded). Never reads past a complete answer.
+    pub fn feed(&mut self, buf: &[u8]) -> Result<Event, ProtocolError> {
+        let mut pos = 0usize;
+        loop {
+            // Inside a streamed packet: pass its bytes through.
+            if self.remaining > 0 {
+                let take = self.remaining.min(buf.len() - pos);
+                pos += take;
+                self.remaining -= take;
+                if self.remaining > 0 {
+                    return Ok(Event::More { forward: pos });
+                }
+                continue;
+            }
+            if self.state == State::Done && !self.continuation {
+                return Ok(Event::Done { forward: pos });
+            }
+            let Some(h) = header(&buf[pos..]) else {
+                return Ok(Event::More { forward: pos });
+            };
+            if self.continuation {
+                // Continuation of a long packet: opaque.
+                self.continuation = h.len == MAX_PAYLOAD;
+                pos += HEADER_LEN;
+                self.remaining = h.len;
+                continue;
+            }
+            let avail = buf.len() - pos - HEADER_LEN;
+            if h.len > 0 && avail == 0 {
+                return Ok(Event::More { forward: pos });
+            }
+            let first = if h.len > 0 { buf[pos + HEADER_LEN] } else { 0 };
+            if self.needs_whole(first, h.len) {
+                if h.len >= MAX_PAYLOAD {
+                    return Err(ProtocolError::Malformed("oversized control packet"));
+                }
+                if avail < h.len {
+                    return Ok(Event::More { forward: pos });
+                }
+                let payload = &buf[pos + HEADER_LEN..pos + HEADER_LEN + h.len];
+                pos += HEADER_LEN + h.len;
+                if let Some(ev) = self.control(payload)? {
+                    return Ok(match ev {
+                        Control::LocalInfile => Event::LocalInfile { forward: pos },
+                    });
+                }
+            } else {
+                // A row, a column definition or text: streamed without looking inside.
+                self.passed_packet();
+                self.continuation = h.len == MAX_PAYLOAD;
+                pos += HEADER_LEN;
+                self.remaining = h.len;
+            }
+        }
+    }
+
+    /// True when the packet must be whole before deciding (OK, ERR, EOF, counts).
+    fn needs_whole(&self, first: u8, len: usize) -> bool {
+        match self.state {
+            State::First | State::ColumnsEof | State::ParamsEof { .. } | State::PrepColumnsEof => {
+                true
+            }
+            State::Rows | State::FieldList => (first == EOF && len < MAX_PAYLOAD) || first == ERR,
+            State::Columns(_) | State::Params { .. } | State::PrepColumns(_) => false,
+            State::Done => false,
+        }
+    }
+
+    /// Counts a streamed packet against the state.
+    fn passed_packet(&mut self) {
+        self.state = match self.state {
+            State::Columns(n) if n > 1 => State::Columns(n - 1),
+            State::Columns(_) => {
+                if self.deprecate_eof() {
+                    State::Rows
+                } else {
+                    State::ColumnsEof
+                }
+            }
+            State::Params { params, columns } if params > 1 => State::Params {
+                params: params - 1,
+                columns,
+            },
+            State::Params { columns, .. } => {
+                if !self.deprecate_eof() {
+                    State::ParamsEof { columns }
+                } else if columns > 0 {
+                    State::PrepColumns(columns)
+                } else {
+                    State::Done
+                }
+            }
+            State::PrepColumns(n) if n > 1 => State::PrepColumns(n - 1),
+            State::PrepColumns(_) => {
+                if self.deprecate_eof() {
+                    State::Done
+                } else {
+                    State::PrepColumnsEof
+                }
+            }
+            State::Rows => {
+                self.summary.rows += 1;
+                State::Rows
+            }
+            s => s,
+        };
+    }
+
+    /// Interprets a whole control packet.
+    fn control(&mut self, p: &[u8]) -> Result<Option<Control>, ProtocolError> {
+        let first = p.first().copied();
+        if first == Some(ERR) {
+            let code = match p {
+                [_, a, b, ..] => u16::from_le_bytes([*a, *b]),
+                _ => return Err(ProtocolError::Malformed("short ERR packet")),
+            };
+            if code == 0xFFFF {
+                // MariaDB progress report: the answer goes on.
+                return Ok(None);
+            }
+            self.summary.error = Some(code);
+            self.state = State::Done;
+            return Ok(None);
+        }
+        match self.state {
+            State::First => match self.expect {
+                Expect::Single | Expect::Text => {
+                    if first == Some(OK) {
+                        self.read_ok(p)?;
+                    } else if first == Some(EOF) && p.len() < 9 {
+                        self.read_eof(p)?;
+                    }
+                    self.state = State::Done;
+                }
+                Expect::Prepare => {
+                    if first != Some(OK) || p.len() < 12 {
+                        return Err(ProtocolError::Malformed("bad PREPARE_OK"));
+                    }
+                    let ok = PrepareOk {
+                        statement_id: u32::from_le_bytes([p[1], p[2], p[3], p[4]]),
+                        columns: u16::from_le_bytes([p[5], p[6]]),
+                        params: u16::from_le_bytes([p[7], p[8]]),
+                    };
+                    self.summary.warnings = u16::from_le_bytes([p[10], p[11]]);
+                    self.summary.prepare = Some(ok);
+                    self.state = if ok.params > 0 {
+                        State::Params {
+                            params: ok.params,
+                            columns: ok.columns,
+                        }
+                    } else if ok.columns > 0 {
+                        State::PrepColumns(ok.columns)
+                    } else {
+                        State::Done
+                    };
+                }
+                _ => match first {
+                    Some(OK) => {
+                        self.read_ok(p)?;
+                        self.end_of_result();
+                    }
+                    Some(EOF) => {
+                        self.read_terminator(p)?;
+                        self.end_of_result();
+                    }
+                    Some(LOCAL_INFILE) => return Ok(Some(Control::LocalInfile)),
+                    Some(_) => {
+                        let n = lenenc(p).ok_or(ProtocolError::Malformed("column count"))?;
+                        if n == 0 {
+                            return Err(ProtocolError::Malformed("zero columns"));
+                        }
+                        self.summary.result_sets += 1;
+                        self.state = State::Columns(n);
+                    }
+                    None => return Err(ProtocolError::Malformed("empty packet")),
+                },
+            },
+            State::ColumnsEof => {
+                if first != Some(EOF) {
+                    return Err(ProtocolError::Malformed("expected EOF after columns"));
+                }
+                self.read_eof(p)?;
+                let cursor = self
+                    .summary
+                    .status
+                    .is_some_and(|s| s & StatusFlags::SERVER_STATUS_CURSOR_EXISTS.bits() != 0);
+                self.state = if cursor { State::Done } else { State::Rows };
+            }
+            State::Rows => {
+                // first is EOF here (ERR handled above)
+                self.read_terminator(p)?;
+                self.end_of_result();
+            }
+            State::FieldList => {
+                self.read_terminator(p)?;
+                self.state = State::Done;
+            }
+            State::ParamsEof { columns } => {
+                self.state = if columns > 0 {
+                    State::PrepColumns(columns)
+                } else {
+                    State::Done
+                };
+            }
+            State::PrepColumnsEof => self.state = State::Done,
+            State::Columns(_) | State::Params { .. } | State::PrepColumns(_) | State::Done => {}
+        }
+        Ok(None)
+    }
+
+    /// After an OK or a result set's terminator: more results, or the end.
+    fn end_of_result(&mut self) {
+        let more = self
+            .summary
+            .status
+            .is_some_and(|s| s & StatusFlags::SERVER_MORE_RESULTS_EXISTS.bits() != 0);
+        self.state = if more && self.expect != Expect::Fetch {
+            State::First
+        } else {
+            State::Done
+        };
+    }
+
+    fn note(&mut self, ok: OkPacket<'_>) {
+        self.summary.status = Some(ok.status_flags().bits());
+        self.summary.warnings = ok.warnings();
+        self.summary.affected_rows = ok.affected_rows();
+        self.summary.last_insert_id = ok.last_insert_id().unwrap_or(0);
+    }
+
+    fn read_ok(&mut self, p: &[u8]) -> Result<(), ProtocolError> {
+        let ok = ParseBuf(p)
+            .parse::<OkPacketDeserializer<CommonOkPacket>>(self.caps)
+            .map_err(|_| ProtocolError::Malformed("OK packet"))?
+            .into_inner();
+        self.note(ok);
+        Ok(())
+    }
+
+    fn read_eof(&mut self, p: &[u8]) -> Result<(), ProtocolError> {
+        let ok = ParseBuf(p)
+            .parse::<OkPacketDeserializer<OldEofPacket>>(self.caps)
+            .map_err(|_| ProtocolError::Malformed("EOF packet"))?
+            .into_inner();
+        self.summary.status = Some(ok.status_flags().bits());
+        self.summary.warnings = ok.warnings();
+        Ok(())
+    }
+
+    /// The packet that ends rows: an OK with the 0xFE header (DEPRECATE_EOF) or an EOF.
+    fn read_terminator(&mut self, p: &[u8]) -> Result<(), ProtocolError> {
+        if self.deprecate_eof() && p.len() > 5 {
+            let ok = ParseBuf(p)
+                .parse::<OkPacketDeserializer<ResultSetTerminator>>(self.caps)
+                .map_err(|_| ProtocolError::Malformed("result set terminator"))?
+                .into_inner();
+            self.summary.status = Some(ok.status_flags().bits());
+            self.summary.warnings = ok.warnings();
+            Ok(())
+        } else {
+            self.read_eof(p)
+        }
+    }
+}
+
+enum Control {
+    LocalInfile,
+}
+
+/// A length-encoded integer at the start of `p`.
+pub fn lenenc(p: &[u8]) -> Option<u64> {
+    let le = |b: &[u8]| {
+        let mut v = 0u64;
+        for (i, x) in b.iter().enumerate() {
+            v |= (*x as u64) << (8 * i);
+        }
+        v
+    };
+    match p.first()? {
+        x @ 0..=0xFA => Some(*x as u64),
+        0xFC => p.get(1..3).map(le),
+        0xFD => p.get(1..4).map(le),
+        0xFE => p.get(1..9).map(le),
+        _ => None,
+    }
+}

@@ -1,0 +1,180 @@
+//! What the router must know about a client session, and how each statement changes it.
+//! Pure: the session layer calls [`SessionState::after`] with what the server answered.
+
+use std::collections::BTreeSet;
+
+use crate::classify::{Detail, Flags, Kind, Statement, XaVerb};
+
+use super::topology::BackendId;
+
+/// Server status flags (from OK and EOF packets) the router cares about.
+pub mod status {
+    pub const IN_TRANS: u16 = 0x0001;
+    pub const AUTOCOMMIT: u16 = 0x0002;
+    pub const IN_TRANS_READONLY: u16 = 0x2000;
+}
+
+/// Where a statement ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Served {
+    Writer,
+    Reader(BackendId),
+}
+
+/// What came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The statement (every statement of a multi-statement query) succeeded.
+    pub ok: bool,
+    /// Status flags of the last OK/EOF packet, if there was one.
+    pub status: Option<u16>,
+}
+
+/// The router-visible state of one client session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    /// autocommit, as the server last reported it.
+    pub autocommit: bool,
+    /// A transaction is open, as the server that holds it last reported.
+    pub in_transaction: bool,
+    /// The backend holding the open (or just begun) transaction.
+    pub tx_backend: Option<Served>,
+    /// LOCK TABLES / FLUSH TABLES WITH READ LOCK in effect.
+    pub locked_tables: bool,
+    /// An XA transaction is active (XA START … XA COMMIT/ROLLBACK).
+    pub xa_active: bool,
+    /// Temporary tables this session created (names).
+    pub temp_tables: BTreeSet<String>,
+    /// User variables hold values a reader could not reproduce (SELECT … INTO @v,
+    /// `@v := …`, `SET @v = NOW()`): reads that use user variables stay on the writer.
+    pub user_vars_on_writer: bool,
+    /// Session state a reader could not reproduce: all reads stay on the writer.
+    pub reads_on_writer: bool,
+    /// Where the previous statement ran (for SHOW WARNINGS and the like).
+    pub last: Option<Served>,
+}
+
+impl Default for SessionState {
+    fn default() -> Self {
+        SessionState {
+            autocommit: true,
+            in_transaction: false,
+            tx_backend: None,
+            locked_tables: false,
+            xa_active: false,
+            temp_tables: BTreeSet::new(),
+            user_vars_on_writer: false,
+            reads_on_writer: false,
+            last: None,
+        }
+    }
+}
+
+impl SessionState {
+    /// A fresh state, as after login or COM_RESET_CONNECTION / COM_CHANGE_USER.
+    pub fn new(server_status: u16) -> Self {
+        SessionState {
+            autocommit: server_status & status::AUTOCOMMIT != 0,
+            ..Default::default()
+        }
+    }
+
+    /// True while statements must stay on one backend for transactional reasons.
+    pub fn in_transaction_scope(&self) -> bool {
+        self.in_transaction || self.tx_backend.is_some() || !self.autocommit || self.xa_active
+    }
+
+    /// Updates the state after `st` ran on `served` with `outcome`.
+    pub fn after(&mut self, st: &Statement, served: Served, outcome: Outcome) {
+        self.last = Some(served);
+        if st.parts.is_empty() {
+            self.apply(st, served, outcome.ok);
+        } else {
+            for part in &st.parts {
+                self.apply(part, served, outcome.ok);
+            }
+        }
+        if let Some(s) = outcome.status {
+            let in_trans = s & status::IN_TRANS != 0;
+            let from_tx_holder = match self.tx_backend {
+                Some(holder) => holder == served,
+                None => served == Served::Writer,
+            };
+            if from_tx_holder {
+                self.in_transaction = in_trans;
+                if served == Served::Writer {
+                    self.autocommit = s & status::AUTOCOMMIT != 0;
+                }
+                if !in_trans && st.kind != Kind::Begin {
+                    self.tx_backend = None;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, st: &Statement, served: Served, ok: bool) {
+        // Values a reader cannot reproduce, even if the statement failed half way.
+        if st.flags.intersects(Flags::USER_VAR_ASSIGN | Flags::INTO)
+            && st.flags.contains(Flags::USER_VAR_READ)
+        {
+            self.user_vars_on_writer = true;
+        }
+        if !ok {
+            if st.kind == Kind::Begin {
+                self.tx_backend = None;
+            }
+            return;
+        }
+        match (&st.kind, &st.detail) {
+            (Kind::Begin, Detail::Xa(XaVerb::Start)) => {
+                self.xa_active = true;
+                self.tx_backend = Some(served);
+                self.in_transaction = true;
+            }
+            (Kind::Begin, _) => {
+                self.tx_backend = Some(served);
+                self.in_transaction = true;
+            }
+            (Kind::End, Detail::Xa(_)) => {
+                self.xa_active = false;
+                self.in_transaction = false;
+                self.tx_backend = None;
+            }
+            (Kind::End, _) => {
+                self.in_transaction = false;
+                self.tx_backend = None;
+            }
+            (Kind::Lock, _) => self.locked_tables = true,
+            (Kind::Unlock, _) => self.locked_tables = false,
+            (_, Detail::CreateTemporary { table }) => {
+                self.temp_tables.insert(table.clone());
+            }
+            (_, Detail::DropTables { tables, .. }) => {
+                for t in tables {
+                    self.temp_tables.remove(t);
+                }
+            }
+            (_, Detail::Set(effect)) => {
+                if let Some(ac) = effect.autocommit {
+                    self.autocommit = ac;
+                }
+                if effect.replay.is_some() && !effect.replayable {
+                    if effect.user_vars_only {
+                        self.user_vars_on_writer = true;
+                    } else {
+                        self.reads_on_writer = true;
+                    }
+                }
+                if effect.replay.is_some() && effect.reads_user_vars && self.user_vars_on_writer {
+                    // A variable computed from one a reader does not have.
+                    if effect.user_vars_only {
+                        self.user_vars_on_writer = true;
+                    } else {
+                        self.reads_on_writer = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The router's view of the backends: a plain value, published by the monitor layer and
+//! read without waiting.
+
+use std::fmt;
+
+/// A backend's stable identity within this process (never reused, also across reloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BackendId(pub u32);
+
+impl fmt::Display for BackendId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The role a backend plays now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Writer,
+    Reader,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Writer => "writer",
+            Role::Reader => "reader",
+        }
+    }
+}
+
+/// One backend as the router sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    pub id: BackendId,
+    /// `host:port`.
+    pub addr: String,
+    pub role: Role,
+    /// Reachable (last check or connection attempt succeeded).
+    pub up: bool,
+    /// May serve reads now: up, a reader, not draining, lag within bounds.
+    pub eligible: bool,
+    /// Relative share of reads (round robin weight).
+    pub weight: u32,
+    /// Replication lag in milliseconds, when known.
+    pub lag_ms: Option<u64>,
+}
+
+/// All backends, and which one is the writer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Topology {
+    pub writer: Option<BackendId>,
+    pub backends: Vec<Backend>,
+}
+
+impl Topology {
+    pub fn get(&self, id: BackendId) -> Option<&Backend> {
+        self.backends.iter().find(|b| b.id == id)
+    }
+
+    /// Readers that may serve a read now.
+    pub fn eligible_readers(&self) -> impl Iterator<Item = &Backend> {
+        self.backends
+            .iter()
+            .filter(|b| b.role == Role::Reader && b.eligible && b.weight > 0)
+    }
+
+    pub fn has_eligible_reader(&self) -> bool {
+        self.eligible_readers().next().is_some()
+    }
+
+    /// True when `id` may still serve reads (for a read-only transaction in progress,
+    /// eligibility does not matter: only that it is there).
+    pub fn is_reader(&self, id: BackendId) -> bool {
+        self.get(id).is_some_and(|b| b.role == Role::Reader)
+    }
+}

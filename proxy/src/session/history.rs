@@ -1,0 +1,89 @@
+//! The session command history: what a session changed (SET …, COM_SET_OPTION), in order,
+//! so that a backend connection opened or reused later can be brought to the same state
+//! by replaying only what it lacks.
+
+/// A recorded session command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    /// An SQL statement (SET …, SET NAMES …).
+    Query(String),
+    /// COM_SET_OPTION (multi-statements on or off).
+    SetOption(u16),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the history; a connection that applied entry N has all before it.
+    pub seq: u64,
+    /// What the command sets; a newer entry with the same key replaces it (see `push`).
+    pub key: String,
+    /// The value does not depend on other variables: replacing older entries is safe.
+    pub literal: bool,
+    pub cmd: Replay,
+}
+
+/// The history of one session.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    entries: Vec<Entry>,
+    last_seq: u64,
+    overflowed: bool,
+}
+
+impl History {
+    /// Records a command that succeeded on the writer. Returns its sequence number, or
+    /// `None` if the history is full (the session's reads must then stay on the writer).
+    pub fn push(&mut self, key: &str, literal: bool, cmd: Replay, max: usize) -> Option<u64> {
+        // A newer literal value of the same variables replaces the older entry, provided
+        // nothing recorded after it could have read it.
+        if literal && !key.is_empty() {
+            if let Some(pos) = self.entries.iter().rposition(|e| e.key == key) {
+                if self.entries[pos + 1..].iter().all(|e| e.literal) {
+                    self.entries.remove(pos);
+                }
+            }
+        }
+        if self.entries.len() >= max {
+            self.overflowed = true;
+            return None;
+        }
+        self.last_seq += 1;
+        self.entries.push(Entry {
+            seq: self.last_seq,
+            key: key.to_string(),
+            literal,
+            cmd,
+        });
+        Some(self.last_seq)
+    }
+
+    /// Entries a connection that applied up to `applied` still needs.
+    pub fn since(&self, applied: u64) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.seq > applied)
+    }
+
+    /// The newest sequence number.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// True when commands were dropped for lack of room.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets everything (COM_RESET_CONNECTION, COM_CHANGE_USER). Sequence numbers keep
+    /// growing so connections' positions stay comparable.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.overflowed = false;
+    }
+}

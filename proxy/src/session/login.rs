@@ -1,0 +1,119 @@
+//! The connection phase with a client: greeting, password check, auth switch.
+
+use std::collections::HashMap;
+
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
+use mysql_common::packets::AuthSwitchRequest;
+use mysql_common::proto::MySerialize;
+use rand::Rng;
+
+use crate::config::{Config, UserConfig};
+use crate::protocol::auth::{self, Method};
+use crate::protocol::handshake::{parse_login, ServerInfo};
+use crate::protocol::SqlError;
+
+use super::client::ClientConn;
+use super::SessionError;
+
+/// What a client negotiated and who it is.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: UserConfig,
+    pub caps: CapabilityFlags,
+    pub mariadb_caps: MariadbCapabilities,
+    pub collation: u8,
+    pub max_packet: u32,
+    pub db: Option<String>,
+    pub attrs: Option<HashMap<String, String>>,
+    /// Sequence id for the packet that ends the connection phase (OK or ERR).
+    pub next_seq: u8,
+}
+
+/// A 20-byte scramble of printable characters (some clients treat it as a C string).
+pub fn new_scramble() -> [u8; 20] {
+    let mut rng = rand::rng();
+    let mut s = [0u8; 20];
+    for b in &mut s {
+        *b = rng.random_range(0x21u8..0x7f);
+    }
+    s
+}
+
+/// Runs the connection phase up to (not including) the final OK. On a wrong password the
+/// client has been told (1045) and `Err(SessionError::AuthFailed)` returns.
+pub async fn authenticate(
+    client: &mut ClientConn,
+    info: &ServerInfo,
+    config: &Config,
+    connection_id: u32,
+) -> Result<Login, SessionError> {
+    let scramble = new_scramble();
+    client
+        .send(&info.greeting(connection_id, &scramble), 0)
+        .await?;
+    let Some(msg) = client.read_message().await? else {
+        return Err(SessionError::ClientGone);
+    };
+    let mut seq = msg.reply_seq();
+    let login = match parse_login(&msg.payload()) {
+        Ok(l) => l,
+        Err(e) => {
+            client.send_error(&e.to_sql(), seq).await?;
+            return Err(SessionError::Handshake(e.to_string()));
+        }
+    };
+    let host = client.peer.ip().to_string();
+    let deny = |using: bool| SqlError::access_denied(&login.user, &host, using);
+    let Some(user) = config.user(&login.user).cloned() else {
+        client
+            .send_error(&deny(!login.auth_response.is_empty()), seq)
+            .await?;
+        return Err(SessionError::AuthFailed(login.user.clone()));
+    };
+    // Check the proof with the client's plugin when rwsplit speaks it; otherwise switch
+    // the client to mysql_native_password.
+    let method = login
+        .plugin
+        .as_deref()
+        .and_then(Method::from_plugin)
+        .filter(|_| login.caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH));
+    let (method, response) = match method {
+        Some(m) => (m, login.auth_response.clone()),
+        None if !login.caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH) => {
+            (Method::Native, login.auth_response.clone())
+        }
+        None => {
+            let mut data = scramble.to_vec();
+            data.push(0);
+            let sw = AuthSwitchRequest::new(auth::NATIVE, &data[..]);
+            let mut payload = Vec::new();
+            sw.serialize(&mut payload);
+            client.send(&payload, seq).await?;
+            let Some(reply) = client.read_message().await? else {
+                return Err(SessionError::ClientGone);
+            };
+            seq = reply.reply_seq();
+            (Method::Native, reply.payload().into_owned())
+        }
+    };
+    if !auth::verify(method, &scramble, &user.password, &response) {
+        client.send_error(&deny(!response.is_empty()), seq).await?;
+        return Err(SessionError::AuthFailed(login.user.clone()));
+    }
+    if method == Method::CachingSha2 {
+        // Fast authentication succeeded; the OK follows.
+        client.send(&[0x01, auth::FAST_AUTH_OK], seq).await?;
+        seq = seq.wrapping_add(1);
+    }
+    let caps = login.caps & info.offered_caps();
+    Ok(Login {
+        user,
+        caps,
+        mariadb_caps: login.mariadb_caps & info.offered_mariadb_caps(),
+        collation: login.collation,
+        max_packet: login.max_packet,
+        db: login.db,
+        attrs: login.attrs,
+        next_seq: seq,
+    })
+}

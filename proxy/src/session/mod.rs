@@ -1,0 +1,779 @@
+//! A client session: the per-client loop reads a command, asks the router where it goes,
+//! hands it to that backend connection and relays the answer. Backend connections are
+//! opened lazily (the writer at login) and brought to the session's state before use.
+
+mod client;
+mod history;
+mod login;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mysql_common::packets::AuthSwitchRequest;
+use mysql_common::proto::MySerialize;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::backend::{BackendConn, BackendError, ConnectParams, RelayError};
+use crate::classify::{Detail, Flags, Kind, Statement};
+use crate::config::Config;
+use crate::protocol::auth::{self, Method};
+use crate::protocol::change_user;
+use crate::protocol::command::{self, Command};
+use crate::protocol::ok::ok_payload;
+use crate::protocol::response::{Expect, Summary};
+use crate::protocol::SqlError;
+use crate::route::{
+    self, status, BackendId, Outcome, Route, Served, SessionState, Target, Topology,
+};
+use crate::shared::Shared;
+
+pub use client::{ClientConn, ClientError, Message};
+pub use history::{History, Replay};
+pub use login::{new_scramble, Login};
+
+/// Why a session ended (other than the client saying goodbye).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("client i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("client went away")]
+    ClientGone,
+    #[error("bad handshake: {0}")]
+    Handshake(String),
+    #[error("access denied for '{0}'")]
+    AuthFailed(String),
+    #[error("backend: {0}")]
+    Backend(#[from] BackendError),
+}
+
+/// Serves one client connection to its end.
+pub async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), SessionError> {
+    let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr()?;
+    let config = shared.config();
+    let mut client = ClientConn::new(stream, peer, config.server.max_packet_size);
+    let id = shared.next_session_id();
+    let info = shared.server_info();
+    let login = login::authenticate(&mut client, &info, &config, id).await?;
+    let mut session = Session {
+        id,
+        db: login.db.clone(),
+        login,
+        config,
+        client,
+        shared,
+        state: SessionState::default(),
+        history: History::default(),
+        writer: None,
+        readers: Vec::new(),
+        statements: HashMap::new(),
+        stop,
+    };
+    if !session.start().await? {
+        return Ok(());
+    }
+    let r = session.run().await;
+    session.close().await;
+    r
+}
+
+struct Session {
+    id: u32,
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    client: ClientConn,
+    login: Login,
+    db: Option<String>,
+    state: SessionState,
+    history: History,
+    writer: Option<BackendConn>,
+    readers: Vec<BackendConn>,
+    /// Prepared statements by id, as classified at prepare time.
+    statements: HashMap<u32, Statement>,
+    /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
+    stop: watch::Receiver<bool>,
+}
+
+impl Session {
+    /// Opens the writer connection (validating the account and default database against
+    /// the server) and finishes the login. Returns false if the client was refused.
+    async fn start(&mut self) -> Result<bool, SessionError> {
+        let seq = self.login.next_seq;
+        let topo = self.shared.topology();
+        match self.connect_writer(&topo).await {
+            Ok(()) => {}
+            Err(e) if e.is_unreachable() && topo.has_eligible_reader() => {
+                tracing::warn!(session = self.id, error = %e, "writer unreachable at login; continuing with readers");
+            }
+            Err(e) => {
+                let addr = writer_addr(&topo);
+                self.client.send_error(&e.to_sql(&addr), seq).await?;
+                return Ok(false);
+            }
+        }
+        let st = self
+            .writer
+            .as_ref()
+            .map(|w| w.status)
+            .unwrap_or(status::AUTOCOMMIT);
+        self.state = SessionState::new(st);
+        self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
+        tracing::debug!(session = self.id, user = %self.login.user.name, peer = %self.client.peer, "client logged in");
+        Ok(true)
+    }
+
+    async fn run(&mut self) -> Result<(), SessionError> {
+        let mut stop = self.stop.clone();
+        let mut stopping = *stop.borrow();
+        loop {
+            if stopping && !self.state.in_transaction_scope() {
+                tracing::debug!(session = self.id, "closing for shutdown");
+                return Ok(());
+            }
+            let msg = tokio::select! {
+                biased;
+                m = self.read_command() => m?,
+                _ = stop.changed(), if !stopping => {
+                    stopping = true;
+                    continue;
+                }
+            };
+            let Some(msg) = msg else { return Ok(()) };
+            if !self.handle(&msg).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the next command; a packet over the limit is refused with 1153 and ends
+    /// the session (the stream can no longer be trusted).
+    async fn read_command(&mut self) -> Result<Option<Message>, SessionError> {
+        match self.client.read_message().await {
+            Ok(m) => Ok(m),
+            Err(ClientError::Protocol(e)) => {
+                let _ = self.client.send_error(&e.to_sql(), 1).await;
+                Err(ClientError::Protocol(e).into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.quit().await;
+        }
+        for r in self.readers.drain(..) {
+            r.quit().await;
+        }
+        self.client.shutdown().await;
+    }
+
+    fn status_flags(&self) -> u16 {
+        let mut s = 0;
+        if self.state.autocommit {
+            s |= status::AUTOCOMMIT;
+        }
+        if self.state.in_transaction {
+            s |= status::IN_TRANS;
+        }
+        s
+    }
+
+    /// Handles one command. Returns false to end the session.
+    async fn handle(&mut self, msg: &Message) -> Result<bool, SessionError> {
+        let payload = msg.payload();
+        let cmd = match command::parse(&payload) {
+            Ok(c) => c,
+            Err(e) => {
+                self.client.send_error(&e.to_sql(), msg.reply_seq()).await?;
+                return Ok(true);
+            }
+        };
+        match cmd {
+            Command::Quit => return Ok(false),
+            Command::Ping => {
+                let ok = ok_payload(0, 0, self.status_flags(), 0);
+                self.client.send(&ok, msg.reply_seq()).await?;
+            }
+            Command::Query(sql) => {
+                let st = self.shared.classifier.classify(sql);
+                self.statement(msg, &st, Expect::Results).await?;
+            }
+            Command::StmtPrepare(sql) => {
+                let mut st = self.shared.classifier.classify(sql);
+                st.flags |= Flags::PREPARED;
+                let summary = self.on_writer(msg, Expect::Prepare).await?;
+                if let Some(p) = summary.and_then(|s| s.prepare) {
+                    self.statements.insert(p.statement_id, st);
+                }
+            }
+            Command::StmtExecute { id } | Command::StmtBulkExecute { id } => {
+                let st = self
+                    .statements
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| Statement::new(Kind::Other).with_flags(Flags::PREPARED));
+                self.statement(msg, &st, Expect::Results).await?;
+            }
+            Command::StmtFetch { .. } => {
+                self.on_writer(msg, Expect::Fetch).await?;
+            }
+            Command::StmtReset { .. } => {
+                self.on_writer(msg, Expect::Single).await?;
+            }
+            Command::StmtClose { id } => {
+                self.statements.remove(&id);
+                self.send_only(msg).await?;
+            }
+            Command::StmtSendLongData { .. } => {
+                self.send_only(msg).await?;
+            }
+            Command::InitDb(db) => {
+                let db = String::from_utf8_lossy(db).into_owned();
+                let st = Statement::new(Kind::Session).with_detail(Detail::Use { db });
+                self.statement(msg, &st, Expect::Single).await?;
+            }
+            Command::FieldList(_) => {
+                let st = Statement::new(Kind::Read);
+                self.statement(msg, &st, Expect::FieldList).await?;
+            }
+            Command::Statistics => {
+                self.on_writer(msg, Expect::Text).await?;
+            }
+            Command::Refresh | Command::Debug => {
+                self.on_writer(msg, Expect::Single).await?;
+            }
+            Command::ProcessInfo => {
+                self.on_writer(msg, Expect::Results).await?;
+            }
+            Command::SetOption(opt) => {
+                if let Some(s) = self.on_writer(msg, Expect::Single).await? {
+                    if s.error.is_none() {
+                        self.record(Replay::SetOption(opt), "com_set_option", true);
+                    }
+                }
+            }
+            Command::ResetConnection => self.reset_connection(msg).await?,
+            Command::ChangeUser(body) => return self.change_user(msg, body).await,
+            Command::ProcessKill(_) | Command::Unknown(_) => {
+                let code = payload.first().copied().unwrap_or(0);
+                self.client
+                    .send_error(&SqlError::unknown_command(code), msg.reply_seq())
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Routes and runs a statement (or a command treated as one).
+    async fn statement(
+        &mut self,
+        msg: &Message,
+        st: &Statement,
+        expect: Expect,
+    ) -> Result<(), SessionError> {
+        let topo = self.shared.topology();
+        let route = route::route(st, &self.state, &topo);
+        let mut exclude: Vec<BackendId> = Vec::new();
+        let mut served = self.resolve(route, &topo, &exclude);
+        loop {
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(
+                    session = self.id,
+                    route = ?served,
+                    reason = route.reason.label(),
+                    kind = st.kind.label(),
+                    sql = %preview(&msg.payload()),
+                    "statement"
+                );
+            }
+            let result = match served {
+                Served::Writer => self.run_on_writer(msg, expect, &topo).await,
+                Served::Reader(id) => self.run_on_reader(id, msg, expect, &topo).await,
+            };
+            match result {
+                Ok(summary) => {
+                    self.after(st, served, &summary);
+                    return Ok(());
+                }
+                // A reader failed before the client saw anything: try elsewhere.
+                Err(Failure::Retry(id)) => {
+                    exclude.push(id);
+                    served = match route::select_reader(&topo, self.shared.next_ticket(), &exclude)
+                    {
+                        Some(r) if route.target == Target::Reader => Served::Reader(r),
+                        _ => Served::Writer,
+                    };
+                }
+                Err(Failure::Told) => return Ok(()),
+                Err(Failure::Fatal(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Turns a route into a backend.
+    fn resolve(&self, route: Route, topo: &Topology, exclude: &[BackendId]) -> Served {
+        match route.target {
+            Target::Writer => Served::Writer,
+            Target::Reader => {
+                match route::select_reader(topo, self.shared.next_ticket(), exclude) {
+                    Some(id) => Served::Reader(id),
+                    None => Served::Writer,
+                }
+            }
+            Target::Backend(id) if Some(id) == topo.writer => Served::Writer,
+            Target::Backend(id) => Served::Reader(id),
+        }
+    }
+
+    /// Updates the session after a statement ran.
+    fn after(&mut self, st: &Statement, served: Served, s: &Summary) {
+        let ok = s.error.is_none();
+        self.state.after(
+            st,
+            served,
+            Outcome {
+                ok,
+                status: s.status,
+            },
+        );
+        if !ok || served != Served::Writer {
+            return;
+        }
+        let parts: &[Statement] = if st.parts.is_empty() {
+            std::slice::from_ref(st)
+        } else {
+            &st.parts
+        };
+        for p in parts {
+            match &p.detail {
+                Detail::Set(effect) if effect.replayable => {
+                    if let Some(cmd) = &effect.replay {
+                        self.record(Replay::Query(cmd.sql.clone()), &cmd.key, effect.literal);
+                    }
+                }
+                Detail::Use { db } => {
+                    self.db = Some(db.clone());
+                    if let Some(w) = self.writer.as_mut() {
+                        w.db = Some(db.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records a session command the writer just ran.
+    fn record(&mut self, cmd: Replay, key: &str, literal: bool) {
+        match self
+            .history
+            .push(key, literal, cmd, self.config.routing.max_session_history)
+        {
+            Some(seq) => {
+                if let Some(w) = self.writer.as_mut() {
+                    w.applied = seq;
+                }
+            }
+            None => {
+                tracing::warn!(
+                    session = self.id,
+                    "session history full: this session's reads stay on the writer"
+                );
+                self.state.reads_on_writer = true;
+            }
+        }
+    }
+
+    /// Runs a command on the writer whatever the router would say (prepared statements
+    /// and commands bound to the writer's connection).
+    async fn on_writer(
+        &mut self,
+        msg: &Message,
+        expect: Expect,
+    ) -> Result<Option<Summary>, SessionError> {
+        let topo = self.shared.topology();
+        match self.run_on_writer(msg, expect, &topo).await {
+            Ok(s) => {
+                self.state.last = Some(Served::Writer);
+                if let Some(st) = s.status {
+                    self.state.in_transaction = st & status::IN_TRANS != 0;
+                    self.state.autocommit = st & status::AUTOCOMMIT != 0;
+                }
+                Ok(Some(s))
+            }
+            Err(Failure::Told) | Err(Failure::Retry(_)) => Ok(None),
+            Err(Failure::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Commands without an answer (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA).
+    async fn send_only(&mut self, msg: &Message) -> Result<(), SessionError> {
+        if let Some(w) = self.writer.as_mut() {
+            if let Err(e) = w.send(&msg.raw).await {
+                tracing::debug!(session = self.id, error = %e, "writer lost");
+                self.writer = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_on_writer(
+        &mut self,
+        msg: &Message,
+        expect: Expect,
+        topo: &Topology,
+    ) -> Result<Summary, Failure> {
+        let seq = msg.reply_seq();
+        // Follow the writer when it moved (not inside a transaction: that one is gone).
+        let stale = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| Some(w.id) != topo.writer);
+        if stale {
+            if let Some(old) = self.writer.take() {
+                old.quit().await;
+            }
+            if self.state.in_transaction_scope() {
+                self.state = SessionState::new(status::AUTOCOMMIT);
+                return self
+                    .tell(
+                        &SqlError::lost_connection("the writer changed; the transaction was lost"),
+                        seq,
+                    )
+                    .await;
+            }
+        }
+        if self.writer.is_none() {
+            if let Err(e) = self.connect_writer(topo).await {
+                let addr = writer_addr(topo);
+                tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
+                return self.tell(&e.to_sql(&addr), seq).await;
+            }
+        }
+        let Some(w) = self.writer.as_mut() else {
+            return self.tell(&SqlError::no_backend("no writer"), seq).await;
+        };
+        let mut forwarded = false;
+        let result = match w.send(&msg.raw).await {
+            Ok(()) => w.relay(&mut self.client, expect, &mut forwarded).await,
+            Err(e) => Err(RelayError::Backend(e)),
+        };
+        match result {
+            Ok(s) => Ok(s),
+            Err(RelayError::Client(e)) => {
+                self.writer = None;
+                Err(Failure::Fatal(SessionError::Io(e)))
+            }
+            Err(RelayError::Backend(e)) => {
+                let addr = w.addr.clone();
+                let id = w.id;
+                tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
+                self.writer = None;
+                if e.is_unreachable() {
+                    self.shared.report_down(id);
+                }
+                let was_tx = self.state.in_transaction_scope();
+                self.state = SessionState::new(status::AUTOCOMMIT);
+                if forwarded {
+                    // The client is in the middle of an answer: only closing is honest.
+                    return Err(Failure::Fatal(SessionError::Backend(e)));
+                }
+                let what = if was_tx {
+                    format!("{addr}: {e}; the open transaction was rolled back")
+                } else {
+                    format!("{addr}: {e}")
+                };
+                self.tell(&SqlError::lost_connection(&what), seq).await
+            }
+        }
+    }
+
+    async fn run_on_reader(
+        &mut self,
+        id: BackendId,
+        msg: &Message,
+        expect: Expect,
+        topo: &Topology,
+    ) -> Result<Summary, Failure> {
+        let idx = match self.reader_conn(id, topo).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::debug!(session = self.id, backend = %id, error = %e, "reader not usable");
+                if e.is_unreachable() {
+                    self.shared.report_down(id);
+                }
+                return Err(Failure::Retry(id));
+            }
+        };
+        let conn = &mut self.readers[idx];
+        let mut forwarded = false;
+        let result = match conn.send(&msg.raw).await {
+            Ok(()) => conn.relay(&mut self.client, expect, &mut forwarded).await,
+            Err(e) => Err(RelayError::Backend(e)),
+        };
+        match result {
+            Ok(s) => Ok(s),
+            Err(RelayError::Client(e)) => {
+                self.readers.swap_remove(idx);
+                Err(Failure::Fatal(SessionError::Io(e)))
+            }
+            Err(RelayError::Backend(e)) => {
+                let conn = self.readers.swap_remove(idx);
+                tracing::warn!(session = self.id, backend = %conn.addr, error = %e, "reader connection lost");
+                if e.is_unreachable() {
+                    self.shared.report_down(id);
+                }
+                let in_tx = self.state.tx_backend == Some(Served::Reader(id));
+                if forwarded {
+                    return Err(Failure::Fatal(SessionError::Backend(e)));
+                }
+                if in_tx {
+                    self.state = SessionState::new(status::AUTOCOMMIT);
+                    return self
+                        .tell(
+                            &SqlError::lost_connection(&format!(
+                                "{}: {e}; the read-only transaction was lost",
+                                conn.addr
+                            )),
+                            msg.reply_seq(),
+                        )
+                        .await;
+                }
+                Err(Failure::Retry(id))
+            }
+        }
+    }
+
+    /// Sends an error to the client for the current command.
+    async fn tell(&mut self, err: &SqlError, seq: u8) -> Result<Summary, Failure> {
+        match self.client.send_error(err, seq).await {
+            Ok(()) => Err(Failure::Told),
+            Err(e) => Err(Failure::Fatal(SessionError::Io(e))),
+        }
+    }
+
+    fn params(&self, db: Option<String>) -> ConnectParams {
+        ConnectParams {
+            user: self.login.user.backend_user().to_string(),
+            password: self.login.user.backend_password().to_string(),
+            db,
+            caps: self.login.caps,
+            mariadb_caps: self.login.mariadb_caps,
+            collation: self.login.collation,
+            attrs: self.login.attrs.clone(),
+            max_packet: self.login.max_packet,
+            connect_timeout: self.config.connect_timeout(),
+        }
+    }
+
+    /// Connects to the topology's writer and replays the session's history on it.
+    async fn connect_writer(&mut self, topo: &Topology) -> Result<(), BackendError> {
+        let id = topo
+            .writer
+            .ok_or(BackendError::Protocol("no writer in the topology"))?;
+        let addr = writer_addr(topo);
+        let mut conn = match BackendConn::connect(id, &addr, &self.params(self.db.clone())).await {
+            Ok(c) => c,
+            Err(e) => {
+                if e.is_unreachable() {
+                    self.shared.report_down(id);
+                }
+                return Err(e);
+            }
+        };
+        self.shared.set_server_info(conn.server.clone());
+        self.sync(&mut conn).await?;
+        self.writer = Some(conn);
+        Ok(())
+    }
+
+    /// Index of a connection to reader `id`, opened and synchronised as needed.
+    async fn reader_conn(&mut self, id: BackendId, topo: &Topology) -> Result<usize, BackendError> {
+        let idx = match self.readers.iter().position(|c| c.id == id) {
+            Some(i) => i,
+            None => {
+                let addr = topo
+                    .get(id)
+                    .map(|b| b.addr.clone())
+                    .ok_or(BackendError::Protocol("reader left the topology"))?;
+                let mut conn =
+                    BackendConn::connect(id, &addr, &self.params(self.db.clone())).await?;
+                if conn.status & status::AUTOCOMMIT == 0 {
+                    conn.query("SET autocommit=1").await?;
+                }
+                self.readers.push(conn);
+                self.readers.len() - 1
+            }
+        };
+        let mut conn = self.readers.swap_remove(idx);
+        match self.sync(&mut conn).await {
+            Ok(()) => {
+                self.readers.push(conn);
+                Ok(self.readers.len() - 1)
+            }
+            Err(e) => Err(e), // state unknown: the connection is dropped
+        }
+    }
+
+    /// Brings a backend connection to the session's state: default database, then the
+    /// session commands it has not applied.
+    async fn sync(&self, conn: &mut BackendConn) -> Result<(), BackendError> {
+        if let Some(db) = &self.db {
+            if conn.db.as_ref() != Some(db) {
+                conn.init_db(db).await?;
+            }
+        }
+        for e in self.history.since(conn.applied) {
+            match &e.cmd {
+                Replay::Query(sql) => {
+                    conn.query(sql).await?;
+                }
+                Replay::SetOption(opt) => {
+                    let mut payload = vec![command::COM_SET_OPTION];
+                    payload.extend_from_slice(&opt.to_le_bytes());
+                    conn.command(&payload, Expect::Single).await?;
+                }
+            }
+            conn.applied = e.seq;
+        }
+        conn.applied = self.history.last_seq();
+        Ok(())
+    }
+
+    /// COM_RESET_CONNECTION: resets every backend connection; nothing of the session's
+    /// state survives.
+    async fn reset_connection(&mut self, msg: &Message) -> Result<(), SessionError> {
+        let summary = if self.writer.is_some() {
+            self.on_writer(msg, Expect::Single).await?
+        } else {
+            let ok = ok_payload(0, 0, status::AUTOCOMMIT, 0);
+            self.client.send(&ok, msg.reply_seq()).await?;
+            None
+        };
+        let mut readers = std::mem::take(&mut self.readers);
+        let mut kept = Vec::new();
+        for mut r in readers.drain(..) {
+            match r
+                .command(&[command::COM_RESET_CONNECTION], Expect::Single)
+                .await
+            {
+                Ok(s) if s.error.is_none() => kept.push(r),
+                _ => {}
+            }
+        }
+        self.readers = kept;
+        self.history.clear();
+        let last = self.history.last_seq();
+        for c in self.readers.iter_mut().chain(self.writer.iter_mut()) {
+            c.applied = last;
+        }
+        self.statements.clear();
+        let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
+        self.state = SessionState::new(st);
+        Ok(())
+    }
+
+    /// COM_CHANGE_USER: authenticates the new user (via an auth switch to
+    /// mysql_native_password with a fresh scramble), drops every backend connection and
+    /// logs in again. A failure ends the session, as on a server.
+    async fn change_user(&mut self, msg: &Message, body: &[u8]) -> Result<bool, SessionError> {
+        let req = match change_user::parse(body, self.login.caps) {
+            Ok(r) => r,
+            Err(e) => {
+                self.client.send_error(&e.to_sql(), msg.reply_seq()).await?;
+                return Ok(false);
+            }
+        };
+        let name = req.user;
+        let db = req.db;
+        let collation = req.collation.unwrap_or(self.login.collation);
+        let attrs = req.attrs;
+        // Always switch to native with a fresh scramble: the proof is then ours to check.
+        let scramble = new_scramble();
+        let mut data = scramble.to_vec();
+        data.push(0);
+        let mut payload = Vec::new();
+        AuthSwitchRequest::new(auth::NATIVE, &data[..]).serialize(&mut payload);
+        self.client.send(&payload, msg.reply_seq()).await?;
+        let Some(reply) = self.client.read_message().await? else {
+            return Ok(false);
+        };
+        let seq = reply.reply_seq();
+        let host = self.client.peer.ip().to_string();
+        let response = reply.payload().into_owned();
+        let user = self.config.user(&name).cloned();
+        let Some(user) =
+            user.filter(|u| auth::verify(Method::Native, &scramble, &u.password, &response))
+        else {
+            self.client
+                .send_error(
+                    &SqlError::access_denied(&name, &host, !response.is_empty()),
+                    seq,
+                )
+                .await?;
+            return Ok(false);
+        };
+        // Drop everything of the old user.
+        if let Some(w) = self.writer.take() {
+            w.quit().await;
+        }
+        for r in self.readers.drain(..) {
+            r.quit().await;
+        }
+        self.history.clear();
+        self.statements.clear();
+        self.login.user = user;
+        self.login.collation = collation;
+        if attrs.is_some() {
+            self.login.attrs = attrs;
+        }
+        self.db = db;
+        let topo = self.shared.topology();
+        if let Err(e) = self.connect_writer(&topo).await {
+            if !(e.is_unreachable() && topo.has_eligible_reader()) {
+                let addr = writer_addr(&topo);
+                self.client.send_error(&e.to_sql(&addr), seq).await?;
+                return Ok(false);
+            }
+        }
+        let st = self
+            .writer
+            .as_ref()
+            .map(|w| w.status)
+            .unwrap_or(status::AUTOCOMMIT);
+        self.state = SessionState::new(st);
+        self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
+        Ok(true)
+    }
+}
+
+/// How running a statement on one backend ended, when it did not succeed.
+enum Failure {
+    /// The client was sent an error; the session goes on.
+    Told,
+    /// A reader could not serve it and the client saw nothing: try another backend.
+    Retry(BackendId),
+    /// The session cannot go on.
+    Fatal(SessionError),
+}
+
+fn writer_addr(topo: &Topology) -> String {
+    topo.writer
+        .and_then(|id| topo.get(id))
+        .map(|b| b.addr.clone())
+        .unwrap_or_else(|| "(none)".into())
+}
+
+/// The start of a statement for logs: at most 200 characters, one line.
+fn preview(payload: &[u8]) -> String {
+    let body = payload.get(1..).unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

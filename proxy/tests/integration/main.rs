@@ -1,0 +1,12 @@
+//! Integration tests: real mariadbd processes with real replication (started once for
+//! this binary by scripts/topology.sh on ports of their own), rwsplit started from its
+//! binary, and real clients (mysql_async, the mariadb CLI, PyMySQL, sysbench).
+
+mod clients;
+mod data;
+mod operations;
+mod protocol_edges;
+mod raw;
+mod routing;
+mod session_state;
+mod support;

@@ -1,0 +1,405 @@
+//! Test support: the MariaDB topology (started once per test binary with
+//! scripts/topology.sh, on ports of its own, torn down when the binary exits) and rwsplit
+//! processes started from the built binary.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("proxy/ has a parent")
+        .to_path_buf()
+}
+
+/// A running primary + replicas.
+pub struct Topo {
+    pub dir: PathBuf,
+    pub primary: u16,
+    pub replicas: Vec<u16>,
+}
+
+impl Topo {
+    pub fn all(&self) -> Vec<u16> {
+        let mut v = vec![self.primary];
+        v.extend(&self.replicas);
+        v
+    }
+
+    /// Runs scripts/topology.sh with this topology's environment.
+    pub fn script(&self, args: &[&str]) -> String {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/topology.sh"))
+            .args(args)
+            .env("RWSPLIT_TOPO_DIR", &self.dir)
+            .env("RWSPLIT_TOPO_PORT", self.primary.to_string())
+            .output()
+            .expect("run topology.sh");
+        assert!(
+            out.status.success(),
+            "topology.sh {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Three consecutive free ports.
+fn free_port_block(n: u16) -> u16 {
+    let seed = std::process::id() as u16;
+    for i in 0..500u16 {
+        let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 30_000;
+        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port block");
+}
+
+/// A free port for a proxy.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The topology shared by every test of this binary.
+pub fn topology() -> &'static Topo {
+    static TOPO: OnceLock<Topo> = OnceLock::new();
+    TOPO.get_or_init(|| {
+        let base = free_port_block(3);
+        let dir = std::env::temp_dir().join(format!("rwsplit-it-{}-{base}", std::process::id()));
+        let topo = Topo {
+            dir,
+            primary: base,
+            replicas: vec![base + 1, base + 2],
+        };
+        // Tear down when this test process is gone (its exit is all we can hook).
+        let watchdog = format!(
+            "while [ -e /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null; do sleep 1; done; \
+             RWSPLIT_TOPO_DIR='{dir}' RWSPLIT_TOPO_PORT={port} bash '{script}' down >/dev/null 2>&1",
+            pid = std::process::id(),
+            dir = topo.dir.display(),
+            port = topo.primary,
+            script = repo_root().join("scripts/topology.sh").display()
+        );
+        // setsid --fork returns at once; the watchdog lives on in its own session.
+        Command::new("setsid")
+            .args(["--fork", "bash", "-c", &watchdog])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("start watchdog");
+        topo.script(&["up"]);
+        topo
+    })
+}
+
+/// An rwsplit process; killed when dropped.
+pub struct Proxy {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Proxy {
+    /// Starts rwsplit in front of the shared topology.
+    pub fn start(extra: &[&str]) -> Proxy {
+        let t = topology();
+        let mut args: Vec<String> = vec![
+            "--writer".into(),
+            format!("127.0.0.1:{}", t.primary),
+            "--user".into(),
+            "app:app".into(),
+            "--monitor-user".into(),
+            "monitor:monitor".into(),
+            "--monitor-interval".into(),
+            "200".into(),
+        ];
+        for r in &t.replicas {
+            args.push("--reader".into());
+            args.push(format!("127.0.0.1:{r}"));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Proxy::start_with(&args)
+    }
+
+    /// Starts rwsplit with exactly these arguments (plus --listen).
+    pub fn start_with(args: &[String]) -> Proxy {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("rwsplit-it-proxy-{port}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args)
+            .env("RWSPLIT_LOG_LEVEL", "debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start rwsplit");
+        let p = Proxy { child, port, log };
+        p.wait_ready();
+        p
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // Let the monitor see the readers once.
+                std::thread::sleep(Duration::from_millis(300));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rwsplit did not start; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn opts(port: u16, user: &str, pass: &str, db: Option<&str>) -> OptsBuilder {
+    OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some(user))
+        .pass(Some(pass))
+        .db_name(db)
+        .prefer_socket(false)
+}
+
+/// A connection as the application through rwsplit.
+pub async fn app(proxy: &Proxy) -> Conn {
+    Conn::new(opts(proxy.port, "app", "app", None))
+        .await
+        .expect("connect through rwsplit")
+}
+
+pub async fn app_db(proxy: &Proxy, db: &str) -> Conn {
+    Conn::new(opts(proxy.port, "app", "app", Some(db)))
+        .await
+        .expect("connect through rwsplit")
+}
+
+/// A root connection straight to a backend.
+pub async fn root(port: u16) -> Conn {
+    Conn::new(opts(port, "root", "", None))
+        .await
+        .expect("connect to backend as root")
+}
+
+/// What one account did on one backend (MariaDB's user statistics): select_commands,
+/// update_commands (INSERT/UPDATE/DELETE…), other_commands, rows_inserted, … The
+/// replication applier and the monitor run as other accounts, so these count exactly
+/// what arrived through that account.
+pub async fn user_stats(port: u16, user: &str) -> HashMap<String, u64> {
+    let mut c = root(port).await;
+    let row: Option<mysql_async::Row> = c
+        .exec_first(
+            "SELECT SELECT_COMMANDS, UPDATE_COMMANDS, OTHER_COMMANDS, ROWS_INSERTED, ROWS_UPDATED, \
+             ROWS_DELETED, COMMIT_TRANSACTIONS FROM information_schema.USER_STATISTICS WHERE USER = ?",
+            (user,),
+        )
+        .await
+        .expect("user statistics");
+    let _ = c.disconnect().await;
+    let names = [
+        "select_commands",
+        "update_commands",
+        "other_commands",
+        "rows_inserted",
+        "rows_updated",
+        "rows_deleted",
+        "commit_transactions",
+    ];
+    let mut m = HashMap::new();
+    if let Some(row) = row {
+        for (i, n) in names.iter().enumerate() {
+            let v: Option<u64> = row.get(i);
+            m.insert(n.to_string(), v.unwrap_or(0));
+        }
+    }
+    m
+}
+
+/// `user_stats` of every backend, by port.
+pub async fn all_stats(user: &str) -> HashMap<u16, HashMap<String, u64>> {
+    let mut m = HashMap::new();
+    for p in topology().all() {
+        m.insert(p, user_stats(p, user).await);
+    }
+    m
+}
+
+/// How much `name` grew on `port` between two snapshots.
+pub fn delta(
+    before: &HashMap<u16, HashMap<String, u64>>,
+    after: &HashMap<u16, HashMap<String, u64>>,
+    port: u16,
+    name: &str,
+) -> u64 {
+    let a = after[&port].get(name).copied().unwrap_or(0);
+    let b = before[&port].get(name).copied().unwrap_or(0);
+    a.saturating_sub(b)
+}
+
+/// A backend account of a test's own, with the application's privileges (so its user
+/// statistics count only that test's traffic). Password = name.
+pub async fn fresh_user(name: &str) -> String {
+    let mut c = root(topology().primary).await;
+    for q in [
+        format!("DROP USER IF EXISTS '{name}'@'%'"),
+        format!("CREATE USER '{name}'@'%' IDENTIFIED BY '{name}'"),
+        format!("GRANT ALL PRIVILEGES ON *.* TO '{name}'@'%'"),
+        format!("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM '{name}'@'%'"),
+    ] {
+        c.query_drop(q).await.expect("create user");
+    }
+    let _ = c.disconnect().await;
+    sync_replicas().await;
+    name.to_string()
+}
+
+/// A connection through rwsplit as `user` (password = name).
+pub async fn as_user(proxy: &Proxy, user: &str, db: Option<&str>) -> Conn {
+    Conn::new(opts(proxy.port, user, user, db))
+        .await
+        .expect("connect through rwsplit")
+}
+
+/// The server ids of the topology: primary first.
+pub async fn server_ids() -> Vec<u32> {
+    let mut ids = Vec::new();
+    for p in topology().all() {
+        let mut c = root(p).await;
+        let id: Option<u32> = c.query_first("SELECT @@server_id").await.expect("id");
+        ids.push(id.unwrap_or(0));
+        let _ = c.disconnect().await;
+    }
+    ids
+}
+
+/// Waits until every replica has applied everything the primary has.
+pub async fn sync_replicas() {
+    let t = topology();
+    let mut p = root(t.primary).await;
+    let pos: Option<String> = p
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .expect("pos");
+    let pos = pos.unwrap_or_default();
+    for r in &t.replicas {
+        let mut c = root(*r).await;
+        let res: Option<i64> = c
+            .exec_first("SELECT MASTER_GTID_WAIT(?, 10)", (pos.clone(),))
+            .await
+            .expect("wait");
+        assert_eq!(res, Some(0), "replica {r} did not catch up to {pos}");
+        let _ = c.disconnect().await;
+    }
+}
+
+/// A database of the test's own (created on the primary, replicated).
+pub async fn fresh_db(name: &str) -> String {
+    let mut c = root(topology().primary).await;
+    c.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+        .await
+        .expect("drop");
+    c.query_drop(format!("CREATE DATABASE `{name}`"))
+        .await
+        .expect("create");
+    let _ = c.disconnect().await;
+    sync_replicas().await;
+    name.to_string()
+}
+
+/// Runs the mariadb CLI against the proxy; returns stdout (tab-separated, no headers).
+pub fn mariadb_cli(port: u16, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new("mariadb")
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{port}"),
+            "-uapp",
+            "-papp",
+            "-N",
+            "-B",
+        ])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("mariadb CLI: {e}"))?;
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .map_err(|e| e.to_string())?;
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Runs a Python script (PyMySQL) with the proxy's port as argv[1]; returns stdout.
+pub fn python(port: u16, script: &str) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(port.to_string())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
