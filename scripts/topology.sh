@@ -14,7 +14,10 @@
 # Accounts (created on the primary, replicated):
 #   app/app          the application: all privileges except READ_ONLY ADMIN and SUPER,
 #                    so a write that reaches a read_only replica fails with error 1290
-#   monitor/monitor  health checks: read_only, replication status, GTID positions
+#   monitor/monitor  health checks: read_only, replication status, GTID positions, and
+#                    the heartbeat table in schema rwsplit
+# Replication is semi-synchronous (AFTER_SYNC, 1 s timeout): a transaction acknowledged
+# to a client has reached a replica, so a promotion after the primary dies loses nothing.
 #   repl/repl        replication
 #   root (no password, 127.0.0.1 and the unix socket)
 # Installs Debian's mariadb-server when mariadbd is missing.
@@ -98,6 +101,8 @@ start_node() { # NODE
     --skip-name-resolve --max-connections="$MAXCONN" --max-allowed-packet=256M \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --performance-schema=OFF \
+    --rpl-semi-sync-master-enabled=ON --rpl-semi-sync-slave-enabled=ON \
+    --rpl-semi-sync-master-timeout=1000 --rpl-semi-sync-master-wait-point=AFTER_SYNC \
     --userstat=ON --read-only="$ro" </dev/null >/dev/null 2>&1 &
 }
 
@@ -150,6 +155,7 @@ cmd_up() {
     REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM 'app'@'%';
     CREATE USER 'monitor'@'%' IDENTIFIED BY 'monitor';
     GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICA MONITOR, SELECT ON *.* TO 'monitor'@'%';
+    GRANT ALL PRIVILEGES ON rwsplit.* TO 'monitor'@'%';
     CREATE USER 'repl'@'%' IDENTIFIED BY 'repl';
     GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
     CREATE DATABASE test;
@@ -204,6 +210,14 @@ cmd_promote() {
   if alive "$old"; then
     sql "$old" "SET GLOBAL read_only=ON"
     catch_up "$new" "$old" 30
+  else
+    # The primary is gone: apply everything already received (semi-sync replication
+    # guarantees acknowledged transactions reached a replica) before taking writes.
+    local io
+    io=$(mariadb --no-defaults -S "$(sock "$new")" -uroot -e "SHOW SLAVE STATUS\G" | awk '/Gtid_IO_Pos:/ {print $2}')
+    if [ -n "$io" ]; then
+      [ "$(sql "$new" "SELECT MASTER_GTID_WAIT('$io', 30)")" = "0" ] || die "port $1 did not apply its relay log"
+    fi
   fi
   sql "$new" "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=OFF;"
   echo "$new" > "$DIR/primary"

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, LogFormat, UserConfig};
+use crate::config::{
+    Config, ConfigError, Consistency, Fallback, LogFormat, Policy, TopologyMode, UserConfig,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +44,39 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub readers: Vec<String>,
+
+    /// How the writer is found: static (--writer/--reader), read_only (--host: the
+    /// writable one is the writer; promotions are followed) or aurora (config file)
+    /// [default: static].
+    #[arg(long, env = "RWSPLIT_MODE", value_enum)]
+    pub mode: Option<TopologyMode>,
+
+    /// read_only mode: a host to watch; repeat for several. Replaces the file's list.
+    #[arg(
+        long = "host",
+        env = "RWSPLIT_HOST",
+        value_name = "HOST:PORT",
+        value_delimiter = ','
+    )]
+    pub hosts: Vec<String>,
+
+    /// Read-your-writes: eventual, session (a session reads its own writes) or global
+    /// (every session reads every write made through this rwsplit) [default: global].
+    #[arg(long, env = "RWSPLIT_CONSISTENCY", value_enum)]
+    pub consistency: Option<Consistency>,
+
+    /// Readers lagging more than this many milliseconds get no reads [default: 1000].
+    #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
+    pub max_replica_lag: Option<u64>,
+
+    /// How a reader is chosen [default: least-connections].
+    #[arg(long, env = "RWSPLIT_POLICY", value_enum)]
+    pub policy: Option<Policy>,
+
+    /// When no reader is eligible: send reads to the writer, or answer an error
+    /// [default: writer].
+    #[arg(long, env = "RWSPLIT_FALLBACK", value_enum)]
+    pub fallback: Option<Fallback>,
 
     /// An account clients log in with; rwsplit uses the same on the backends unless the
     /// file maps it. Repeat for several; replaces a file entry of the same name.
@@ -111,6 +146,29 @@ impl Cli {
         }
         if let Some(v) = &self.writer {
             c.backends.writer = v.clone();
+        }
+        if let Some(m) = self.mode {
+            c.backends.mode = m;
+        }
+        if !self.hosts.is_empty() {
+            c.backends.hosts = self
+                .hosts
+                .iter()
+                .filter(|h| !h.is_empty())
+                .cloned()
+                .collect();
+        }
+        if let Some(v) = self.consistency {
+            c.routing.consistency = v;
+        }
+        if let Some(v) = self.max_replica_lag {
+            c.routing.max_replica_lag_ms = v;
+        }
+        if let Some(v) = self.policy {
+            c.routing.policy = v;
+        }
+        if let Some(v) = self.fallback {
+            c.routing.fallback = v;
         }
         if !self.readers.is_empty() {
             c.backends.readers = self

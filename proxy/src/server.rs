@@ -41,6 +41,13 @@ impl Server {
         let shared = self.shared.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let monitors = crate::monitor::spawn(shared.clone(), stop_rx.clone());
+        // Let the monitor check every backend once, so the first clients find readers.
+        let cfg = shared.config();
+        let first_check =
+            Duration::from_millis(cfg.monitor.timeout_ms + cfg.backends.connect_timeout_ms);
+        if !shared.wait_topology_ready(first_check).await {
+            tracing::warn!("not every backend answered its first check; serving anyway");
+        }
         // Greet clients as the writer does: learn its greeting before accepting (briefly),
         // and keep trying in the background if it is not reachable yet.
         if !learn_server_info_once(&shared).await {
@@ -108,9 +115,6 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
     let config = shared.config();
     let topo = shared.topology();
     let (user, password) = config.monitor_credentials();
-    let Some(w) = topo.writer.and_then(|id| topo.get(id)) else {
-        return false;
-    };
     let params = ConnectParams {
         user,
         password,
@@ -122,15 +126,28 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
         max_packet: 16 << 20,
         connect_timeout: config.connect_timeout(),
     };
-    match BackendConn::connect(w.id, &w.addr, &params).await {
-        Ok(conn) => {
-            shared.set_server_info(conn.server.clone());
-            conn.quit().await;
-            true
-        }
-        Err(e) => {
-            tracing::warn!(writer = %w.addr, error = %e, "cannot learn the writer's greeting yet");
-            false
+    // The writer's greeting; a reader's while the writer is out of reach.
+    let mut candidates: Vec<_> = topo
+        .writer
+        .and_then(|id| topo.get(id))
+        .into_iter()
+        .collect();
+    candidates.extend(
+        topo.backends
+            .iter()
+            .filter(|b| Some(b.id) != topo.writer && b.up),
+    );
+    for b in candidates {
+        match BackendConn::connect(b.id, &b.addr, &params).await {
+            Ok(conn) => {
+                shared.set_server_info(conn.server.clone());
+                conn.quit().await;
+                return Some(b.id) == topo.writer;
+            }
+            Err(e) => {
+                tracing::debug!(backend = %b.addr, error = %e, "cannot learn the server's greeting")
+            }
         }
     }
+    false
 }

@@ -1,42 +1,112 @@
 //! What every session and task of one rwsplit process shares, passed as an `Arc`.
 //! No globals: tests run several proxies in one process.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::classify::Classifier;
-use crate::config::Config;
+use crate::config::{Config, TopologyMode};
 use crate::protocol::handshake::ServerInfo;
-use crate::route::{BackendId, Role, Topology};
+use crate::route::{Backend, BackendId, Load, Position, Role, Topology};
+
+/// Statements running on a backend and its response time, updated by sessions.
+#[derive(Debug, Default)]
+pub struct BackendLoad {
+    pub active: AtomicU32,
+    pub ewma_us: AtomicU64,
+}
+
+impl BackendLoad {
+    pub fn snapshot(&self) -> Load {
+        Load {
+            active: self.active.load(Ordering::Relaxed),
+            ewma_us: self.ewma_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Folds one response time into the moving average (weight 1/8).
+    pub fn observe(&self, us: u64) {
+        let old = self.ewma_us.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            us.max(1)
+        } else {
+            (old * 7 + us) / 8
+        };
+        self.ewma_us.store(new.max(1), Ordering::Relaxed);
+    }
+}
+
+/// The writer position known for a global write epoch (read-your-writes).
+#[derive(Debug, Clone)]
+pub struct EpochPosition {
+    pub epoch: u64,
+    pub position: Arc<(Position, String)>,
+}
 
 pub struct Shared {
     config: watch::Sender<Arc<Config>>,
     topology: watch::Sender<Arc<Topology>>,
+    topology_ready: watch::Sender<bool>,
     pub classifier: Classifier,
     server_info: RwLock<Arc<ServerInfo>>,
     next_session_id: AtomicU32,
     ticket: AtomicU64,
+    ids: Mutex<HashMap<String, BackendId>>,
+    loads: RwLock<HashMap<BackendId, Arc<BackendLoad>>>,
+    instance_id: u64,
+    /// Microseconds (Unix time) of the newest heartbeat written on the writer.
+    pub heartbeat_written_us: AtomicU64,
+    /// Incremented after every write through this rwsplit (read-your-writes, global).
+    pub write_epoch: AtomicU64,
+    /// Microseconds (Unix time) of the newest write through this rwsplit.
+    pub last_write_us: AtomicU64,
+    /// The writer's position as of some epoch.
+    pub epoch_position: Mutex<Option<EpochPosition>>,
+    /// For each reader, the newest epoch it is known to have applied.
+    pub reader_epochs: Mutex<HashMap<BackendId, u64>>,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
-        let topology = topology_of(&config);
         let classifier = Classifier::new(config.routing.classifier_cache);
-        Arc::new(Shared {
-            config: watch::Sender::new(Arc::new(config)),
-            topology: watch::Sender::new(Arc::new(topology)),
+        let shared = Arc::new(Shared {
+            config: watch::Sender::new(Arc::new(config.clone())),
+            topology: watch::Sender::new(Arc::new(Topology::default())),
+            topology_ready: watch::Sender::new(false),
             classifier,
             server_info: RwLock::new(Arc::new(ServerInfo::fallback())),
             next_session_id: AtomicU32::new(1),
             ticket: AtomicU64::new(0),
-        })
+            ids: Mutex::new(HashMap::new()),
+            loads: RwLock::new(HashMap::new()),
+            instance_id: rand::random::<u64>() >> 1,
+            heartbeat_written_us: AtomicU64::new(0),
+            write_epoch: AtomicU64::new(0),
+            last_write_us: AtomicU64::new(0),
+            epoch_position: Mutex::new(None),
+            reader_epochs: Mutex::new(HashMap::new()),
+        });
+        let initial = initial_topology(&shared, &config);
+        shared.set_topology(initial);
+        shared
     }
 
     /// The current configuration snapshot.
     pub fn config(&self) -> Arc<Config> {
         self.config.borrow().clone()
+    }
+
+    pub fn subscribe_config(&self) -> watch::Receiver<Arc<Config>> {
+        self.config.subscribe()
+    }
+
+    /// Replaces the configuration (hot reload); sessions use it from their next login.
+    pub fn set_config(&self, config: Config) {
+        self.config.send_replace(Arc::new(config));
     }
 
     /// The current topology snapshot.
@@ -48,8 +118,18 @@ impl Shared {
         self.topology.subscribe()
     }
 
-    /// Changes the topology (monitor, failed connections); readers see it on their next
-    /// statement.
+    pub fn set_topology(&self, t: Topology) {
+        self.topology.send_if_modified(|cur| {
+            if **cur != t {
+                *cur = Arc::new(t);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Changes the topology in place (a session that failed to reach a backend).
     pub fn update_topology(&self, f: impl FnOnce(&mut Topology) -> bool) {
         self.topology.send_if_modified(|t| {
             let mut next = (**t).clone();
@@ -75,6 +155,63 @@ impl Shared {
         });
     }
 
+    pub fn mark_topology_ready(&self) {
+        self.topology_ready.send_replace(true);
+    }
+
+    /// Waits (at most `timeout`) until the monitor has checked every backend once.
+    pub async fn wait_topology_ready(&self, timeout: Duration) -> bool {
+        let mut rx = self.topology_ready.subscribe();
+        let ready = tokio::time::timeout(timeout, rx.wait_for(|r| *r)).await;
+        ready.is_ok()
+    }
+
+    /// The stable id of a backend address (assigned on first sight, never reused).
+    pub fn backend_id(&self, addr: &str) -> BackendId {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let n = ids.len() as u32;
+        *ids.entry(addr.to_string()).or_insert(BackendId(n))
+    }
+
+    /// The load counters of a backend.
+    pub fn load(&self, id: BackendId) -> Arc<BackendLoad> {
+        if let Some(l) = self
+            .loads
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return l.clone();
+        }
+        self.loads
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_default()
+            .clone()
+    }
+
+    pub fn load_snapshot(&self, id: BackendId) -> Load {
+        self.loads
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|l| l.snapshot())
+            .unwrap_or_default()
+    }
+
+    pub fn forget_load(&self, id: BackendId) {
+        self.loads
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    /// This process's heartbeat row id.
+    pub fn instance_id(&self) -> u64 {
+        self.instance_id
+    }
+
     /// What clients are greeted with (the writer's version and capabilities).
     pub fn server_info(&self) -> Arc<ServerInfo> {
         self.server_info
@@ -94,37 +231,52 @@ impl Shared {
         self.next_session_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// A number that grows by one per reader choice (round robin).
+    /// A number that grows by one per reader choice.
     pub fn next_ticket(&self) -> u64 {
         self.ticket.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// Records that a write just completed (read-your-writes, global).
+    pub fn note_write(&self) -> u64 {
+        self.last_write_us
+            .store(crate::monitor::now_us(), Ordering::Relaxed);
+        self.write_epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    pub fn reader_epoch(&self, id: BackendId) -> u64 {
+        self.reader_epochs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn set_reader_epoch(&self, id: BackendId, epoch: u64) {
+        let mut m = self.reader_epochs.lock().unwrap_or_else(|p| p.into_inner());
+        let e = m.entry(id).or_insert(0);
+        *e = (*e).max(epoch);
+    }
 }
 
-/// The static topology of a configuration: every backend up until checked.
-pub fn topology_of(config: &Config) -> Topology {
-    use crate::route::Backend;
-    let mut backends = vec![Backend {
-        id: BackendId(0),
-        addr: config.backends.writer.clone(),
-        role: Role::Writer,
-        up: true,
-        eligible: false,
-        weight: 1,
-        lag_ms: None,
-    }];
-    for (i, r) in config.backends.readers.iter().enumerate() {
-        backends.push(Backend {
-            id: BackendId(i as u32 + 1),
-            addr: r.clone(),
-            role: Role::Reader,
-            up: true,
-            eligible: true,
-            weight: 1,
-            lag_ms: None,
-        });
+/// The topology before the first checks: the configured roles, no reader eligible yet.
+fn initial_topology(shared: &Shared, config: &Config) -> Topology {
+    let b = &config.backends;
+    let mut t = Topology::default();
+    match b.mode {
+        TopologyMode::Static => {
+            let w = shared.backend_id(&b.writer);
+            t.writer = Some(w);
+            t.backends
+                .push(Backend::new(w, b.writer.clone(), Role::Writer));
+            for r in &b.readers {
+                let mut be = Backend::new(shared.backend_id(r), r.clone(), Role::Reader);
+                be.eligible = false;
+                be.weight = b.weight(r);
+                t.backends.push(be);
+            }
+        }
+        TopologyMode::ReadOnly | TopologyMode::Aurora => {}
     }
-    Topology {
-        writer: Some(BackendId(0)),
-        backends,
-    }
+    t
 }

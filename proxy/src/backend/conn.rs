@@ -307,6 +307,68 @@ impl BackendConn {
         }
     }
 
+    /// Runs a query of rwsplit's own and returns the first column of its first row
+    /// (`None` for NULL or no row).
+    pub async fn query_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(COM_QUERY);
+        payload.extend_from_slice(sql.as_bytes());
+        self.send(&packet::packets(&payload, 0)).await?;
+        let (_, first) = self.read_packet().await?;
+        match first.first() {
+            Some(0xFF) => {
+                return Err(BackendError::Rejected {
+                    code: u16::from_le_bytes([
+                        first.get(1).copied().unwrap_or(0),
+                        first.get(2).copied().unwrap_or(0),
+                    ]),
+                    what: truncate(sql, 120),
+                })
+            }
+            Some(0x00) => return Ok(None),
+            _ => {}
+        }
+        let columns = crate::protocol::response::lenenc(&first).unwrap_or(0);
+        for _ in 0..columns {
+            self.read_packet().await?;
+        }
+        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+            self.read_packet().await?;
+        }
+        let mut value = None;
+        let mut first_row = true;
+        loop {
+            let (_, p) = self.read_packet().await?;
+            match p.first() {
+                Some(0xFE) if p.len() < 0xFF_FFFF => return Ok(value),
+                Some(0xFF) => {
+                    return Err(BackendError::Rejected {
+                        code: u16::from_le_bytes([
+                            p.get(1).copied().unwrap_or(0),
+                            p.get(2).copied().unwrap_or(0),
+                        ]),
+                        what: truncate(sql, 120),
+                    })
+                }
+                Some(0xFB) => first_row = false,
+                Some(_) if first_row => {
+                    first_row = false;
+                    let len = crate::protocol::response::lenenc(&p).unwrap_or(0) as usize;
+                    let skip = match p[0] {
+                        0xFC => 3,
+                        0xFD => 4,
+                        0xFE => 9,
+                        _ => 1,
+                    };
+                    value = p
+                        .get(skip..skip + len)
+                        .map(|v| String::from_utf8_lossy(v).into_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Changes the default database.
     pub async fn init_db(&mut self, db: &str) -> Result<(), BackendError> {
         let mut payload = vec![COM_INIT_DB];

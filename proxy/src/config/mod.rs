@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use backends::BackendsConfig;
+pub use backends::{AuroraConfig, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
-pub use routing::RoutingConfig;
+pub use routing::{Consistency, Fallback, Policy, RoutingConfig};
 pub use server::ServerConfig;
 pub use users::UserConfig;
 
@@ -95,20 +95,7 @@ impl Config {
         if self.server.max_packet_size < 1024 {
             return Err(invalid("server.max_packet_size", "must be at least 1024"));
         }
-        if self.backends.writer.is_empty() {
-            return Err(invalid("backends.writer", "is required (host:port)"));
-        }
-        check_addr("backends.writer", &self.backends.writer)?;
-        for (i, r) in self.backends.readers.iter().enumerate() {
-            let key = format!("backends.readers[{i}]");
-            check_addr(&key, r)?;
-            if *r == self.backends.writer {
-                return Err(invalid(key, format!("'{r}' is also the writer")));
-            }
-            if self.backends.readers[..i].contains(r) {
-                return Err(invalid(key, format!("'{r}' is listed twice")));
-            }
-        }
+        self.validate_backends()?;
         if self.backends.connect_timeout_ms == 0 {
             return Err(invalid("backends.connect_timeout_ms", "must be at least 1"));
         }
@@ -141,12 +128,111 @@ impl Config {
                 "monitor.user and monitor.password go together",
             ));
         }
+        if self.monitor.heartbeat_interval_ms < 10 {
+            return Err(invalid(
+                "monitor.heartbeat_interval_ms",
+                "must be at least 10",
+            ));
+        }
+        if self.monitor.heartbeat_schema.is_empty()
+            || !self
+                .monitor
+                .heartbeat_schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(invalid(
+                "monitor.heartbeat_schema",
+                "must be a plain identifier (letters, digits, _)",
+            ));
+        }
+        if self.routing.consistency_timeout_ms == 0 {
+            return Err(invalid(
+                "routing.consistency_timeout_ms",
+                "must be at least 1",
+            ));
+        }
         if self.routing.classifier_cache == 0 {
             return Err(invalid("routing.classifier_cache", "must be at least 1"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", format!("'{}': {e}", self.log.level)))?;
         Ok(())
+    }
+
+    fn validate_backends(&self) -> Result<(), ConfigError> {
+        let b = &self.backends;
+        match b.mode {
+            TopologyMode::Static => {
+                if b.writer.is_empty() {
+                    return Err(invalid("backends.writer", "is required (host:port)"));
+                }
+                check_addr("backends.writer", &b.writer)?;
+                check_list("backends.readers", &b.readers)?;
+                if let Some(i) = b.readers.iter().position(|r| *r == b.writer) {
+                    return Err(invalid(
+                        format!("backends.readers[{i}]"),
+                        format!("'{}' is also the writer", b.writer),
+                    ));
+                }
+                if !b.hosts.is_empty() {
+                    return Err(invalid("backends.hosts", "is for mode = \"read_only\""));
+                }
+            }
+            TopologyMode::ReadOnly => {
+                if self.read_only_hosts().is_empty() {
+                    return Err(invalid(
+                        "backends.hosts",
+                        "mode = \"read_only\" needs at least one host (host:port)",
+                    ));
+                }
+                check_list("backends.hosts", &self.read_only_hosts())?;
+            }
+            TopologyMode::Aurora => {
+                let a = &b.aurora;
+                if a.cluster_endpoint.is_empty() {
+                    return Err(invalid(
+                        "backends.aurora.cluster_endpoint",
+                        "is required in aurora mode",
+                    ));
+                }
+                check_addr("backends.aurora.cluster_endpoint", &a.cluster_endpoint)?;
+                if !a.instance_pattern.contains('?') {
+                    return Err(invalid(
+                        "backends.aurora.instance_pattern",
+                        "must contain '?' (replaced by each instance's SERVER_ID)",
+                    ));
+                }
+                check_addr(
+                    "backends.aurora.instance_pattern",
+                    &a.instance_pattern.replace('?', "1"),
+                )?;
+                if a.topology_query.trim().is_empty() {
+                    return Err(invalid(
+                        "backends.aurora.topology_query",
+                        "must not be empty",
+                    ));
+                }
+            }
+        }
+        for addr in b.weights.keys() {
+            check_addr(&format!("backends.weights.\"{addr}\""), addr)?;
+        }
+        Ok(())
+    }
+
+    /// The hosts of read_only mode (`hosts`, or `writer` + `readers` when `hosts` is empty).
+    pub fn read_only_hosts(&self) -> Vec<String> {
+        let b = &self.backends;
+        if !b.hosts.is_empty() {
+            return b.hosts.clone();
+        }
+        let mut v = Vec::new();
+        if !b.writer.is_empty() {
+            v.push(b.writer.clone());
+        }
+        v.extend(b.readers.iter().cloned());
+        v
     }
 
     /// Looks up a client account.
@@ -188,6 +274,17 @@ impl Config {
         }
         toml::to_string(&c).unwrap_or_default()
     }
+}
+
+fn check_list(key: &str, list: &[String]) -> Result<(), ConfigError> {
+    for (i, r) in list.iter().enumerate() {
+        let k = format!("{key}[{i}]");
+        check_addr(&k, r)?;
+        if list[..i].contains(r) {
+            return Err(invalid(k, format!("'{r}' is listed twice")));
+        }
+    }
+    Ok(())
 }
 
 fn check_addr(key: &str, addr: &str) -> Result<(), ConfigError> {

@@ -1,4 +1,4 @@
-//! `[monitor]`: the health checks of the backends.
+//! `[monitor]`: health checks, replication lag and the heartbeat.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +11,17 @@ pub struct MonitorConfig {
     pub password: Option<String>,
     /// Time between checks of each backend, in milliseconds. Default 500.
     pub interval_ms: u64,
-    /// Time allowed for one check (connect + query), in milliseconds. Default 1000.
+    /// Time allowed for one check (connect + queries), in milliseconds. Default 1000.
     pub timeout_ms: u64,
+    /// Write a heartbeat row (schema `heartbeat_schema`) on the writer so replication lag
+    /// is known to the millisecond; needs CREATE/INSERT/UPDATE/DELETE on that schema for
+    /// the monitor account. Without it lag comes from Seconds_Behind_Master (whole
+    /// seconds). Ignored in aurora mode. Default true.
+    pub heartbeat: bool,
+    /// Milliseconds between heartbeat writes. Default 100.
+    pub heartbeat_interval_ms: u64,
+    /// Schema of the heartbeat table. Default `rwsplit`.
+    pub heartbeat_schema: String,
 }
 
 impl Default for MonitorConfig {
@@ -22,6 +31,9 @@ impl Default for MonitorConfig {
             password: None,
             interval_ms: 500,
             timeout_ms: 1000,
+            heartbeat: true,
+            heartbeat_interval_ms: 100,
+            heartbeat_schema: "rwsplit".into(),
         }
     }
 }

@@ -1,10 +1,61 @@
-//! `[routing]`: classification and session tracking.
+//! `[routing]`: classification, reader choice, replication lag and read-your-writes.
 
 use serde::{Deserialize, Serialize};
+
+/// How a reader is chosen among the eligible ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// In turn, in proportion to the weights.
+    RoundRobin,
+    /// The one running the fewest statements now (relative to its weight).
+    #[default]
+    LeastConnections,
+    /// Power of two choices on the moving average of response times.
+    Latency,
+}
+
+/// What happens to a read when no reader is eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The writer serves it.
+    #[default]
+    Writer,
+    /// The client gets an error.
+    Error,
+}
+
+/// Read-your-writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Reads may be served by a replica that has not applied recent writes yet.
+    Eventual,
+    /// After a session's own write, its reads see it.
+    Session,
+    /// After any write through this rwsplit, every session's reads see it.
+    #[default]
+    Global,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingConfig {
+    /// `least_connections`, `round_robin` or `latency`. Default `least_connections`.
+    pub policy: Policy,
+    /// `writer` or `error` when no reader is eligible. Default `writer`.
+    pub fallback: Fallback,
+    /// Readers lagging more than this many milliseconds get no reads. Default 1000.
+    pub max_replica_lag_ms: u64,
+    /// `eventual`, `session` or `global`. Default `global`.
+    pub consistency: Consistency,
+    /// How long a read waits for a reader to apply a write before going to the writer,
+    /// in milliseconds. Default 500.
+    pub consistency_timeout_ms: u64,
+    /// Without GTIDs (Aurora), a reader serves a read after a write only if its lag plus
+    /// this margin (milliseconds) is below the time since the write. Default 100.
+    pub consistency_margin_ms: u64,
     /// Statement shapes whose sqlparser verdict is remembered. Default 16384.
     pub classifier_cache: usize,
     /// Session commands (SET, SET NAMES, …) a session remembers for its readers; past
@@ -15,6 +66,12 @@ pub struct RoutingConfig {
 impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig {
+            policy: Policy::LeastConnections,
+            fallback: Fallback::Writer,
+            max_replica_lag_ms: 1000,
+            consistency: Consistency::Global,
+            consistency_timeout_ms: 500,
+            consistency_margin_ms: 100,
             classifier_cache: 16_384,
             max_session_history: 256,
         }

@@ -62,19 +62,21 @@ impl SqlError {
         )
     }
 
-    /// 2013: the backend went away while running the statement.
+    /// The backend went away while running the statement (what a direct client sees as
+    /// 2013). Client-side codes (2xxx) cannot travel in an ERR packet (libmariadb calls
+    /// such a packet malformed), so this is the server's ER_CONNECTION_KILLED.
     pub fn lost_connection(detail: &str) -> Self {
         SqlError::new(
-            codes::CR_SERVER_LOST,
-            b"HY000",
-            format!("Lost connection to MySQL server during query ({detail})"),
+            codes::ER_CONNECTION_KILLED,
+            b"70100",
+            format!("Lost connection to backend server during query ({detail})"),
         )
     }
 
-    /// 2003: no backend could take the statement.
+    /// No backend could take the statement (what a direct client sees as 2003).
     pub fn no_backend(what: &str) -> Self {
         SqlError::new(
-            codes::CR_CONN_HOST_ERROR,
+            codes::ER_UNKNOWN_ERROR,
             b"HY000",
             format!("rwsplit: no backend available: {what}"),
         )
@@ -98,9 +100,9 @@ pub mod codes {
     pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
     pub const ER_SERVER_SHUTDOWN: u16 = 1053;
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
+    pub const ER_UNKNOWN_ERROR: u16 = 1105;
     pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
     pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
     pub const ER_MALFORMED_PACKET: u16 = 1835;
-    pub const CR_CONN_HOST_ERROR: u16 = 2003;
-    pub const CR_SERVER_LOST: u16 = 2013;
+    pub const ER_CONNECTION_KILLED: u16 = 1927;
 }

@@ -2,13 +2,15 @@
 //! topology to a route. No I/O, no globals, no waiting. Choosing *which* reader is a
 //! second pure step ([`select_reader`]).
 
+mod gtid;
 mod select;
 mod state;
 mod topology;
 
-pub use select::select_reader;
+pub use gtid::Position;
+pub use select::{choose_reader, select_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
-pub use topology::{Backend, BackendId, Role, Topology};
+pub use topology::{Backend, BackendId, Flavour, Role, Topology};
 
 use crate::classify::{Detail, Flags, Hint, Kind, Statement};
 
@@ -62,6 +64,8 @@ pub enum Reason {
     Hint,
     /// No reader is eligible.
     NoReader,
+    /// Read-your-writes: no reader had applied the session's (or any) last write in time.
+    Consistency,
     /// Anything else the writer runs.
     Other,
 }
@@ -87,6 +91,7 @@ impl Reason {
             Reason::LastStatement => "last_statement",
             Reason::Hint => "hint",
             Reason::NoReader => "no_reader",
+            Reason::Consistency => "consistency",
             Reason::Other => "other",
         }
     }

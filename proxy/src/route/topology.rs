@@ -2,6 +2,9 @@
 //! read without waiting.
 
 use std::fmt;
+use std::sync::Arc;
+
+use super::gtid::Position;
 
 /// A backend's stable identity within this process (never reused, also across reloads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +32,32 @@ impl Role {
     }
 }
 
+/// What kind of server a backend is (from its version string and `@@aurora_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Flavour {
+    #[default]
+    Unknown,
+    MariaDb,
+    MySql,
+    AuroraMySql,
+}
+
+impl Flavour {
+    pub fn label(self) -> &'static str {
+        match self {
+            Flavour::Unknown => "unknown",
+            Flavour::MariaDb => "mariadb",
+            Flavour::MySql => "mysql",
+            Flavour::AuroraMySql => "aurora",
+        }
+    }
+
+    /// True when the flavour has GTIDs rwsplit can wait for.
+    pub fn has_gtid(self) -> bool {
+        matches!(self, Flavour::MariaDb | Flavour::MySql)
+    }
+}
+
 /// One backend as the router sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
@@ -44,6 +73,11 @@ pub struct Backend {
     pub weight: u32,
     /// Replication lag in milliseconds, when known.
     pub lag_ms: Option<u64>,
+    /// `@@read_only` (or `@@innodb_read_only` on Aurora), when known.
+    pub read_only: Option<bool>,
+    /// The position this backend has applied, as of the last check.
+    pub position: Option<Arc<Position>>,
+    pub flavour: Flavour,
 }
 
 /// All backends, and which one is the writer.
@@ -51,6 +85,24 @@ pub struct Backend {
 pub struct Topology {
     pub writer: Option<BackendId>,
     pub backends: Vec<Backend>,
+}
+
+impl Backend {
+    /// A backend with nothing known about it yet but its role.
+    pub fn new(id: BackendId, addr: impl Into<String>, role: Role) -> Backend {
+        Backend {
+            id,
+            addr: addr.into(),
+            role,
+            up: true,
+            eligible: role == Role::Reader,
+            weight: 1,
+            lag_ms: None,
+            read_only: None,
+            position: None,
+            flavour: Flavour::Unknown,
+        }
+    }
 }
 
 impl Topology {
@@ -63,6 +115,27 @@ impl Topology {
         self.backends
             .iter()
             .filter(|b| b.role == Role::Reader && b.eligible && b.weight > 0)
+    }
+
+    /// The writer's flavour (or any known one).
+    pub fn flavour(&self) -> Flavour {
+        self.writer
+            .and_then(|w| self.get(w))
+            .map(|b| b.flavour)
+            .filter(|f| *f != Flavour::Unknown)
+            .or_else(|| {
+                self.backends
+                    .iter()
+                    .map(|b| b.flavour)
+                    .find(|f| *f != Flavour::Unknown)
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn writer_addr(&self) -> Option<&str> {
+        self.writer
+            .and_then(|w| self.get(w))
+            .map(|b| b.addr.as_str())
     }
 
     pub fn has_eligible_reader(&self) -> bool {

@@ -3,11 +3,13 @@
 //! opened lazily (the writer at login) and brought to the session's state before use.
 
 mod client;
+mod consistency;
 mod history;
 mod login;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use mysql_common::packets::AuthSwitchRequest;
 use mysql_common::proto::MySerialize;
@@ -16,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::backend::{BackendConn, BackendError, ConnectParams, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
-use crate::config::Config;
+use crate::config::{Config, Fallback};
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
 use crate::protocol::command::{self, Command};
@@ -24,7 +26,8 @@ use crate::protocol::ok::ok_payload;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
 use crate::route::{
-    self, status, BackendId, Outcome, Route, Served, SessionState, Target, Topology,
+    self, status, BackendId, Outcome, Position, Reason, Route, Served, SessionState, Target,
+    Topology,
 };
 use crate::shared::Shared;
 
@@ -75,6 +78,7 @@ pub async fn serve(
         readers: Vec::new(),
         statements: HashMap::new(),
         stop,
+        writes: Writes::default(),
     };
     if !session.start().await? {
         return Ok(());
@@ -99,6 +103,21 @@ struct Session {
     statements: HashMap<u32, Statement>,
     /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
     stop: watch::Receiver<bool>,
+    /// This session's writes, for read-your-writes.
+    writes: Writes,
+}
+
+/// What read-your-writes needs to know of a session's own writes.
+#[derive(Debug, Default)]
+struct Writes {
+    /// Number of writes this session made.
+    seq: u64,
+    /// When the last one completed (µs, Unix time).
+    last_us: u64,
+    /// For each reader, the newest `seq` it is known to have applied.
+    verified: HashMap<BackendId, u64>,
+    /// The writer position of write `seq` (when fetched).
+    target: Option<(u64, Arc<(Position, String)>)>,
 }
 
 impl Session {
@@ -280,10 +299,36 @@ impl Session {
         expect: Expect,
     ) -> Result<(), SessionError> {
         let topo = self.shared.topology();
-        let route = route::route(st, &self.state, &topo);
+        let mut route = route::route(st, &self.state, &topo);
+        if route.reason == Reason::NoReader
+            && self.config.routing.fallback == Fallback::Error
+            && st.kind == Kind::Read
+        {
+            self.client
+                .send_error(
+                    &SqlError::no_backend("no reader is eligible (routing.fallback = \"error\")"),
+                    msg.reply_seq(),
+                )
+                .await?;
+            return Ok(());
+        }
         let mut exclude: Vec<BackendId> = Vec::new();
         let mut served = self.resolve(route, &topo, &exclude);
         loop {
+            if let (Served::Reader(id), Target::Reader) = (served, route.target) {
+                if self.consistent(id, &topo).await == consistency::Verdict::Other {
+                    // Not fresh enough: another reader, else the writer.
+                    exclude.push(id);
+                    served = match self.pick_reader(&topo, &exclude) {
+                        Some(r) => Served::Reader(r),
+                        None => {
+                            route.reason = Reason::Consistency;
+                            Served::Writer
+                        }
+                    };
+                    continue;
+                }
+            }
             if tracing::enabled!(tracing::Level::DEBUG) {
                 tracing::debug!(
                     session = self.id,
@@ -306,8 +351,7 @@ impl Session {
                 // A reader failed before the client saw anything: try elsewhere.
                 Err(Failure::Retry(id)) => {
                     exclude.push(id);
-                    served = match route::select_reader(&topo, self.shared.next_ticket(), &exclude)
-                    {
+                    served = match self.pick_reader(&topo, &exclude) {
                         Some(r) if route.target == Target::Reader => Served::Reader(r),
                         _ => Served::Writer,
                     };
@@ -316,6 +360,17 @@ impl Session {
                 Err(Failure::Fatal(e)) => return Err(e),
             }
         }
+    }
+
+    /// An eligible reader by the configured policy.
+    fn pick_reader(&self, topo: &Topology, exclude: &[BackendId]) -> Option<BackendId> {
+        route::choose_reader(
+            topo,
+            self.config.routing.policy,
+            self.shared.next_ticket(),
+            exclude,
+            |id| self.shared.load_snapshot(id),
+        )
     }
 
     /// Turns a route into a backend.
@@ -346,6 +401,11 @@ impl Session {
         );
         if !ok || served != Served::Writer {
             return;
+        }
+        if may_write(st) {
+            self.writes.seq += 1;
+            self.writes.last_us = crate::monitor::now_us();
+            self.shared.note_write();
         }
         let parts: &[Statement] = if st.parts.is_empty() {
             std::slice::from_ref(st)
@@ -514,10 +574,17 @@ impl Session {
         };
         let conn = &mut self.readers[idx];
         let mut forwarded = false;
+        let load = self.shared.load(id);
+        load.active
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
         let result = match conn.send(&msg.raw).await {
             Ok(()) => conn.relay(&mut self.client, expect, &mut forwarded).await,
             Err(e) => Err(RelayError::Backend(e)),
         };
+        load.active
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        load.observe(started.elapsed().as_micros() as u64);
         match result {
             Ok(s) => Ok(s),
             Err(RelayError::Client(e)) => {
@@ -752,6 +819,19 @@ impl Session {
         self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
         Ok(true)
     }
+}
+
+/// True when a statement that ran on the writer may have changed data (read-your-writes
+/// then makes later reads wait for it).
+fn may_write(st: &Statement) -> bool {
+    let one = |s: &Statement| match s.kind {
+        Kind::Write | Kind::End | Kind::Other => true,
+        Kind::Read => s
+            .flags
+            .intersects(Flags::WRITES_DATA | Flags::WRITE_WORD | Flags::WRITER_FUNCTION),
+        _ => false,
+    };
+    one(st) || st.parts.iter().any(one)
 }
 
 /// How running a statement on one backend ended, when it did not succeed.

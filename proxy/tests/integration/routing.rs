@@ -36,7 +36,7 @@ async fn reads_go_to_replicas_round_robin() {
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_go_to_the_primary_and_never_to_a_replica() {
     let user = fresh_user("it_writes").await;
-    let proxy = Proxy::start(&["--user", "it_writes:it_writes"]);
+    let proxy = Proxy::start(&["--user", "it_writes:it_writes", "--consistency", "eventual"]);
     let db = fresh_db("it_writes").await;
     let t = topology();
     let mut c = as_user(&proxy, &user, Some(&db)).await;

@@ -1,6 +1,7 @@
-//! Test support: the MariaDB topology (started once per test binary with
-//! scripts/topology.sh, on ports of its own, torn down when the binary exits) and rwsplit
-//! processes started from the built binary.
+//! Test support: MariaDB topologies started with scripts/topology.sh on ports of their
+//! own (one shared by a test binary, torn down when it exits; or private to a test, torn
+//! down when dropped), and rwsplit processes started from the built binary.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -25,9 +26,56 @@ pub struct Topo {
     pub dir: PathBuf,
     pub primary: u16,
     pub replicas: Vec<u16>,
+    /// Torn down on drop (private topologies).
+    owned: bool,
+}
+
+impl Drop for Topo {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = Command::new("bash")
+                .arg(repo_root().join("scripts/topology.sh"))
+                .arg("down")
+                .env("RWSPLIT_TOPO_DIR", &self.dir)
+                .env("RWSPLIT_TOPO_PORT", self.primary.to_string())
+                .output();
+        }
+    }
 }
 
 impl Topo {
+    /// Starts a topology of its own (ports and datadirs), torn down when dropped or when
+    /// this process ends.
+    pub fn start(owned: bool) -> Topo {
+        let base = free_port_block(3);
+        let dir = std::env::temp_dir().join(format!("rwsplit-it-{}-{base}", std::process::id()));
+        let topo = Topo {
+            dir,
+            primary: base,
+            replicas: vec![base + 1, base + 2],
+            owned,
+        };
+        // Tear down when this test process is gone (its exit is all we can hook).
+        let watchdog = format!(
+            "while [ -e /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null; do sleep 1; done; \
+             RWSPLIT_TOPO_DIR='{dir}' RWSPLIT_TOPO_PORT={port} bash '{script}' down >/dev/null 2>&1",
+            pid = std::process::id(),
+            dir = topo.dir.display(),
+            port = topo.primary,
+            script = repo_root().join("scripts/topology.sh").display()
+        );
+        // setsid --fork returns at once; the watchdog lives on in its own session.
+        Command::new("setsid")
+            .args(["--fork", "bash", "-c", &watchdog])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("start watchdog");
+        topo.script(&["up"]);
+        topo
+    }
+
     pub fn all(&self) -> Vec<u16> {
         let mut v = vec![self.primary];
         v.extend(&self.replicas);
@@ -53,12 +101,14 @@ impl Topo {
     }
 }
 
-/// Three consecutive free ports.
+/// Consecutive free ports (each call in this process gets a different block).
 fn free_port_block(n: u16) -> u16 {
-    let seed = std::process::id() as u16;
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u16).wrapping_add(call.wrapping_mul(997));
     for i in 0..500u16 {
         let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 30_000;
-        if (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+        if (0..n + 20).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
             return base;
         }
     }
@@ -76,34 +126,7 @@ pub fn free_port() -> u16 {
 /// The topology shared by every test of this binary.
 pub fn topology() -> &'static Topo {
     static TOPO: OnceLock<Topo> = OnceLock::new();
-    TOPO.get_or_init(|| {
-        let base = free_port_block(3);
-        let dir = std::env::temp_dir().join(format!("rwsplit-it-{}-{base}", std::process::id()));
-        let topo = Topo {
-            dir,
-            primary: base,
-            replicas: vec![base + 1, base + 2],
-        };
-        // Tear down when this test process is gone (its exit is all we can hook).
-        let watchdog = format!(
-            "while [ -e /proc/{pid} ] && ! grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null; do sleep 1; done; \
-             RWSPLIT_TOPO_DIR='{dir}' RWSPLIT_TOPO_PORT={port} bash '{script}' down >/dev/null 2>&1",
-            pid = std::process::id(),
-            dir = topo.dir.display(),
-            port = topo.primary,
-            script = repo_root().join("scripts/topology.sh").display()
-        );
-        // setsid --fork returns at once; the watchdog lives on in its own session.
-        Command::new("setsid")
-            .args(["--fork", "bash", "-c", &watchdog])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("start watchdog");
-        topo.script(&["up"]);
-        topo
-    })
+    TOPO.get_or_init(|| Topo::start(false))
 }
 
 /// An rwsplit process; killed when dropped.
@@ -116,7 +139,11 @@ pub struct Proxy {
 impl Proxy {
     /// Starts rwsplit in front of the shared topology.
     pub fn start(extra: &[&str]) -> Proxy {
-        let t = topology();
+        Proxy::start_on(topology(), extra)
+    }
+
+    /// Starts rwsplit (static mode) in front of `t`.
+    pub fn start_on(t: &Topo, extra: &[&str]) -> Proxy {
         let mut args: Vec<String> = vec![
             "--writer".into(),
             format!("127.0.0.1:{}", t.primary),
@@ -124,9 +151,10 @@ impl Proxy {
             "app:app".into(),
             "--monitor-user".into(),
             "monitor:monitor".into(),
-            "--monitor-interval".into(),
-            "200".into(),
         ];
+        if !extra.contains(&"--monitor-interval") {
+            args.extend(["--monitor-interval".into(), "200".into()]);
+        }
         for r in &t.replicas {
             args.push("--reader".into());
             args.push(format!("127.0.0.1:{r}"));
@@ -308,8 +336,12 @@ pub async fn as_user(proxy: &Proxy, user: &str, db: Option<&str>) -> Conn {
 
 /// The server ids of the topology: primary first.
 pub async fn server_ids() -> Vec<u32> {
+    server_ids_of(topology()).await
+}
+
+pub async fn server_ids_of(t: &Topo) -> Vec<u32> {
     let mut ids = Vec::new();
-    for p in topology().all() {
+    for p in t.all() {
         let mut c = root(p).await;
         let id: Option<u32> = c.query_first("SELECT @@server_id").await.expect("id");
         ids.push(id.unwrap_or(0));
@@ -320,7 +352,10 @@ pub async fn server_ids() -> Vec<u32> {
 
 /// Waits until every replica has applied everything the primary has.
 pub async fn sync_replicas() {
-    let t = topology();
+    sync_replicas_of(topology()).await
+}
+
+pub async fn sync_replicas_of(t: &Topo) {
     let mut p = root(t.primary).await;
     let pos: Option<String> = p
         .query_first("SELECT @@gtid_binlog_pos")

@@ -1,0 +1,175 @@
+//! aurora mode against an emulation: MariaDB servers, and a table with the columns of
+//! information_schema.replica_host_status that the configured topology query reads.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use crate::support::*;
+
+async fn set_rows(primary: u16, rows: &[(u16, &str, i64, i64)]) {
+    let mut c = root(primary).await;
+    c.query_drop("DELETE FROM aurora_emul.replica_host_status")
+        .await
+        .unwrap();
+    for (port, session, age_s, lag) in rows {
+        c.query_drop(format!(
+            "INSERT INTO aurora_emul.replica_host_status VALUES ('{port}', '{session}', NOW(6) - INTERVAL {age_s} SECOND, {lag})"
+        ))
+        .await
+        .unwrap();
+    }
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn servers_of_reads(port: u16, n: usize) -> std::collections::BTreeSet<u32> {
+    let mut c = mysql_async::Conn::new(opts(port, "app", "app", None))
+        .await
+        .unwrap();
+    let mut s = std::collections::BTreeSet::new();
+    for _ in 0..n {
+        let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+        s.insert(id.unwrap_or(0));
+    }
+    s
+}
+
+async fn writer_id(port: u16) -> Result<u32, mysql_async::Error> {
+    let mut c = mysql_async::Conn::new(opts(port, "app", "app", None)).await?;
+    c.query_drop("CREATE DATABASE IF NOT EXISTS probe_w")
+        .await?;
+    let id: Option<u32> = c
+        .query_first("SELECT @@server_id FROM DUAL FOR UPDATE")
+        .await?;
+    Ok(id.unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aurora_emulation_follows_the_cluster() {
+    let t = Topo::start(true);
+    let ids = server_ids_of(&t).await;
+    {
+        let mut c = root(t.primary).await;
+        c.query_drop("CREATE DATABASE aurora_emul").await.unwrap();
+        c.query_drop(
+            "CREATE TABLE aurora_emul.replica_host_status (SERVER_ID VARCHAR(100), SESSION_ID VARCHAR(100), \
+             LAST_UPDATE_TIMESTAMP DATETIME(6), REPLICA_LAG_IN_MILLISECONDS DOUBLE)",
+        )
+        .await
+        .unwrap();
+    }
+    let (p, r1, r2) = (t.primary, t.replicas[0], t.replicas[1]);
+    set_rows(
+        p,
+        &[
+            (p, "MASTER_SESSION_ID", 0, 0),
+            (r1, "a1", 0, 10),
+            (r2, "a2", 0, 10),
+        ],
+    )
+    .await;
+    let config = format!(
+        r#"
+[backends]
+mode = "aurora"
+[backends.aurora]
+cluster_endpoint = "127.0.0.1:{p}"
+instance_pattern = "127.0.0.1:?"
+topology_query = "SELECT SERVER_ID, SESSION_ID, TIMESTAMPDIFF(MICROSECOND, LAST_UPDATE_TIMESTAMP, NOW(6)) / 1000, REPLICA_LAG_IN_MILLISECONDS FROM aurora_emul.replica_host_status"
+stale_after_ms = 30000
+[[users]]
+name = "app"
+password = "app"
+[monitor]
+user = "monitor"
+password = "monitor"
+interval_ms = 200
+[routing]
+consistency = "eventual"
+"#
+    );
+    let file = std::env::temp_dir().join(format!("rwsplit-aurora-{p}.toml"));
+    std::fs::write(&file, config).unwrap();
+    let proxy = Proxy::start_with(&["--config".into(), file.display().to_string()]);
+    let port = proxy.port;
+
+    // The writer is the MASTER_SESSION_ID instance; reads go to the others.
+    assert_eq!(writer_id(port).await.unwrap(), ids[0]);
+    assert_eq!(servers_of_reads(port, 8).await, [ids[1], ids[2]].into());
+
+    // A stale row that still calls r1 the writer (older than the current writer's row),
+    // and a row older than stale_after_ms: both ignored.
+    set_rows(
+        p,
+        &[
+            (p, "MASTER_SESSION_ID", 0, 0),
+            (r1, "MASTER_SESSION_ID", 20, 0),
+            (r1, "a1", 0, 10),
+            (r2, "a2", 0, 10),
+            (9, "ghost", 3600, 0),
+        ],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(writer_id(port).await.unwrap(), ids[0]);
+    assert_eq!(servers_of_reads(port, 8).await, [ids[1], ids[2]].into());
+
+    // A lagging instance gets no reads.
+    set_rows(
+        p,
+        &[
+            (p, "MASTER_SESSION_ID", 0, 0),
+            (r1, "a1", 0, 5000),
+            (r2, "a2", 0, 10),
+        ],
+    )
+    .await;
+    wait_for(
+        "the lagging reader to leave",
+        Duration::from_secs(5),
+        async || servers_of_reads(port, 6).await == [ids[2]].into(),
+    )
+    .await;
+
+    // Writer change: the cluster names r1 before r1 is writable; writes move only once r1
+    // itself says it is the writer.
+    set_rows(
+        p,
+        &[
+            (p, "b0", 0, 10),
+            (r1, "MASTER_SESSION_ID", 0, 0),
+            (r2, "a2", 0, 10),
+        ],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let during = writer_id(port).await;
+    assert!(
+        during.is_err() || during.as_ref().ok() == Some(&ids[0]),
+        "writes moved to an instance that is still read-only: {during:?}"
+    );
+    t.script(&["promote", &r1.to_string()]);
+    // The emulated table now lives on the new writer too (it replicated); the endpoint
+    // (the old primary, now a replica) still answers the topology query.
+    wait_for(
+        "writes to follow the new writer",
+        Duration::from_secs(5),
+        async || writer_id(port).await.ok() == Some(ids[1]),
+    )
+    .await;
+    let reads = servers_of_reads(port, 8).await;
+    assert!(
+        !reads.contains(&ids[1]),
+        "the new writer serves no reads: {reads:?}"
+    );
+}

@@ -1,0 +1,184 @@
+//! The primary dies under load; a replica is promoted; rwsplit (read_only mode) follows.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failover_under_load_loses_no_acknowledged_write() {
+    let t = Topo::start(true);
+    let user = "it_failover";
+    {
+        let mut r = root(t.primary).await;
+        for q in [
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{user}'"),
+            format!("GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%'"),
+            format!("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM '{user}'@'%'"),
+            "CREATE DATABASE ledger".into(),
+            "CREATE TABLE ledger.acks (id BIGINT PRIMARY KEY, at TIMESTAMP(6) DEFAULT NOW(6))"
+                .into(),
+        ] {
+            r.query_drop(q).await.unwrap();
+        }
+    }
+    sync_replicas_of(&t).await;
+    let mut args = vec![
+        "--mode".to_string(),
+        "read-only".into(),
+        "--user".into(),
+        format!("{user}:{user}"),
+    ];
+    for p in t.all() {
+        args.push("--host".into());
+        args.push(format!("127.0.0.1:{p}"));
+    }
+    args.extend(["--monitor-user".into(), "monitor:monitor".into()]);
+    let proxy = Proxy::start_with(&args);
+    let port = proxy.port;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let write_times = Arc::new(Mutex::new(Vec::<(Instant, bool)>::new()));
+    // Writers: each acknowledged insert goes into the ledger.
+    let mut writers = Vec::new();
+    for w in 0..3u64 {
+        let (stop, acked, times) = (stop.clone(), acked.clone(), write_times.clone());
+        writers.push(tokio::spawn(async move {
+            let mut next = w;
+            let mut conn: Option<mysql_async::Conn> = None;
+            while !stop.load(Ordering::Relaxed) {
+                if conn.is_none() {
+                    conn = mysql_async::Conn::new(opts(port, user, user, Some("ledger")))
+                        .await
+                        .ok();
+                }
+                let Some(c) = conn.as_mut() else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let r = c
+                    .query_drop(format!("INSERT INTO acks (id) VALUES ({next})"))
+                    .await;
+                let ok = r.is_ok();
+                times.lock().unwrap().push((Instant::now(), ok));
+                match r {
+                    Ok(()) => {
+                        acked.lock().unwrap().insert(next);
+                        next += 3;
+                    }
+                    Err(mysql_async::Error::Server(_)) => {
+                        next += 3; // not acknowledged: it may or may not exist
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(_) => {
+                        next += 3;
+                        conn = None;
+                    }
+                }
+            }
+        }));
+    }
+    // Readers: autocommit reads never stop.
+    let read_errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let (stop, errs, reads) = (stop.clone(), read_errors.clone(), reads.clone());
+        readers.push(tokio::spawn(async move {
+            let mut c = mysql_async::Conn::new(opts(port, user, user, Some("ledger")))
+                .await
+                .unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                match c.query_first::<u64, _>("SELECT COUNT(*) FROM acks").await {
+                    Ok(_) => {
+                        reads.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => errs.lock().unwrap().push(e.to_string()),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before_kill = acked.lock().unwrap().len();
+    assert!(before_kill > 20, "writes were flowing: {before_kill}");
+
+    t.script(&["kill", &t.primary.to_string()]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Promote the replica that received the most.
+    let mut best = (t.replicas[0], 0u64);
+    for r in &t.replicas {
+        let mut c = root(*r).await;
+        let st: Option<mysql_async::Row> = c.query_first("SHOW SLAVE STATUS").await.unwrap();
+        let io: String = st
+            .and_then(|row| row.get_opt::<String, _>("Gtid_IO_Pos").and_then(Result::ok))
+            .unwrap_or_default();
+        let seq: u64 = io
+            .split(',')
+            .filter_map(|g| g.rsplit('-').next()?.parse().ok())
+            .max()
+            .unwrap_or(0);
+        if seq >= best.1 {
+            best = (*r, seq);
+        }
+    }
+    let new_writer = best.0;
+    let reads_before_promotion = reads.load(Ordering::Relaxed);
+    t.script(&["promote", &new_writer.to_string()]);
+    let promoted_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in writers.into_iter().chain(readers) {
+        h.await.unwrap();
+    }
+
+    // Writes resumed within 2 s of the promotion.
+    let times = write_times.lock().unwrap().clone();
+    let resumed = times
+        .iter()
+        .find(|(at, ok)| *ok && *at > promoted_at)
+        .map(|(at, _)| *at - promoted_at)
+        .expect("no write succeeded after the promotion");
+    assert!(
+        resumed <= Duration::from_secs(2),
+        "writes resumed {resumed:?} after the promotion"
+    );
+    // Reads never stopped, and never failed.
+    let errs = read_errors.lock().unwrap().clone();
+    assert!(errs.is_empty(), "autocommit reads failed: {errs:?}");
+    assert!(
+        reads.load(Ordering::Relaxed) > reads_before_promotion,
+        "reads went on"
+    );
+    // Every acknowledged write is on the new writer.
+    let mut c = root(new_writer).await;
+    let have: Vec<u64> = c.query("SELECT id FROM ledger.acks").await.unwrap();
+    let have: BTreeSet<u64> = have.into_iter().collect();
+    let acked = acked.lock().unwrap().clone();
+    let lost: Vec<&u64> = acked.difference(&have).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(20)]
+    );
+    assert!(
+        acked.len() > before_kill,
+        "writes went on after the failover"
+    );
+    // Nothing ran on a read-only node: the other replica saw no write from this account.
+    let other = *t.replicas.iter().find(|r| **r != new_writer).unwrap();
+    let stats = user_stats(other, user).await;
+    assert_eq!(
+        stats.get("update_commands").copied().unwrap_or(0),
+        0,
+        "a write reached the read-only replica {other}"
+    );
+    let mut oc = root(other).await;
+    let ro: Option<i64> = oc.query_first("SELECT @@read_only").await.unwrap();
+    assert_eq!(ro, Some(1));
+}
