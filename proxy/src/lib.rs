@@ -9,6 +9,7 @@ pub mod backend;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod monitor;
 pub mod protocol;
 pub mod route;

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::classify::rules::Rules;
 use crate::classify::Classifier;
 use crate::config::{Config, TopologyMode};
+use crate::metrics::DigestStore;
 use crate::protocol::handshake::ServerInfo;
 use crate::route::{Backend, BackendId, Load, Position, Role, Topology};
 
@@ -51,7 +53,11 @@ pub struct Shared {
     config: watch::Sender<Arc<Config>>,
     topology: watch::Sender<Arc<Topology>>,
     topology_ready: watch::Sender<bool>,
-    pub classifier: Classifier,
+    /// Classifier and rules of the current configuration.
+    routing: RwLock<Arc<RoutingParts>>,
+    /// Query digests.
+    pub digests: DigestStore,
+    generation: AtomicU64,
     server_info: RwLock<Arc<ServerInfo>>,
     next_session_id: AtomicU32,
     ticket: AtomicU64,
@@ -70,14 +76,37 @@ pub struct Shared {
     pub reader_epochs: Mutex<HashMap<BackendId, u64>>,
 }
 
+/// What statements are classified and routed with; rebuilt when the configuration
+/// changes.
+pub struct RoutingParts {
+    pub classifier: Classifier,
+    pub rules: Rules,
+    /// Bumped on every configuration change (sessions refresh their snapshot).
+    pub generation: u64,
+}
+
+impl RoutingParts {
+    fn new(config: &Config, generation: u64) -> RoutingParts {
+        RoutingParts {
+            classifier: Classifier::with_functions(
+                config.routing.classifier_cache,
+                &config.routing.read_only_functions,
+            ),
+            rules: Rules::new(&config.routing.rules),
+            generation,
+        }
+    }
+}
+
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
-        let classifier = Classifier::new(config.routing.classifier_cache);
         let shared = Arc::new(Shared {
+            routing: RwLock::new(Arc::new(RoutingParts::new(&config, 1))),
+            digests: DigestStore::new(config.routing.digests),
+            generation: AtomicU64::new(1),
             config: watch::Sender::new(Arc::new(config.clone())),
             topology: watch::Sender::new(Arc::new(Topology::default())),
             topology_ready: watch::Sender::new(false),
-            classifier,
             server_info: RwLock::new(Arc::new(ServerInfo::fallback())),
             next_session_id: AtomicU32::new(1),
             ticket: AtomicU64::new(0),
@@ -104,9 +133,28 @@ impl Shared {
         self.config.subscribe()
     }
 
-    /// Replaces the configuration (hot reload); sessions use it from their next login.
+    /// Replaces the configuration (hot reload): new sessions use it at once, open ones
+    /// from their next statement.
     pub fn set_config(&self, config: Config) {
+        let generation = self.routing().generation + 1;
+        let parts = RoutingParts::new(&config, generation);
+        self.digests.resize(config.routing.digests);
+        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(parts);
         self.config.send_replace(Arc::new(config));
+        self.generation.store(generation, Ordering::Release);
+    }
+
+    /// The classifier and rules of the current configuration.
+    pub fn routing(&self) -> Arc<RoutingParts> {
+        self.routing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The current configuration generation (cheap to compare).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The current topology snapshot.

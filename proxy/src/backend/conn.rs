@@ -50,6 +50,17 @@ pub struct BackendConn {
     pub db: Option<String>,
     /// The last entry of the session's history this connection has applied.
     pub applied: u64,
+    /// Prepared statements on this connection, by the id the client knows.
+    pub stmts: HashMap<u32, BackendStmt>,
+}
+
+/// A statement prepared on one backend connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendStmt {
+    /// The backend's statement id.
+    pub id: u32,
+    /// Parameter types were sent to this backend (it remembers them).
+    pub types_sent: bool,
 }
 
 /// Something that receives relayed bytes and can supply LOCAL INFILE data.
@@ -72,6 +83,20 @@ impl Downstream for Discard {
     async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
         // Refuse to send a file: an empty packet ends the exchange.
         sink.write_all(&[0, 0, 0, 2]).await
+    }
+}
+
+/// Keeps what it is given (an answer rwsplit must change before the client sees it).
+#[derive(Default)]
+pub struct Capture(pub Vec<u8>);
+
+impl Downstream for Capture {
+    async fn forward(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
+        Discard.infile_to(sink).await
     }
 }
 
@@ -107,6 +132,7 @@ impl BackendConn {
             status: 0,
             db: p.db.clone(),
             applied: 0,
+            stmts: HashMap::new(),
         };
         tokio::time::timeout(p.connect_timeout, conn.login(p))
             .await

@@ -2,7 +2,7 @@
 
 mod conn;
 
-pub use conn::{BackendConn, ConnectParams, Discard, Downstream, RelayError};
+pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
 
 use crate::protocol::{ProtocolError, SqlError};
 

@@ -3,9 +3,12 @@
 //!
 //! `shared/notes/classifying-mysql.md` has the measurements behind this split.
 
+pub mod builtins;
 pub mod functions;
 pub mod lexer;
+pub mod normalize;
 mod parse;
+pub mod rules;
 pub mod scan;
 mod set;
 pub mod statement;
@@ -26,6 +29,8 @@ pub struct Classifier {
     cache: Cache<u64, ReadCheck>,
     parse_failures: AtomicU64,
     parses: AtomicU64,
+    /// Stored functions a SELECT may call on a reader (upper case).
+    read_only_functions: Vec<String>,
 }
 
 impl Default for Classifier {
@@ -37,10 +42,20 @@ impl Default for Classifier {
 impl Classifier {
     /// A classifier remembering the verdicts of up to `capacity` statement shapes.
     pub fn new(capacity: usize) -> Self {
+        Classifier::with_functions(capacity, &[])
+    }
+
+    /// A classifier that lets SELECTs calling `read_only_functions` (`NAME` or
+    /// `SCHEMA.NAME`) go to readers.
+    pub fn with_functions(capacity: usize, read_only_functions: &[String]) -> Self {
         Classifier {
             cache: Cache::new(capacity.max(16)),
             parse_failures: AtomicU64::new(0),
             parses: AtomicU64::new(0),
+            read_only_functions: read_only_functions
+                .iter()
+                .map(|f| f.to_ascii_uppercase())
+                .collect(),
         }
     }
 
@@ -111,7 +126,7 @@ impl Classifier {
         let check = match self.cache.get(&s.digest) {
             Some(c) => c,
             None => {
-                let c = check_read(src);
+                let c = check_read(src, &self.read_only_functions);
                 self.parses.fetch_add(1, Ordering::Relaxed);
                 if c.flags.contains(Flags::PARSE_FAILED) {
                     self.parse_failures.fetch_add(1, Ordering::Relaxed);
@@ -323,11 +338,13 @@ fn hint(src: &[u8], s: &Scan) -> Option<Hint> {
 
 /// Statements that legitimately contain `;` (stored program bodies).
 fn is_compound(src: &[u8], s: &Scan) -> bool {
-    const COMPOUND_FIRST: &[&str] = &[
-        "CREATE", "ALTER", "IF", "CASE", "LOOP", "REPEAT", "WHILE", "DECLARE",
-    ];
-    (s.is(src, 0, "BEGIN") && s.is(src, 1, "NOT"))
-        || s.word(src, 0).is_some_and(|w| contains(COMPOUND_FIRST, w))
+    const BLOCK_FIRST: &[&str] = &["IF", "CASE", "LOOP", "REPEAT", "WHILE", "DECLARE"];
+    const PROGRAMS: &[&str] = &["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"];
+    let defines_program = (s.is(src, 0, "CREATE") || s.is(src, 0, "ALTER"))
+        && (1..scan::LEAD).any(|i| s.word(src, i).is_some_and(|w| contains(PROGRAMS, w)));
+    defines_program
+        || (s.is(src, 0, "BEGIN") && s.is(src, 1, "NOT"))
+        || s.word(src, 0).is_some_and(|w| contains(BLOCK_FIRST, w))
         || s.token(1).is_some_and(|t| t.kind == TokenKind::Punct(b':')) // label: BEGIN … END
 }
 
@@ -351,6 +368,7 @@ fn combine(parts: Vec<Statement>, hint: Option<Hint>) -> Statement {
         flags,
         detail: Detail::None,
         hint,
+        rule: None,
         digest,
         parts,
     }

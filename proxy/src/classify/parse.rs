@@ -6,6 +6,7 @@ use sqlparser::ast::{Expr, ObjectNamePart, Query, SetExpr, Statement as Ast, Vis
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
+use super::builtins::is_builtin;
 use super::functions::{contains, WRITER_FUNCTIONS};
 use super::statement::Flags;
 
@@ -16,8 +17,10 @@ pub struct ReadCheck {
     pub flags: Flags,
 }
 
-/// Parses `sql` and reports what makes it unfit for a reader.
-pub fn check_read(sql: &[u8]) -> ReadCheck {
+/// Parses `sql` and reports what makes it unfit for a reader. Functions that are not
+/// built in count as writing unless `read_only_functions` (upper case; `NAME` or
+/// `SCHEMA.NAME`) lists them.
+pub fn check_read(sql: &[u8], read_only_functions: &[String]) -> ReadCheck {
     let text = String::from_utf8_lossy(sql);
     let statements = match Parser::parse_sql(&MySqlDialect {}, &text) {
         Ok(s) => s,
@@ -27,7 +30,10 @@ pub fn check_read(sql: &[u8]) -> ReadCheck {
             }
         }
     };
-    let mut finder = Finder::default();
+    let mut finder = Finder {
+        flags: Flags::empty(),
+        allowed: read_only_functions,
+    };
     for st in &statements {
         match st {
             Ast::Query(_) => {}
@@ -68,12 +74,12 @@ fn is_show(s: &Ast) -> bool {
     )
 }
 
-#[derive(Default)]
-struct Finder {
+struct Finder<'a> {
     flags: Flags,
+    allowed: &'a [String],
 }
 
-impl Visitor for Finder {
+impl Visitor for Finder<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
@@ -88,9 +94,23 @@ impl Visitor for Finder {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = expr {
-            if let Some(ObjectNamePart::Identifier(i)) = f.name.0.last() {
-                if contains(WRITER_FUNCTIONS, i.value.as_bytes()) {
-                    self.flags |= Flags::WRITER_FUNCTION;
+            let parts: Vec<&str> = f
+                .name
+                .0
+                .iter()
+                .filter_map(|p| match p {
+                    ObjectNamePart::Identifier(i) => Some(i.value.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let name = parts.last().copied().unwrap_or_default();
+            if contains(WRITER_FUNCTIONS, name.as_bytes()) {
+                self.flags |= Flags::WRITER_FUNCTION;
+            } else {
+                let full = parts.join(".").to_ascii_uppercase();
+                let listed = self.allowed.contains(&full);
+                if !listed && (parts.len() > 1 || !is_builtin(name)) {
+                    self.flags |= Flags::UNKNOWN_FUNCTION;
                 }
             }
         }

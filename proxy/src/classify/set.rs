@@ -6,7 +6,7 @@
 
 use sqlparser::ast::{
     ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
-    ObjectNamePart, Set, Statement as Ast, UnaryOperator, Value,
+    ObjectNamePart, SelectItem, Set, SetExpr, Statement as Ast, UnaryOperator, Value,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -351,6 +351,18 @@ fn deterministic(expr: &Expr, reads_user_vars: &mut bool) -> bool {
             deterministic(left, reads_user_vars) & deterministic(right, reads_user_vars)
         }
         Expr::Cast { expr, .. } => deterministic(expr, reads_user_vars),
+        // `(SELECT REPLACE(@@sql_mode, …))`: a scalar subquery without tables.
+        Expr::Subquery(q) => match q.body.as_ref() {
+            SetExpr::Select(sel) if sel.from.is_empty() && sel.selection.is_none() => {
+                sel.projection.iter().all(|item| match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                        deterministic(e, reads_user_vars)
+                    }
+                    _ => false,
+                })
+            }
+            _ => false,
+        },
         Expr::Function(f) => {
             let name = f
                 .name

@@ -72,6 +72,9 @@ bitflags! {
         const WRITES_DATA = 1 << 11;
         /// Sent as a prepared statement (COM_STMT_PREPARE / EXECUTE).
         const PREPARED = 1 << 12;
+        /// Calls a function that is neither built in nor listed as read-only (a stored
+        /// function may write).
+        const UNKNOWN_FUNCTION = 1 << 13;
     }
 }
 
@@ -84,7 +87,8 @@ impl Flags {
         .union(Flags::CALC_FOUND_ROWS)
         .union(Flags::WRITER_SYSVAR)
         .union(Flags::WRITES_DATA)
-        .union(Flags::WRITE_WORD);
+        .union(Flags::WRITE_WORD)
+        .union(Flags::UNKNOWN_FUNCTION);
 }
 
 /// A routing hint from a leading comment: `/* rwsplit:writer */`, `/* rwsplit:reader */`.
@@ -163,6 +167,8 @@ pub struct Statement {
     pub flags: Flags,
     pub detail: Detail,
     pub hint: Option<Hint>,
+    /// What a configured rule says (set by the session, which knows user and schema).
+    pub rule: Option<Hint>,
     /// Hash of the normalized statement (literals replaced by `?`).
     pub digest: u64,
     /// For a multi-statement query: each statement, in order.
@@ -176,6 +182,7 @@ impl Statement {
             flags: Flags::empty(),
             detail: Detail::None,
             hint: None,
+            rule: None,
             digest: 0,
             parts: Vec::new(),
         }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use backends::{AuroraConfig, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
-pub use routing::{Consistency, Fallback, Policy, RoutingConfig};
+pub use routing::{Consistency, Fallback, Policy, RoutingConfig, RuleConfig, RuleRoute};
 pub use server::ServerConfig;
 pub use users::UserConfig;
 
@@ -151,6 +151,21 @@ impl Config {
                 "routing.consistency_timeout_ms",
                 "must be at least 1",
             ));
+        }
+        for (i, r) in self.routing.rules.iter().enumerate() {
+            if r.pattern.is_none() && r.user.is_none() && r.schema.is_none() {
+                return Err(invalid(
+                    format!("routing.rules[{i}]"),
+                    "needs match, user or schema",
+                ));
+            }
+            if let Some(p) = &r.pattern {
+                regex::Regex::new(p)
+                    .map_err(|e| invalid(format!("routing.rules[{i}].match"), e.to_string()))?;
+            }
+        }
+        if self.routing.rules.len() > 64 {
+            return Err(invalid("routing.rules", "at most 64 rules"));
         }
         if self.routing.classifier_cache == 0 {
             return Err(invalid("routing.classifier_cache", "must be at least 1"));

@@ -39,6 +39,33 @@ pub enum Consistency {
     Global,
 }
 
+/// Where a rule sends what it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleRoute {
+    Writer,
+    Reader,
+}
+
+/// `[[routing.rules]]`: the first rule whose conditions all hold decides the route. A
+/// rule never sends a statement of a transaction, a locking read or a write to a reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// A regular expression on the normalized statement (comments dropped, literals as
+    /// `?`, words upper case, single spaces), e.g. `^SELECT .* FROM REPORTS`.
+    #[serde(rename = "match", default)]
+    pub pattern: Option<String>,
+    /// Only for this client user.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Only when this is the default schema.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// `writer` or `reader`.
+    pub route: RuleRoute,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingConfig {
@@ -61,6 +88,14 @@ pub struct RoutingConfig {
     /// Session commands (SET, SET NAMES, …) a session remembers for its readers; past
     /// this, its reads stay on the writer. Default 256.
     pub max_session_history: usize,
+    /// Stored functions a SELECT may call on a reader (`name` or `schema.name`); a SELECT
+    /// calling any other non-built-in function goes to the writer. Default: none.
+    pub read_only_functions: Vec<String>,
+    /// Statement shapes whose counts and times are kept (least recently seen dropped).
+    /// Default 1000.
+    pub digests: usize,
+    /// Routing rules, in order. Default: none.
+    pub rules: Vec<RuleConfig>,
 }
 
 impl Default for RoutingConfig {
@@ -74,6 +109,9 @@ impl Default for RoutingConfig {
             consistency_margin_ms: 100,
             classifier_cache: 16_384,
             max_session_history: 256,
+            read_only_functions: Vec::new(),
+            digests: 1000,
+            rules: Vec::new(),
         }
     }
 }

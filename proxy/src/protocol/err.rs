@@ -82,6 +82,15 @@ impl SqlError {
         )
     }
 
+    /// 1792: a write inside a read-only transaction.
+    pub fn read_only_transaction() -> Self {
+        SqlError::new(
+            codes::ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION,
+            b"25006",
+            "Cannot execute statement in a READ ONLY transaction",
+        )
+    }
+
     /// 1153: a packet over the size limit.
     pub fn packet_too_large() -> Self {
         SqlError::new(
@@ -103,6 +112,7 @@ pub mod codes {
     pub const ER_UNKNOWN_ERROR: u16 = 1105;
     pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
     pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
+    pub const ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION: u16 = 1792;
     pub const ER_MALFORMED_PACKET: u16 = 1835;
     pub const ER_CONNECTION_KILLED: u16 = 1927;
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod change_user;
 pub mod command;
 pub mod err;
+pub mod execute;
 pub mod handshake;
 pub mod ok;
 pub mod packet;

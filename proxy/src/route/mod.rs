@@ -23,6 +23,9 @@ pub enum Target {
     /// This backend, whatever its role (an open read-only transaction, the backend
     /// that ran the previous statement).
     Backend(BackendId),
+    /// Nowhere: the client gets the error a server gives (a write inside a read-only
+    /// transaction held by a reader: 1792).
+    Refuse,
 }
 
 /// Why a statement goes where it goes (the `reason` label of the metrics).
@@ -54,8 +57,8 @@ pub enum Reason {
     SessionPinned,
     /// More than one statement in one query.
     MultiStatement,
-    /// Prepared statements run on the writer.
-    PreparedStatement,
+    /// A configured rule.
+    Rule,
     /// sqlparser could not parse it.
     ParseFailure,
     /// SHOW WARNINGS and the like: where the previous statement ran.
@@ -86,7 +89,7 @@ impl Reason {
             Reason::SessionState => "session_state",
             Reason::SessionPinned => "session_pinned",
             Reason::MultiStatement => "multi_statement",
-            Reason::PreparedStatement => "prepared_statement",
+            Reason::Rule => "rule",
             Reason::ParseFailure => "parse_failure",
             Reason::LastStatement => "last_statement",
             Reason::Hint => "hint",
@@ -115,13 +118,37 @@ impl Route {
 
 /// Decides where `st` runs.
 pub fn route(st: &Statement, state: &SessionState, topology: &Topology) -> Route {
-    // 1. Transactions stay whole where they began.
-    if state.in_transaction_scope() {
+    // 1. Transactions stay whole where they began. (BEGIN inside a read-only transaction
+    // held by a reader ends it and starts anew: the session commits it on the reader.)
+    let reader_tx = matches!(state.tx_backend, Some(Served::Reader(_)));
+    if state.in_transaction_scope() && !(reader_tx && st.kind == Kind::Begin) {
         return match state.tx_backend {
-            Some(Served::Reader(id)) if topology.is_reader(id) => Route {
-                target: Target::Backend(id),
-                reason: Reason::InTransaction,
-            },
+            Some(Served::Reader(id)) if topology.is_reader(id) => {
+                // A read-only transaction: what could write never reaches the replica.
+                // SET autocommit on the replica would outlive the transaction there.
+                let autocommit = matches!(&st.detail, Detail::Set(e) if e.autocommit.is_some());
+                let writes = autocommit
+                    || matches!(
+                        st.kind,
+                        Kind::Write | Kind::Other | Kind::Lock | Kind::Unlock
+                    )
+                    || (st.kind == Kind::Read
+                        && st.flags.intersects(
+                            Flags::WRITES_DATA
+                                | Flags::WRITE_WORD
+                                | Flags::LOCKING_READ
+                                | Flags::UNKNOWN_FUNCTION
+                                | Flags::WRITER_FUNCTION,
+                        ));
+                Route {
+                    target: if writes {
+                        Target::Refuse
+                    } else {
+                        Target::Backend(id)
+                    },
+                    reason: Reason::InTransaction,
+                }
+            }
             _ => Route::writer(Reason::InTransaction),
         };
     }
@@ -131,7 +158,13 @@ pub fn route(st: &Statement, state: &SessionState, topology: &Topology) -> Route
     }
     match st.kind {
         Kind::Begin => match st.detail {
-            Detail::Begin { read_only: true } if st.hint != Some(Hint::Writer) => {
+            // Not when the session has what only the writer has.
+            Detail::Begin { read_only: true }
+                if st.hint != Some(Hint::Writer)
+                    && state.temp_tables.is_empty()
+                    && !state.reads_on_writer
+                    && !state.user_vars_on_writer =>
+            {
                 reader_or_writer(topology, Reason::ReadOnlyTransaction)
             }
             _ => Route::writer(Reason::Transaction),
@@ -155,14 +188,22 @@ fn route_read(st: &Statement, state: &SessionState, topology: &Topology) -> Rout
     if st.hint == Some(Hint::Writer) {
         return Route::writer(Reason::Hint);
     }
-    // Never negotiable, not even with a hint.
+    if st.rule == Some(Hint::Writer) {
+        return Route::writer(Reason::Rule);
+    }
+    // Never negotiable, not even with a hint or a rule.
     if f.contains(Flags::LOCKING_READ) {
         return Route::writer(Reason::LockingRead);
     }
     if f.intersects(Flags::WRITES_DATA | Flags::WRITE_WORD) {
         return Route::writer(Reason::Write);
     }
-    if f.intersects(Flags::WRITER_FUNCTION | Flags::WRITER_SYSVAR | Flags::CALC_FOUND_ROWS) {
+    if f.intersects(
+        Flags::WRITER_FUNCTION
+            | Flags::WRITER_SYSVAR
+            | Flags::CALC_FOUND_ROWS
+            | Flags::UNKNOWN_FUNCTION,
+    ) {
         return Route::writer(Reason::SideEffectFunction);
     }
     if f.intersects(Flags::USER_VAR_ASSIGN | Flags::INTO) {
@@ -174,15 +215,7 @@ fn route_read(st: &Statement, state: &SessionState, topology: &Topology) -> Rout
     if f.contains(Flags::MULTI) {
         return Route::writer(Reason::MultiStatement);
     }
-    if f.contains(Flags::PREPARED) {
-        return Route::writer(Reason::PreparedStatement);
-    }
-    if st.hint == Some(Hint::Reader) {
-        return reader_or_writer(topology, Reason::Hint);
-    }
-    if f.contains(Flags::PARSE_FAILED) {
-        return Route::writer(Reason::ParseFailure);
-    }
+    // What only the writer has.
     if !state.temp_tables.is_empty() {
         return Route::writer(Reason::TempTable);
     }
@@ -191,6 +224,15 @@ fn route_read(st: &Statement, state: &SessionState, topology: &Topology) -> Rout
     }
     if state.user_vars_on_writer && f.contains(Flags::USER_VAR_READ) {
         return Route::writer(Reason::UserVariable);
+    }
+    if st.hint == Some(Hint::Reader) {
+        return reader_or_writer(topology, Reason::Hint);
+    }
+    if st.rule == Some(Hint::Reader) {
+        return reader_or_writer(topology, Reason::Rule);
+    }
+    if f.contains(Flags::PARSE_FAILED) {
+        return Route::writer(Reason::ParseFailure);
     }
     reader_or_writer(topology, Reason::Read)
 }

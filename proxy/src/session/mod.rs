@@ -6,6 +6,7 @@ mod client;
 mod consistency;
 mod history;
 mod login;
+mod prepared;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use crate::backend::{BackendConn, BackendError, ConnectParams, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
 use crate::config::{Config, Fallback};
+use crate::metrics::QueryMetrics;
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
 use crate::protocol::command::{self, Command};
@@ -29,7 +31,7 @@ use crate::route::{
     self, status, BackendId, Outcome, Position, Reason, Route, Served, SessionState, Target,
     Topology,
 };
-use crate::shared::Shared;
+use crate::shared::{RoutingParts, Shared};
 
 pub use client::{ClientConn, ClientError, Message};
 pub use history::{History, Replay};
@@ -65,6 +67,7 @@ pub async fn serve(
     let id = shared.next_session_id();
     let info = shared.server_info();
     let login = login::authenticate(&mut client, &info, &config, id).await?;
+    let shared_routing = shared.routing();
     let mut session = Session {
         id,
         db: login.db.clone(),
@@ -76,7 +79,9 @@ pub async fn serve(
         history: History::default(),
         writer: None,
         readers: Vec::new(),
-        statements: HashMap::new(),
+        prepared: prepared::Statements::default(),
+        routing: shared_routing,
+        metrics: QueryMetrics::default(),
         stop,
         writes: Writes::default(),
     };
@@ -99,8 +104,11 @@ struct Session {
     history: History,
     writer: Option<BackendConn>,
     readers: Vec<BackendConn>,
-    /// Prepared statements by id, as classified at prepare time.
-    statements: HashMap<u32, Statement>,
+    /// Prepared statements, by the id the client knows.
+    prepared: prepared::Statements,
+    /// Classifier and rules (refreshed when the configuration changes).
+    routing: Arc<RoutingParts>,
+    metrics: QueryMetrics,
     /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
     stop: watch::Receiver<bool>,
     /// This session's writes, for read-your-writes.
@@ -207,6 +215,7 @@ impl Session {
 
     /// Handles one command. Returns false to end the session.
     async fn handle(&mut self, msg: &Message) -> Result<bool, SessionError> {
+        self.refresh();
         let payload = msg.payload();
         let cmd = match command::parse(&payload) {
             Ok(c) => c,
@@ -222,38 +231,22 @@ impl Session {
                 self.client.send(&ok, msg.reply_seq()).await?;
             }
             Command::Query(sql) => {
-                let st = self.shared.classifier.classify(sql);
-                self.statement(msg, &st, Expect::Results).await?;
+                let mut st = self.routing.classifier.classify(sql);
+                st.rule = self.routing.rules.route_for(
+                    sql,
+                    st.digest,
+                    &self.login.user.name,
+                    self.db.as_deref(),
+                );
+                self.routed(msg, None, &st, Expect::Results, sql).await?;
             }
-            Command::StmtPrepare(sql) => {
-                let mut st = self.shared.classifier.classify(sql);
-                st.flags |= Flags::PREPARED;
-                let summary = self.on_writer(msg, Expect::Prepare).await?;
-                if let Some(p) = summary.and_then(|s| s.prepare) {
-                    self.statements.insert(p.statement_id, st);
-                }
-            }
-            Command::StmtExecute { id } | Command::StmtBulkExecute { id } => {
-                let st = self
-                    .statements
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| Statement::new(Kind::Other).with_flags(Flags::PREPARED));
-                self.statement(msg, &st, Expect::Results).await?;
-            }
-            Command::StmtFetch { .. } => {
-                self.on_writer(msg, Expect::Fetch).await?;
-            }
-            Command::StmtReset { .. } => {
-                self.on_writer(msg, Expect::Single).await?;
-            }
-            Command::StmtClose { id } => {
-                self.statements.remove(&id);
-                self.send_only(msg).await?;
-            }
-            Command::StmtSendLongData { .. } => {
-                self.send_only(msg).await?;
-            }
+            Command::StmtPrepare(sql) => self.prepare(msg, sql).await?,
+            Command::StmtExecute { id } => self.execute(msg, id, false).await?,
+            Command::StmtBulkExecute { id } => self.execute(msg, id, true).await?,
+            Command::StmtFetch { id } => self.fetch(msg, id).await?,
+            Command::StmtReset { id } => self.stmt_reset(msg, id).await?,
+            Command::StmtClose { id } => self.stmt_close(id).await,
+            Command::StmtSendLongData { id } => self.long_data(msg, id),
             Command::InitDb(db) => {
                 let db = String::from_utf8_lossy(db).into_owned();
                 let st = Statement::new(Kind::Session).with_detail(Detail::Use { db });
@@ -275,7 +268,12 @@ impl Session {
             Command::SetOption(opt) => {
                 if let Some(s) = self.on_writer(msg, Expect::Single).await? {
                     if s.error.is_none() {
-                        self.record(Replay::SetOption(opt), "com_set_option", true);
+                        self.record(
+                            Served::Writer,
+                            Replay::SetOption(opt),
+                            "com_set_option",
+                            true,
+                        );
                     }
                 }
             }
@@ -298,6 +296,21 @@ impl Session {
         st: &Statement,
         expect: Expect,
     ) -> Result<(), SessionError> {
+        self.routed(msg, None, st, expect, &[]).await.map(|_| ())
+    }
+
+    /// Routes and runs a statement; `call` when it is a prepared statement's execution.
+    /// Returns where it ran and what came back, when it did.
+    /// `sql` is the statement's text, for its digest (empty: not counted).
+    async fn routed(
+        &mut self,
+        msg: &Message,
+        call: Option<&prepared::Call>,
+        st: &Statement,
+        expect: Expect,
+        sql: &[u8],
+    ) -> Result<Option<(Served, Summary)>, SessionError> {
+        let started = Instant::now();
         let topo = self.shared.topology();
         let mut route = route::route(st, &self.state, &topo);
         if route.reason == Reason::NoReader
@@ -310,7 +323,25 @@ impl Session {
                     msg.reply_seq(),
                 )
                 .await?;
-            return Ok(());
+            return Ok(None);
+        }
+        // BEGIN inside a read-only transaction held by a reader: commit it there first
+        // (a server commits implicitly).
+        if let (Kind::Begin, Some(Served::Reader(id))) = (st.kind, self.state.tx_backend) {
+            if let Some(c) = self.readers.iter_mut().find(|c| c.id == id) {
+                if c.query("COMMIT").await.is_err() {
+                    self.readers.retain(|c| c.id != id);
+                }
+            }
+            self.state.tx_backend = None;
+            self.state.in_transaction = false;
+            route = route::route(st, &self.state, &topo);
+        }
+        if route.target == Target::Refuse {
+            self.client
+                .send_error(&SqlError::read_only_transaction(), msg.reply_seq())
+                .await?;
+            return Ok(None);
         }
         let mut exclude: Vec<BackendId> = Vec::new();
         let mut served = self.resolve(route, &topo, &exclude);
@@ -340,13 +371,22 @@ impl Session {
                 );
             }
             let result = match served {
-                Served::Writer => self.run_on_writer(msg, expect, &topo).await,
-                Served::Reader(id) => self.run_on_reader(id, msg, expect, &topo).await,
+                Served::Writer => self.run_on_writer(msg, call, expect, &topo).await,
+                Served::Reader(id) => self.run_on_reader(id, msg, call, expect, &topo).await,
             };
             match result {
                 Ok(summary) => {
                     self.after(st, served, &summary);
-                    return Ok(());
+                    self.count(
+                        st,
+                        served,
+                        route.reason,
+                        &topo,
+                        started,
+                        summary.error.is_some(),
+                        sql,
+                    );
+                    return Ok(Some((served, summary)));
                 }
                 // A reader failed before the client saw anything: try elsewhere.
                 Err(Failure::Retry(id)) => {
@@ -356,9 +396,48 @@ impl Session {
                         _ => Served::Writer,
                     };
                 }
-                Err(Failure::Told) => return Ok(()),
+                Err(Failure::Told) => return Ok(None),
                 Err(Failure::Fatal(e)) => return Err(e),
             }
+        }
+    }
+
+    /// Metrics and digest of one statement.
+    #[allow(clippy::too_many_arguments)]
+    fn count(
+        &mut self,
+        st: &Statement,
+        served: Served,
+        reason: Reason,
+        topo: &Topology,
+        started: Instant,
+        error: bool,
+        sql: &[u8],
+    ) {
+        let elapsed = started.elapsed();
+        let (id, writer) = match served {
+            Served::Writer => (topo.writer.unwrap_or(BackendId(u32::MAX)), true),
+            Served::Reader(id) => (id, false),
+        };
+        let addr = topo.get(id).map(|b| b.addr.as_str()).unwrap_or("(none)");
+        self.metrics
+            .record(id, addr, writer, st.kind, reason, elapsed);
+        if st.digest != 0 && !sql.is_empty() {
+            self.shared.digests.record(
+                st.digest,
+                || crate::classify::normalize::normalize(sql, 1024),
+                writer,
+                elapsed,
+                error,
+            );
+        }
+    }
+
+    /// Picks up a new configuration (hot reload) between statements.
+    fn refresh(&mut self) {
+        if self.routing.generation != self.shared.generation() {
+            self.routing = self.shared.routing();
+            self.config = self.shared.config();
         }
     }
 
@@ -385,6 +464,7 @@ impl Session {
             }
             Target::Backend(id) if Some(id) == topo.writer => Served::Writer,
             Target::Backend(id) => Served::Reader(id),
+            Target::Refuse => Served::Writer, // answered before resolving
         }
     }
 
@@ -399,10 +479,10 @@ impl Session {
                 status: s.status,
             },
         );
-        if !ok || served != Served::Writer {
+        if !ok {
             return;
         }
-        if may_write(st) {
+        if served == Served::Writer && may_write(st) {
             self.writes.seq += 1;
             self.writes.last_us = crate::monitor::now_us();
             self.shared.note_write();
@@ -414,15 +494,22 @@ impl Session {
         };
         for p in parts {
             match &p.detail {
+                // Recorded wherever it ran (a reader inside a read-only transaction, too):
+                // every other connection replays it before its next use.
                 Detail::Set(effect) if effect.replayable => {
                     if let Some(cmd) = &effect.replay {
-                        self.record(Replay::Query(cmd.sql.clone()), &cmd.key, effect.literal);
+                        self.record(
+                            served,
+                            Replay::Query(cmd.sql.clone()),
+                            &cmd.key,
+                            effect.literal,
+                        );
                     }
                 }
                 Detail::Use { db } => {
                     self.db = Some(db.clone());
-                    if let Some(w) = self.writer.as_mut() {
-                        w.db = Some(db.clone());
+                    if let Some(c) = self.conn_mut(served) {
+                        c.db = Some(db.clone());
                     }
                 }
                 _ => {}
@@ -430,15 +517,23 @@ impl Session {
         }
     }
 
-    /// Records a session command the writer just ran.
-    fn record(&mut self, cmd: Replay, key: &str, literal: bool) {
+    /// The connection a statement ran on.
+    fn conn_mut(&mut self, served: Served) -> Option<&mut BackendConn> {
+        match served {
+            Served::Writer => self.writer.as_mut(),
+            Served::Reader(id) => self.readers.iter_mut().find(|c| c.id == id),
+        }
+    }
+
+    /// Records a session command that just ran on `served`.
+    fn record(&mut self, served: Served, cmd: Replay, key: &str, literal: bool) {
         match self
             .history
             .push(key, literal, cmd, self.config.routing.max_session_history)
         {
             Some(seq) => {
-                if let Some(w) = self.writer.as_mut() {
-                    w.applied = seq;
+                if let Some(c) = self.conn_mut(served) {
+                    c.applied = seq;
                 }
             }
             None => {
@@ -459,7 +554,7 @@ impl Session {
         expect: Expect,
     ) -> Result<Option<Summary>, SessionError> {
         let topo = self.shared.topology();
-        match self.run_on_writer(msg, expect, &topo).await {
+        match self.run_on_writer(msg, None, expect, &topo).await {
             Ok(s) => {
                 self.state.last = Some(Served::Writer);
                 if let Some(st) = s.status {
@@ -473,20 +568,10 @@ impl Session {
         }
     }
 
-    /// Commands without an answer (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA).
-    async fn send_only(&mut self, msg: &Message) -> Result<(), SessionError> {
-        if let Some(w) = self.writer.as_mut() {
-            if let Err(e) = w.send(&msg.raw).await {
-                tracing::debug!(session = self.id, error = %e, "writer lost");
-                self.writer = None;
-            }
-        }
-        Ok(())
-    }
-
     async fn run_on_writer(
         &mut self,
         msg: &Message,
+        call: Option<&prepared::Call>,
         expect: Expect,
         topo: &Topology,
     ) -> Result<Summary, Failure> {
@@ -517,12 +602,41 @@ impl Session {
                 return self.tell(&e.to_sql(&addr), seq).await;
             }
         }
+        // Session changes made elsewhere (inside a read-only transaction on a reader).
+        if let Some(mut w) = self.writer.take() {
+            let behind =
+                w.applied < self.history.last_seq() || (self.db.is_some() && w.db != self.db);
+            let synced = if behind {
+                self.sync(&mut w).await
+            } else {
+                Ok(())
+            };
+            match synced {
+                Ok(()) => self.writer = Some(w),
+                Err(e) => {
+                    let addr = w.addr.clone();
+                    return self.tell(&e.to_sql(&addr), seq).await;
+                }
+            }
+        }
         let Some(w) = self.writer.as_mut() else {
             return self.tell(&SqlError::no_backend("no writer"), seq).await;
         };
         let mut forwarded = false;
-        let result = match w.send(&msg.raw).await {
-            Ok(()) => w.relay(&mut self.client, expect, &mut forwarded).await,
+        let bytes = match call {
+            None => Ok(None),
+            Some(c) => prepared::packets_for(w, &self.prepared, c).await.map(Some),
+        };
+        let result = match bytes {
+            Ok(b) => match w.send(b.as_deref().unwrap_or(&msg.raw)).await {
+                Ok(()) => w.relay(&mut self.client, expect, &mut forwarded).await,
+                Err(e) => Err(RelayError::Backend(e)),
+            },
+            Err(e) if !e.is_unreachable() => {
+                // The statement cannot be prepared on the writer: the client hears why.
+                let addr = w.addr.clone();
+                return self.tell(&e.to_sql(&addr), seq).await;
+            }
             Err(e) => Err(RelayError::Backend(e)),
         };
         match result {
@@ -559,6 +673,7 @@ impl Session {
         &mut self,
         id: BackendId,
         msg: &Message,
+        call: Option<&prepared::Call>,
         expect: Expect,
         topo: &Topology,
     ) -> Result<Summary, Failure> {
@@ -578,8 +693,17 @@ impl Session {
         load.active
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
-        let result = match conn.send(&msg.raw).await {
-            Ok(()) => conn.relay(&mut self.client, expect, &mut forwarded).await,
+        let bytes = match call {
+            None => Ok(None),
+            Some(c) => prepared::packets_for(conn, &self.prepared, c)
+                .await
+                .map(Some),
+        };
+        let result = match bytes {
+            Ok(b) => match conn.send(b.as_deref().unwrap_or(&msg.raw)).await {
+                Ok(()) => conn.relay(&mut self.client, expect, &mut forwarded).await,
+                Err(e) => Err(RelayError::Backend(e)),
+            },
             Err(e) => Err(RelayError::Backend(e)),
         };
         load.active
@@ -741,7 +865,7 @@ impl Session {
         for c in self.readers.iter_mut().chain(self.writer.iter_mut()) {
             c.applied = last;
         }
-        self.statements.clear();
+        self.prepared.clear();
         let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
         Ok(())
@@ -795,7 +919,7 @@ impl Session {
             r.quit().await;
         }
         self.history.clear();
-        self.statements.clear();
+        self.prepared.clear();
         self.login.user = user;
         self.login.collation = collation;
         if attrs.is_some() {

@@ -1,0 +1,474 @@
+//! Binary prepared statements on any backend: the client sees one statement id; each
+//! backend connection that runs the statement prepares it lazily (again after a
+//! reconnect) and has its own id, rewritten into each COM_STMT_* packet. Executions are
+//! routed like queries, by the statement's kind and the session's state.
+
+use std::collections::HashMap;
+
+use bytes::BytesMut;
+
+use crate::backend::{BackendConn, BackendError, BackendStmt, Capture, RelayError};
+use crate::classify::{Flags, Statement};
+use crate::protocol::command::{COM_STMT_CLOSE, COM_STMT_PREPARE, COM_STMT_RESET};
+use crate::protocol::execute::{
+    execute_for_backend, execute_layout, with_statement_id, ExecuteLayout,
+};
+use crate::protocol::ok::ok_payload;
+use crate::protocol::packet::packets;
+use crate::protocol::response::Expect;
+use crate::protocol::{codes, SqlError};
+use crate::route::{status, Served};
+
+use super::{Message, Session, SessionError};
+
+/// Cap on COM_STMT_SEND_LONG_DATA bytes kept per session until the execution.
+const MAX_LONG_DATA: usize = 256 << 20;
+
+/// A statement the client prepared.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Its text, to prepare it on other backends.
+    pub sql: Vec<u8>,
+    /// How it routes.
+    pub statement: Statement,
+    pub params: u16,
+    pub columns: u16,
+    /// The parameter types the client sent last (2 bytes per parameter).
+    pub types: Option<Vec<u8>>,
+    /// COM_STMT_SEND_LONG_DATA payloads since the last execution, sent just before it to
+    /// whichever backend runs it.
+    pub long_data: Vec<Vec<u8>>,
+    pub long_data_bytes: usize,
+    /// The backend holding this statement's open cursor.
+    pub cursor: Option<Served>,
+}
+
+/// The session's prepared statements.
+#[derive(Debug, Default)]
+pub struct Statements {
+    pub map: HashMap<u32, Prepared>,
+    next: u32,
+    /// The last one prepared (MariaDB's "execute direct" refers to it as id 0xFFFFFFFF).
+    pub last: Option<u32>,
+}
+
+impl Statements {
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.last = None;
+    }
+
+    fn resolve(&self, id: u32) -> u32 {
+        if id == u32::MAX {
+            self.last.unwrap_or(id)
+        } else {
+            id
+        }
+    }
+}
+
+/// One execution (or fetch, or bulk execution) of a prepared statement.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub client_id: u32,
+    /// The client's payload.
+    pub payload: Vec<u8>,
+    /// Set for COM_STMT_EXECUTE.
+    pub layout: Option<ExecuteLayout>,
+    /// Send the buffered long data first.
+    pub with_long_data: bool,
+}
+
+/// Prepares the statement on `conn` unless it is there already; returns its id there.
+async fn ensure_prepared(
+    conn: &mut BackendConn,
+    p: &Prepared,
+    client_id: u32,
+) -> Result<BackendStmt, BackendError> {
+    if let Some(s) = conn.stmts.get(&client_id) {
+        return Ok(*s);
+    }
+    let mut payload = Vec::with_capacity(p.sql.len() + 1);
+    payload.push(COM_STMT_PREPARE);
+    payload.extend_from_slice(&p.sql);
+    let s = conn.command(&payload, Expect::Prepare).await?;
+    match s.prepare {
+        // Metadata the client got at prepare time must stay true.
+        Some(ok) if ok.params == p.params && ok.columns == p.columns => {
+            let st = BackendStmt {
+                id: ok.statement_id,
+                types_sent: false,
+            };
+            conn.stmts.insert(client_id, st);
+            Ok(st)
+        }
+        Some(ok) => {
+            let mut close = vec![COM_STMT_CLOSE];
+            close.extend_from_slice(&ok.statement_id.to_le_bytes());
+            conn.send(&packets(&close, 0)).await?;
+            Err(BackendError::Rejected {
+                code: codes::ER_UNKNOWN_STMT_HANDLER,
+                what: "the statement's metadata differs on this backend".into(),
+            })
+        }
+        None => Err(BackendError::Rejected {
+            code: s.error.unwrap_or(codes::ER_UNKNOWN_STMT_HANDLER),
+            what: "re-preparing the statement".into(),
+        }),
+    }
+}
+
+/// The bytes that run `call` on `conn`: long data first, then the command with the
+/// backend's statement id (and the parameter types, if this backend lacks them).
+pub async fn packets_for(
+    conn: &mut BackendConn,
+    stmts: &Statements,
+    call: &Call,
+) -> Result<BytesMut, BackendError> {
+    let p = stmts
+        .map
+        .get(&call.client_id)
+        .ok_or(BackendError::Rejected {
+            code: codes::ER_UNKNOWN_STMT_HANDLER,
+            what: "unknown prepared statement".into(),
+        })?;
+    let st = ensure_prepared(conn, p, call.client_id).await?;
+    let mut out = BytesMut::new();
+    if call.with_long_data {
+        for chunk in &p.long_data {
+            out.extend_from_slice(&packets(&with_statement_id(chunk, st.id), 0));
+        }
+    }
+    let payload = match &call.layout {
+        Some(layout) => {
+            let add_types = if st.types_sent || layout.types.is_some() {
+                None
+            } else {
+                p.types.as_deref()
+            };
+            if layout.types.is_some() || add_types.is_some() {
+                if let Some(s) = conn.stmts.get_mut(&call.client_id) {
+                    s.types_sent = true;
+                }
+            }
+            execute_for_backend(&call.payload, layout, st.id, add_types)
+        }
+        None => with_statement_id(&call.payload, st.id),
+    };
+    out.extend_from_slice(&packets(&payload, 0));
+    Ok(out)
+}
+
+impl Session {
+    fn unknown_statement(id: u32, what: &str) -> SqlError {
+        SqlError::new(
+            codes::ER_UNKNOWN_STMT_HANDLER,
+            b"HY000",
+            format!("Unknown prepared statement handler ({id}) given to {what}"),
+        )
+    }
+
+    /// COM_STMT_PREPARE: prepared on the writer (a reader while the writer is away), its
+    /// answer relayed with the session's own statement id.
+    pub(super) async fn prepare(&mut self, msg: &Message, sql: &[u8]) -> Result<(), SessionError> {
+        let mut statement = self.routing.classifier.classify(sql);
+        statement.flags |= Flags::PREPARED;
+        let topo = self.shared.topology();
+        let seq = msg.reply_seq();
+        if self.writer.is_none()
+            || self
+                .writer
+                .as_ref()
+                .is_some_and(|w| Some(w.id) != topo.writer)
+        {
+            self.writer = None;
+            if let Err(e) = self.connect_writer(&topo).await {
+                tracing::debug!(session = self.id, error = %e, "preparing on a reader: the writer is away");
+            }
+        }
+        let reader = if self.writer.is_none() {
+            match self.pick_reader(&topo, &[]) {
+                Some(id) => self.reader_conn(id, &topo).await.ok(),
+                None => None,
+            }
+        } else {
+            None
+        };
+        let conn = match (self.writer.as_mut(), reader) {
+            (Some(w), _) => w,
+            (None, Some(i)) => &mut self.readers[i],
+            (None, None) => {
+                self.client
+                    .send_error(&SqlError::no_backend("cannot prepare"), seq)
+                    .await?;
+                return Ok(());
+            }
+        };
+        let mut capture = Capture::default();
+        let mut forwarded = false;
+        let result = match conn.send(&msg.raw).await {
+            Ok(()) => {
+                conn.relay(&mut capture, Expect::Prepare, &mut forwarded)
+                    .await
+            }
+            Err(e) => Err(RelayError::Backend(e)),
+        };
+        let summary = match result {
+            Ok(s) => s,
+            Err(e) => {
+                let addr = conn.addr.clone();
+                if Some(conn.id) == self.writer.as_ref().map(|w| w.id) {
+                    self.writer = None;
+                }
+                let err = match e {
+                    RelayError::Backend(b) => SqlError::lost_connection(&format!("{addr}: {b}")),
+                    RelayError::Client(io) => return Err(SessionError::Io(io)),
+                };
+                self.client.send_error(&err, seq).await?;
+                return Ok(());
+            }
+        };
+        let Some(ok) = summary.prepare else {
+            // An error: the client sees it as the server sent it.
+            self.client.write(&capture.0).await?;
+            return Ok(());
+        };
+        self.prepared.next = self.prepared.next.wrapping_add(1).max(1);
+        let client_id = self.prepared.next;
+        conn.stmts.insert(
+            client_id,
+            BackendStmt {
+                id: ok.statement_id,
+                types_sent: false,
+            },
+        );
+        // PREPARE_OK: header (4), 0x00, then the statement id.
+        if let Some(id) = capture.0.get_mut(5..9) {
+            id.copy_from_slice(&client_id.to_le_bytes());
+        }
+        self.client.write(&capture.0).await?;
+        self.prepared.map.insert(
+            client_id,
+            Prepared {
+                sql: sql.to_vec(),
+                statement,
+                params: ok.params,
+                columns: ok.columns,
+                types: None,
+                long_data: Vec::new(),
+                long_data_bytes: 0,
+                cursor: None,
+            },
+        );
+        self.prepared.last = Some(client_id);
+        Ok(())
+    }
+
+    /// COM_STMT_EXECUTE (and MariaDB's COM_STMT_BULK_EXECUTE, which goes to the writer).
+    pub(super) async fn execute(
+        &mut self,
+        msg: &Message,
+        id: u32,
+        bulk: bool,
+    ) -> Result<(), SessionError> {
+        let seq = msg.reply_seq();
+        let id = self.prepared.resolve(id);
+        let payload = msg.payload().into_owned();
+        let Some(p) = self.prepared.map.get_mut(&id) else {
+            let what = if bulk {
+                "mysqld_stmt_bulk_execute"
+            } else {
+                "mysqld_stmt_execute"
+            };
+            self.client
+                .send_error(&Self::unknown_statement(id, what), seq)
+                .await?;
+            return Ok(());
+        };
+        if p.long_data_bytes > MAX_LONG_DATA {
+            p.long_data.clear();
+            p.long_data_bytes = 0;
+            self.client
+                .send_error(&SqlError::packet_too_large(), seq)
+                .await?;
+            return Ok(());
+        }
+        let layout = if bulk {
+            None
+        } else {
+            match execute_layout(&payload, p.params) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    self.client.send_error(&e.to_sql(), seq).await?;
+                    return Ok(());
+                }
+            }
+        };
+        if let Some((off, len)) = layout.and_then(|l| l.types) {
+            p.types = payload.get(off..off + len).map(<[u8]>::to_vec);
+        }
+        let mut statement = p.statement.clone();
+        if bulk {
+            statement.kind = crate::classify::Kind::Write;
+        }
+        let sql = p.sql.clone();
+        statement.rule = self.routing.rules.route_for(
+            &sql,
+            statement.digest,
+            &self.login.user.name,
+            self.db.as_deref(),
+        );
+        let call = Call {
+            client_id: id,
+            payload,
+            layout,
+            with_long_data: !p.long_data.is_empty(),
+        };
+        let ran = self
+            .routed(msg, Some(&call), &statement, Expect::Results, &sql)
+            .await?;
+        if let Some(p) = self.prepared.map.get_mut(&id) {
+            p.long_data.clear();
+            p.long_data_bytes = 0;
+            if let Some((served, s)) = ran {
+                let cursor = s
+                    .status
+                    .is_some_and(|st| st & 0x0040 != 0 /* SERVER_STATUS_CURSOR_EXISTS */);
+                p.cursor = cursor.then_some(served);
+            }
+        }
+        Ok(())
+    }
+
+    /// COM_STMT_FETCH: on the backend holding the cursor.
+    pub(super) async fn fetch(&mut self, msg: &Message, id: u32) -> Result<(), SessionError> {
+        let seq = msg.reply_seq();
+        let id = self.prepared.resolve(id);
+        let Some(p) = self.prepared.map.get(&id) else {
+            self.client
+                .send_error(&Self::unknown_statement(id, "mysqld_stmt_fetch"), seq)
+                .await?;
+            return Ok(());
+        };
+        let call = Call {
+            client_id: id,
+            payload: msg.payload().into_owned(),
+            layout: None,
+            with_long_data: false,
+        };
+        let topo = self.shared.topology();
+        let result = match p.cursor {
+            Some(Served::Reader(r)) => {
+                self.run_on_reader(r, msg, Some(&call), Expect::Fetch, &topo)
+                    .await
+            }
+            _ => {
+                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo)
+                    .await
+            }
+        };
+        match result {
+            Ok(_) | Err(super::Failure::Told) => Ok(()),
+            Err(super::Failure::Retry(_)) => {
+                self.client
+                    .send_error(
+                        &SqlError::lost_connection("the backend holding the cursor is gone"),
+                        seq,
+                    )
+                    .await?;
+                Ok(())
+            }
+            Err(super::Failure::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Every backend connection holding the statement, with its id there.
+    fn holders(&mut self, id: u32) -> Vec<(&mut BackendConn, u32)> {
+        self.writer
+            .iter_mut()
+            .chain(self.readers.iter_mut())
+            .filter_map(|c| c.stmts.get(&id).map(|s| s.id).map(|sid| (c, sid)))
+            .collect()
+    }
+
+    /// COM_STMT_RESET: on every backend holding the statement.
+    pub(super) async fn stmt_reset(&mut self, msg: &Message, id: u32) -> Result<(), SessionError> {
+        let seq = msg.reply_seq();
+        let id = self.prepared.resolve(id);
+        if !self.prepared.map.contains_key(&id) {
+            self.client
+                .send_error(&Self::unknown_statement(id, "mysqld_stmt_reset"), seq)
+                .await?;
+            return Ok(());
+        }
+        let mut failed = None;
+        let session = self.id;
+        for (conn, sid) in self.holders(id) {
+            let mut payload = vec![COM_STMT_RESET];
+            payload.extend_from_slice(&sid.to_le_bytes());
+            match conn.command(&payload, Expect::Single).await {
+                Ok(s) if s.error.is_some() => failed = s.error,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(session, error = %e, "COM_STMT_RESET failed on a backend");
+                    conn.stmts.remove(&id);
+                }
+            }
+        }
+        if let Some(p) = self.prepared.map.get_mut(&id) {
+            p.long_data.clear();
+            p.long_data_bytes = 0;
+            p.cursor = None;
+        }
+        match failed {
+            Some(code) => {
+                let err = SqlError::new(code, b"HY000", "COM_STMT_RESET failed on the backend");
+                self.client.send_error(&err, seq).await?;
+            }
+            None => {
+                let mut st = 0;
+                if self.state.autocommit {
+                    st |= status::AUTOCOMMIT;
+                }
+                if self.state.in_transaction {
+                    st |= status::IN_TRANS;
+                }
+                self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// COM_STMT_CLOSE: on every backend holding the statement (no answer).
+    pub(super) async fn stmt_close(&mut self, id: u32) {
+        let id = self.prepared.resolve(id);
+        self.prepared.map.remove(&id);
+        let mut lost = Vec::new();
+        for (conn, sid) in self.holders(id) {
+            let mut payload = vec![COM_STMT_CLOSE];
+            payload.extend_from_slice(&sid.to_le_bytes());
+            if conn.send(&packets(&payload, 0)).await.is_err() {
+                lost.push(conn.id);
+            }
+            conn.stmts.remove(&id);
+        }
+        if !lost.is_empty() {
+            self.readers.retain(|c| !lost.contains(&c.id));
+            if self.writer.as_ref().is_some_and(|w| lost.contains(&w.id)) {
+                self.writer = None;
+            }
+        }
+    }
+
+    /// COM_STMT_SEND_LONG_DATA: kept until the execution, which sends it to its backend.
+    pub(super) fn long_data(&mut self, msg: &Message, id: u32) {
+        let id = self.prepared.resolve(id);
+        if let Some(p) = self.prepared.map.get_mut(&id) {
+            let payload = msg.payload();
+            p.long_data_bytes += payload.len();
+            if p.long_data_bytes <= MAX_LONG_DATA {
+                p.long_data.push(payload.into_owned());
+            }
+        }
+    }
+}
