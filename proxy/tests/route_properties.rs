@@ -141,7 +141,7 @@ proptest! {
             }
             let served = match r.target {
                 Target::Writer => Served::Writer,
-                Target::Backend(id) if id == BackendId(0) => Served::Writer,
+                Target::Backend(BackendId(0)) => Served::Writer,
                 _ => Served::Reader(BackendId(1)),
             };
             let in_trans = m.rw_tx || m.ro_tx;
