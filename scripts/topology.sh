@@ -103,7 +103,7 @@ start_node() { # NODE
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --performance-schema=OFF \
     --rpl-semi-sync-master-enabled=ON --rpl-semi-sync-slave-enabled=ON \
     --rpl-semi-sync-master-timeout=1000 --rpl-semi-sync-master-wait-point=AFTER_SYNC \
-    --userstat=ON --read-only="$ro" </dev/null >/dev/null 2>&1 &
+    --userstat=ON --log-bin-trust-function-creators=ON --read-only="$ro" </dev/null >/dev/null 2>&1 &
 }
 
 primary_node() { cat "$DIR/primary" 2>/dev/null || echo 0; }

@@ -24,7 +24,7 @@ pub fn normalize(sql: &[u8], max: usize) -> String {
                 "?".into()
             }
             TokenKind::Punct(b',') if in_literal_run => continue,
-            TokenKind::Word => {
+            TokenKind::Word | TokenKind::SysVar => {
                 in_literal_run = false;
                 text.to_ascii_uppercase().into()
             }

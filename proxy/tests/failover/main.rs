@@ -1,6 +1,9 @@
-//! Health, lag, failover and read-your-writes against real servers. Each test has a
-//! topology of its own (they kill, delay and promote servers).
+//! Tests that need a topology of their own (they kill, delay and promote servers, or
+//! count server-wide statistics): health, lag, failover, read-your-writes, Aurora
+//! emulation, binary-protocol corners.
 
+#[path = "../integration/raw.rs"]
+mod raw;
 #[path = "../integration/support.rs"]
 mod support;
 
@@ -8,3 +11,4 @@ mod aurora;
 mod consistency;
 mod failover;
 mod lag;
+mod prepared_raw;

@@ -5,8 +5,10 @@
 mod clients;
 mod data;
 mod operations;
+mod prepared;
 mod protocol_edges;
 mod raw;
 mod routing;
 mod session_state;
 mod support;
+mod traps;

@@ -1,5 +1,6 @@
 //! A minimal blocking MySQL client for what drivers will not send: unknown commands,
 //! malformed packets, COM_FIELD_LIST, caching_sha2_password logins.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -140,4 +141,94 @@ pub fn err_code(p: &[u8]) -> Option<u16> {
         [0xFF, a, b, ..] => Some(u16::from_le_bytes([*a, *b])),
         _ => None,
     }
+}
+
+impl Raw {
+    /// COM_STMT_PREPARE; returns (statement id, params, columns).
+    pub fn prepare(&mut self, sql: &str) -> Result<(u32, u16, u16), Vec<u8>> {
+        let mut payload = vec![0x16];
+        payload.extend_from_slice(sql.as_bytes());
+        self.write_packet(&payload, 0);
+        let (_, ok) = self.read_packet().expect("prepare answer");
+        if ok.first() != Some(&0x00) {
+            return Err(ok);
+        }
+        let id = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        let cols = u16::from_le_bytes([ok[5], ok[6]]);
+        let params = u16::from_le_bytes([ok[7], ok[8]]);
+        // DEPRECATE_EOF: no EOF after the definitions.
+        for _ in 0..(params + cols) {
+            self.read_packet().expect("definition");
+        }
+        Ok((id, params, cols))
+    }
+
+    /// COM_STMT_EXECUTE with one LONGLONG parameter (types sent when `types`), or none.
+    pub fn execute_i64(
+        &mut self,
+        id: u32,
+        value: Option<i64>,
+        types: bool,
+        flags: u8,
+    ) -> Vec<Vec<u8>> {
+        let mut p = vec![0x17];
+        p.extend_from_slice(&id.to_le_bytes());
+        p.push(flags);
+        p.extend_from_slice(&1u32.to_le_bytes());
+        if let Some(v) = value {
+            p.push(0); // null bitmap
+            p.push(types as u8);
+            if types {
+                p.extend_from_slice(&[0x08, 0x00]);
+            }
+            p.extend_from_slice(&v.to_le_bytes());
+        }
+        self.write_packet(&p, 0);
+        self.read_result()
+    }
+
+    /// Reads a result: OK/ERR, or column count, definitions and rows up to the terminator.
+    pub fn read_result(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let Some((_, first)) = self.read_packet() else {
+            return out;
+        };
+        let f = first.first().copied();
+        let cols = first.first().copied().unwrap_or(0) as usize;
+        out.push(first);
+        if matches!(f, Some(0x00) | Some(0xFF)) {
+            return out;
+        }
+        for _ in 0..cols {
+            if let Some((_, p)) = self.read_packet() {
+                out.push(p);
+            }
+        }
+        while let Some((_, p)) = self.read_packet() {
+            let done = (p.first() == Some(&0xFE) && p.len() < 0xFFFFFF) || p.first() == Some(&0xFF);
+            out.push(p);
+            if done {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// The first column of a binary-protocol row holding one string column.
+pub fn binary_string(row: &[u8]) -> Option<String> {
+    // 0x00, null bitmap (1 byte for one column), length-encoded string
+    let len = *row.get(2)? as usize;
+    row.get(3..3 + len)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+/// The binary rows of a result (packets starting with 0x00 after the definitions).
+pub fn binary_rows(result: &[Vec<u8>]) -> Vec<String> {
+    result
+        .iter()
+        .skip(1)
+        .filter(|p| p.first() == Some(&0x00) && p.len() > 2)
+        .filter_map(|p| binary_string(p))
+        .collect()
 }
