@@ -106,6 +106,28 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_MAX_CLIENT_CONNECTIONS", value_name = "N")]
     pub max_client_connections: Option<usize>,
 
+    /// HTTP listener for /metrics, /healthz, /readyz, /status; "" = off
+    /// [default: 127.0.0.1:9033].
+    #[arg(long, env = "RWSPLIT_METRICS_LISTEN", value_name = "IP:PORT")]
+    pub metrics_listen: Option<String>,
+
+    /// Admin SQL interface (mariadb -h… -P… -uadmin -p…); "" = off [default: 127.0.0.1:6032].
+    #[arg(long, env = "RWSPLIT_ADMIN_LISTEN", value_name = "IP:PORT")]
+    pub admin_listen: Option<String>,
+
+    /// Account of the admin interface [default: admin:admin].
+    #[arg(
+        long,
+        env = "RWSPLIT_ADMIN_USER",
+        value_name = "NAME:PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_user: Option<String>,
+
+    /// Milliseconds open transactions get to finish on SIGTERM [default: 30000].
+    #[arg(long, env = "RWSPLIT_DRAIN_TIMEOUT", value_name = "MS")]
+    pub drain_timeout: Option<u64>,
+
     /// Worker threads; 0 = one per CPU [default: 0].
     #[arg(long, env = "RWSPLIT_WORKER_THREADS", value_name = "N")]
     pub worker_threads: Option<usize>,
@@ -195,6 +217,20 @@ impl Cli {
         }
         if let Some(v) = self.max_client_connections {
             c.server.max_client_connections = v;
+        }
+        if let Some(v) = &self.metrics_listen {
+            c.server.metrics_listen = v.clone();
+        }
+        if let Some(v) = &self.admin_listen {
+            c.admin.listen = v.clone();
+        }
+        if let Some(a) = &self.admin_user {
+            let u = UserConfig::parse_pair(a).map_err(|m| bad("--admin-user", m))?;
+            c.admin.user = u.name;
+            c.admin.password = u.password;
+        }
+        if let Some(v) = self.drain_timeout {
+            c.server.drain_timeout_ms = v;
         }
         if let Some(v) = self.worker_threads {
             c.server.worker_threads = v;

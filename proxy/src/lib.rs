@@ -5,6 +5,7 @@
 //! and hands it to a [`backend`] connection whose answer it relays. [`monitor`] keeps the
 //! [`route::Topology`] current. [`protocol`] and [`config`] are pure.
 
+pub mod admin;
 pub mod backend;
 pub mod classify;
 pub mod cli;

@@ -1,10 +1,11 @@
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use rwsplit::cli::Cli;
 use rwsplit::config::{Config, LogFormat};
 use rwsplit::server::Server;
+use tokio::signal::unix::{signal, SignalKind};
 
 fn main() {
     if let Err(e) = run() {
@@ -28,10 +29,26 @@ fn run() -> anyhow::Result<()> {
     }
     let rt = rt.build().context("cannot start the runtime")?;
     rt.block_on(async move {
-        let server = Server::bind(config.clone())
-            .await
-            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-        server.run(shutdown_signal(), Duration::from_secs(30)).await;
+        let server = Server::bind(config)
+            .await?
+            .with_prometheus(rwsplit::metrics::http::install());
+        // SIGHUP (and RELOAD CONFIG) re-read the file and re-apply the flags.
+        let reload_cli = Arc::new(cli);
+        server
+            .shared
+            .set_reloader(Arc::new(move || reload_cli.load()));
+        let shared = server.shared.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                if let Err(e) = shared.reload() {
+                    tracing::error!(error = %e, "configuration not reloaded; the old one stays");
+                }
+            }
+        });
+        server.run(shutdown_signal()).await;
         Ok(())
     })
 }
@@ -55,7 +72,6 @@ fn init_logging(config: &Config) {
 }
 
 async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => return std::future::pending().await,

@@ -19,25 +19,71 @@ use crate::shared::Shared;
 pub struct Server {
     pub shared: Arc<Shared>,
     listener: TcpListener,
+    metrics: Option<TcpListener>,
+    admin: Option<TcpListener>,
+    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// A listener that could not be bound, and which.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} ({what}): {source}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub addr: String,
+    pub source: std::io::Error,
+}
+
+async fn bind_one(what: &'static str, addr: &str) -> Result<Option<TcpListener>, BindError> {
+    if addr.is_empty() {
+        return Ok(None);
+    }
+    TcpListener::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|source| BindError {
+            what,
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 impl Server {
-    /// Binds the listener.
-    pub async fn bind(config: Config) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(&config.server.listen).await?;
+    /// Binds the client listener, and the metrics and admin listeners when configured.
+    pub async fn bind(config: Config) -> Result<Server, BindError> {
+        let listener = bind_one("clients", &config.server.listen)
+            .await?
+            .ok_or_else(|| BindError {
+                what: "clients",
+                addr: String::new(),
+                source: std::io::ErrorKind::InvalidInput.into(),
+            })?;
+        let metrics = bind_one("metrics", &config.server.metrics_listen).await?;
+        let admin = bind_one("admin", &config.admin.listen).await?;
         Ok(Server {
             shared: Shared::new(config),
             listener,
+            metrics,
+            admin,
+            prometheus: None,
         })
+    }
+
+    /// Serves /metrics from this recorder's handle.
+    pub fn with_prometheus(
+        mut self,
+        handle: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Self {
+        self.prometheus = handle;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then drains (up to `drain` for sessions in a
-    /// transaction to finish) and returns.
-    pub async fn run(self, shutdown: impl Future<Output = ()>, drain: Duration) {
+    /// Serves until `shutdown` completes, then drains (up to `server.drain_timeout_ms`
+    /// for sessions in a transaction to finish) and returns.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let shared = self.shared.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let monitors = crate::monitor::spawn(shared.clone(), stop_rx.clone());
@@ -53,6 +99,20 @@ impl Server {
         if !learn_server_info_once(&shared).await {
             tokio::spawn(learn_server_info(shared.clone()));
         }
+        let mut side_tasks = Vec::new();
+        if let Some(l) = self.metrics.take() {
+            side_tasks.push(tokio::spawn(crate::metrics::http::serve(
+                l,
+                shared.clone(),
+                self.prometheus.clone(),
+            )));
+        }
+        if let Some(l) = self.admin.take() {
+            side_tasks.push(tokio::spawn(crate::admin::serve(l, shared.clone())));
+        }
+        shared
+            .listening
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let limit = Arc::new(Semaphore::new(
             shared.config().server.max_client_connections,
         ));
@@ -89,14 +149,18 @@ impl Server {
             sessions = sessions.len(),
             "shutting down: no new clients; waiting for transactions to finish"
         );
+        shared
+            .listening
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         drop(self.listener);
+        let drain = Duration::from_millis(shared.config().server.drain_timeout_ms);
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(drain, async {
             while sessions.join_next().await.is_some() {}
         })
         .await;
         sessions.abort_all();
-        for m in monitors {
+        for m in monitors.into_iter().chain(side_tasks) {
             m.abort();
         }
         tracing::info!("rwsplit stopped");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::backend::BackendLoad;
 use crate::classify::rules::Rules;
 use crate::classify::Classifier;
 use crate::config::{Config, TopologyMode};
@@ -15,32 +16,20 @@ use crate::metrics::DigestStore;
 use crate::protocol::handshake::ServerInfo;
 use crate::route::{Backend, BackendId, Load, Position, Role, Topology};
 
-/// Statements running on a backend and its response time, updated by sessions.
-#[derive(Debug, Default)]
-pub struct BackendLoad {
-    pub active: AtomicU32,
-    pub ewma_us: AtomicU64,
+/// What the admin interface shows of a client session.
+#[derive(Debug)]
+pub struct SessionInfo {
+    pub id: u32,
+    pub user: String,
+    pub peer: String,
+    pub started: std::time::SystemTime,
+    pub db: Mutex<Option<String>>,
+    pub in_transaction: std::sync::atomic::AtomicBool,
+    pub statements: AtomicU64,
 }
 
-impl BackendLoad {
-    pub fn snapshot(&self) -> Load {
-        Load {
-            active: self.active.load(Ordering::Relaxed),
-            ewma_us: self.ewma_us.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Folds one response time into the moving average (weight 1/8).
-    pub fn observe(&self, us: u64) {
-        let old = self.ewma_us.load(Ordering::Relaxed);
-        let new = if old == 0 {
-            us.max(1)
-        } else {
-            (old * 7 + us) / 8
-        };
-        self.ewma_us.store(new.max(1), Ordering::Relaxed);
-    }
-}
+/// Reloads the configuration from where it came (file and flags); set by `main`.
+pub type Reloader = dyn Fn() -> Result<Config, crate::config::ConfigError> + Send + Sync;
 
 /// The writer position known for a global write epoch (read-your-writes).
 #[derive(Debug, Clone)]
@@ -74,6 +63,15 @@ pub struct Shared {
     pub epoch_position: Mutex<Option<EpochPosition>>,
     /// For each reader, the newest epoch it is known to have applied.
     pub reader_epochs: Mutex<HashMap<BackendId, u64>>,
+    /// Open client sessions.
+    pub sessions: Mutex<HashMap<u32, Arc<SessionInfo>>>,
+    /// Backends taken out of service by an operator (by address).
+    offline: Mutex<std::collections::BTreeSet<String>>,
+    offline_changed: watch::Sender<u64>,
+    reloader: Mutex<Option<Arc<Reloader>>>,
+    /// The proxy's own listener is up.
+    pub listening: std::sync::atomic::AtomicBool,
+    pub started: std::time::Instant,
 }
 
 /// What statements are classified and routed with; rebuilt when the configuration
@@ -118,6 +116,12 @@ impl Shared {
             last_write_us: AtomicU64::new(0),
             epoch_position: Mutex::new(None),
             reader_epochs: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            offline: Mutex::new(Default::default()),
+            offline_changed: watch::Sender::new(0),
+            reloader: Mutex::new(None),
+            listening: std::sync::atomic::AtomicBool::new(false),
+            started: std::time::Instant::now(),
         });
         let initial = initial_topology(&shared, &config);
         shared.set_topology(initial);
@@ -255,6 +259,77 @@ impl Shared {
             .remove(&id);
     }
 
+    /// Takes a backend out of service (no new work) or puts it back.
+    pub fn set_offline(&self, addr: &str, offline: bool) {
+        let mut set = self.offline.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = if offline {
+            set.insert(addr.to_string())
+        } else {
+            set.remove(addr)
+        };
+        drop(set);
+        if changed {
+            self.offline_changed.send_modify(|g| *g += 1);
+        }
+    }
+
+    pub fn is_offline(&self, addr: &str) -> bool {
+        self.offline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(addr)
+    }
+
+    pub fn subscribe_offline(&self) -> watch::Receiver<u64> {
+        self.offline_changed.subscribe()
+    }
+
+    /// How the configuration is reloaded (SIGHUP, RELOAD CONFIG).
+    pub fn set_reloader(&self, f: Arc<Reloader>) {
+        *self.reloader.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+    }
+
+    /// Reloads the configuration: the new one takes effect if it is valid; otherwise the
+    /// old one stays and the reason is returned.
+    pub fn reload(&self) -> Result<(), String> {
+        let f = self
+            .reloader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(f) = f else {
+            return Err(
+                "this rwsplit was not started from a configuration that can be reloaded".into(),
+            );
+        };
+        let new = f().map_err(|e| e.to_string())?;
+        let old = self.config();
+        if new.server.listen != old.server.listen
+            || new.server.metrics_listen != old.server.metrics_listen
+            || new.admin.listen != old.admin.listen
+            || new.server.worker_threads != old.server.worker_threads
+        {
+            tracing::warn!("listen addresses and worker threads change only at restart");
+        }
+        self.set_config(new);
+        tracing::info!("configuration reloaded");
+        Ok(())
+    }
+
+    /// Registers a session for the admin interface; it leaves with the guard.
+    pub fn register_session(self: &Arc<Self>, info: SessionInfo) -> SessionGuard {
+        let info = Arc::new(info);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(info.id, info.clone());
+        metrics::gauge!("rwsplit_client_connections").increment(1.0);
+        SessionGuard {
+            shared: self.clone(),
+            info,
+        }
+    }
+
     /// This process's heartbeat row id.
     pub fn instance_id(&self) -> u64 {
         self.instance_id
@@ -327,4 +402,21 @@ fn initial_topology(shared: &Shared, config: &Config) -> Topology {
         TopologyMode::ReadOnly | TopologyMode::Aurora => {}
     }
     t
+}
+
+/// Keeps a session in the registry while it lives.
+pub struct SessionGuard {
+    shared: Arc<Shared>,
+    pub info: Arc<SessionInfo>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.info.id);
+        metrics::gauge!("rwsplit_client_connections").decrement(1.0);
+    }
 }

@@ -1,6 +1,8 @@
 //! One connection to a backend server: login as a client, send commands, relay answers.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -17,7 +19,7 @@ use crate::protocol::packet;
 use crate::protocol::response::{Event, Expect, Scanner, Summary};
 use crate::route::BackendId;
 
-use super::BackendError;
+use super::{BackendError, BackendLoad};
 
 /// How to log in to a backend: the client's negotiated options and the backend account.
 #[derive(Debug, Clone)]
@@ -52,6 +54,16 @@ pub struct BackendConn {
     pub applied: u64,
     /// Prepared statements on this connection, by the id the client knows.
     pub stmts: HashMap<u32, BackendStmt>,
+    /// Counted in this backend's open connections while it lives.
+    load: Option<Arc<BackendLoad>>,
+}
+
+impl Drop for BackendConn {
+    fn drop(&mut self) {
+        if let Some(l) = &self.load {
+            l.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A statement prepared on one backend connection.
@@ -133,6 +145,7 @@ impl BackendConn {
             db: p.db.clone(),
             applied: 0,
             stmts: HashMap::new(),
+            load: None,
         };
         tokio::time::timeout(p.connect_timeout, conn.login(p))
             .await
@@ -222,6 +235,14 @@ impl BackendConn {
         }
     }
 
+    /// Counts this connection in `load` (open connections) until it is dropped.
+    pub fn count_in(&mut self, load: Arc<BackendLoad>) {
+        load.open.fetch_add(1, Ordering::Relaxed);
+        if let Some(old) = self.load.replace(load) {
+            old.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Reads one packet (payload and sequence id); used during login and for internal
     /// commands whose answers rwsplit reads itself.
     async fn read_packet(&mut self) -> Result<(u8, Vec<u8>), BackendError> {
@@ -273,6 +294,7 @@ impl BackendConn {
         forwarded: &mut bool,
     ) -> Result<Summary, RelayError> {
         let mut scanner = Scanner::new(expect, self.caps);
+        let mut bytes = 0u64;
         loop {
             let ev = scanner
                 .feed(&self.rbuf)
@@ -284,13 +306,16 @@ impl BackendConn {
             };
             if n > 0 {
                 *forwarded = true;
+                bytes += n as u64;
                 down.forward(&self.rbuf[..n])
                     .await
                     .map_err(RelayError::Client)?;
                 self.rbuf.advance(n);
             }
             if done {
-                return Ok(*scanner.summary());
+                let mut s = *scanner.summary();
+                s.bytes = bytes;
+                return Ok(s);
             }
             if infile {
                 down.infile_to(&mut self.stream)

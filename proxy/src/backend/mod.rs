@@ -1,8 +1,10 @@
 //! Backend connections: login as a client, commands, relaying answers.
 
 mod conn;
+mod load;
 
 pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
+pub use load::BackendLoad;
 
 use crate::protocol::{ProtocolError, SqlError};
 

@@ -130,6 +130,7 @@ impl Classifier {
                 self.parses.fetch_add(1, Ordering::Relaxed);
                 if c.flags.contains(Flags::PARSE_FAILED) {
                     self.parse_failures.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("rwsplit_parse_failures_total").increment(1);
                 }
                 self.cache.insert(s.digest, c);
                 c
@@ -247,6 +248,7 @@ impl Classifier {
         let r = set::analyze(src, s);
         if r.flags.contains(Flags::PARSE_FAILED) {
             self.parse_failures.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("rwsplit_parse_failures_total").increment(1);
         }
         self.parses.fetch_add(1, Ordering::Relaxed);
         Statement::new(r.kind)

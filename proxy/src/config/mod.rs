@@ -1,6 +1,7 @@
 //! Configuration: a TOML file split by topic, every field with a documented default
 //! (`config/rwsplit.toml` shows them all), overridden by command-line flags.
 
+mod admin;
 mod backends;
 mod log;
 mod monitor;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use admin::AdminConfig;
 pub use backends::{AuroraConfig, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
@@ -51,6 +53,7 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     pub monitor: MonitorConfig,
     pub routing: RoutingConfig,
+    pub admin: AdminConfig,
     pub log: LogConfig,
 }
 
@@ -86,6 +89,20 @@ impl Config {
                 format!("'{}' is not ip:port", self.server.listen),
             )
         })?;
+        for (key, addr) in [
+            ("server.metrics_listen", &self.server.metrics_listen),
+            ("admin.listen", &self.admin.listen),
+        ] {
+            if !addr.is_empty() && addr.parse::<SocketAddr>().is_err() {
+                return Err(invalid(
+                    key,
+                    format!("'{addr}' is not ip:port (or \"\" for off)"),
+                ));
+            }
+        }
+        if !self.admin.listen.is_empty() && self.admin.user.is_empty() {
+            return Err(invalid("admin.user", "must not be empty"));
+        }
         if self.server.max_client_connections == 0 {
             return Err(invalid(
                 "server.max_client_connections",
@@ -287,6 +304,7 @@ impl Config {
         if c.monitor.password.is_some() {
             c.monitor.password = Some("*****".into());
         }
+        c.admin.password = "*****".into();
         toml::to_string(&c).unwrap_or_default()
     }
 }

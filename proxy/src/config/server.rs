@@ -13,6 +13,12 @@ pub struct ServerConfig {
     pub max_client_connections: usize,
     /// Largest client command accepted, in bytes (larger: error 1153). Default 64 MiB.
     pub max_packet_size: usize,
+    /// On SIGTERM/SIGINT, how long open transactions may take to finish before sessions
+    /// are closed, in milliseconds. Default 30000.
+    pub drain_timeout_ms: u64,
+    /// HTTP listener for /metrics, /healthz, /readyz and /status; empty = off.
+    /// Default `127.0.0.1:9033`.
+    pub metrics_listen: String,
 }
 
 impl Default for ServerConfig {
@@ -22,6 +28,8 @@ impl Default for ServerConfig {
             worker_threads: 0,
             max_client_connections: 4096,
             max_packet_size: 64 << 20,
+            drain_timeout_ms: 30_000,
+            metrics_listen: "127.0.0.1:9033".into(),
         }
     }
 }

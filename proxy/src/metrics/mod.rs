@@ -3,6 +3,7 @@
 //! statement text.
 
 mod digests;
+pub mod http;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,10 +20,13 @@ use crate::route::{BackendId, Reason};
 #[derive(Default)]
 pub struct QueryMetrics {
     handles: HashMap<(BackendId, bool, Kind, Reason), (Counter, Histogram)>,
+    errors: HashMap<u16, Counter>,
+    bytes: Option<(Counter, Counter)>,
 }
 
 impl QueryMetrics {
     /// Counts one statement routed to `backend` (`writer` = its role) for `reason`.
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
         backend: BackendId,
@@ -31,6 +35,9 @@ impl QueryMetrics {
         kind: Kind,
         reason: Reason,
         elapsed: Duration,
+        bytes_in: u64,
+        bytes_out: u64,
+        error: Option<u16>,
     ) {
         let (c, h) = self
             .handles
@@ -45,5 +52,26 @@ impl QueryMetrics {
             });
         c.increment(1);
         h.record(elapsed.as_secs_f64());
+        let (i, o) = self.bytes.get_or_insert_with(|| {
+            (
+                ::metrics::counter!("rwsplit_bytes_received_total"),
+                ::metrics::counter!("rwsplit_bytes_sent_total"),
+            )
+        });
+        i.increment(bytes_in);
+        o.increment(bytes_out);
+        if let Some(code) = error {
+            self.error(code);
+        }
+    }
+
+    /// Counts an error answered to the client (the server's, or rwsplit's own).
+    pub fn error(&mut self, code: u16) {
+        self.errors
+            .entry(code)
+            .or_insert_with(
+                || ::metrics::counter!("rwsplit_errors_total", "code" => code.to_string()),
+            )
+            .increment(1);
     }
 }

@@ -98,6 +98,7 @@ async fn builder(
     let mut watched: HashMap<BackendId, Watched> = HashMap::new();
     let mut aurora: Vec<AuroraRow> = Vec::new();
     let mut config_rx = shared.subscribe_config();
+    let mut offline_rx = shared.subscribe_offline();
     let mut published = false;
     loop {
         let config = shared.config();
@@ -175,12 +176,20 @@ async fn builder(
                 .collect();
             known.sort_by_key(|k| want.iter().position(|(a, _)| *a == k.addr));
             let prev = shared.topology();
-            let next = build(
+            let mut next = build(
                 config.backends.mode,
                 &known,
                 prev.writer,
                 config.routing.max_replica_lag_ms,
             );
+            // Drained by an operator: no new reads (open transactions finish where they are).
+            for b in next
+                .backends
+                .iter_mut()
+                .filter(|b| shared.is_offline(&b.addr))
+            {
+                b.eligible = false;
+            }
             report_changes(&prev, &next, published);
             shared.set_topology(next);
             if !published {
@@ -199,6 +208,7 @@ async fn builder(
                 None => break,
             },
             _ = config_rx.changed() => {}
+            _ = offline_rx.changed() => {}
             _ = stop.changed() => break,
         }
     }

@@ -51,6 +51,8 @@ pub struct Summary {
     pub result_sets: u32,
     pub rows: u64,
     pub prepare: Option<PrepareOk>,
+    /// Bytes relayed (filled in by the relay, not the scanner).
+    pub bytes: u64,
 }
 
 /// What the relay does next.

@@ -31,7 +31,7 @@ use crate::route::{
     self, status, BackendId, Outcome, Position, Reason, Route, Served, SessionState, Target,
     Topology,
 };
-use crate::shared::{RoutingParts, Shared};
+use crate::shared::{RoutingParts, SessionGuard, Shared};
 
 pub use client::{ClientConn, ClientError, Message};
 pub use history::{History, Replay};
@@ -66,8 +66,26 @@ pub async fn serve(
     let mut client = ClientConn::new(stream, peer, config.server.max_packet_size);
     let id = shared.next_session_id();
     let info = shared.server_info();
-    let login = login::authenticate(&mut client, &info, &config, id).await?;
+    metrics::counter!("rwsplit_connections_total").increment(1);
+    let login = match login::authenticate(&mut client, &info, &config, id).await {
+        Ok(l) => l,
+        Err(e) => {
+            if matches!(e, SessionError::AuthFailed(_)) {
+                metrics::counter!("rwsplit_auth_failures_total").increment(1);
+            }
+            return Err(e);
+        }
+    };
     let shared_routing = shared.routing();
+    let registration = shared.register_session(crate::shared::SessionInfo {
+        id,
+        user: login.user.name.clone(),
+        peer: peer.to_string(),
+        started: std::time::SystemTime::now(),
+        db: std::sync::Mutex::new(login.db.clone()),
+        in_transaction: Default::default(),
+        statements: Default::default(),
+    });
     let mut session = Session {
         id,
         db: login.db.clone(),
@@ -82,6 +100,7 @@ pub async fn serve(
         prepared: prepared::Statements::default(),
         routing: shared_routing,
         metrics: QueryMetrics::default(),
+        registration,
         stop,
         writes: Writes::default(),
     };
@@ -109,6 +128,8 @@ struct Session {
     /// Classifier and rules (refreshed when the configuration changes).
     routing: Arc<RoutingParts>,
     metrics: QueryMetrics,
+    /// This session in the registry the admin interface reads.
+    registration: SessionGuard,
     /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
     stop: watch::Receiver<bool>,
     /// This session's writes, for read-your-writes.
@@ -366,7 +387,7 @@ impl Session {
                     route = ?served,
                     reason = route.reason.label(),
                     kind = st.kind.label(),
-                    sql = %preview(&msg.payload()),
+                    sql = %crate::classify::normalize::normalize(sql, 200),
                     "statement"
                 );
             }
@@ -377,15 +398,16 @@ impl Session {
             match result {
                 Ok(summary) => {
                     self.after(st, served, &summary);
-                    self.count(
+                    self.count(Ran {
                         st,
                         served,
-                        route.reason,
-                        &topo,
+                        reason: route.reason,
+                        topo: &topo,
                         started,
-                        summary.error.is_some(),
+                        msg,
+                        summary: &summary,
                         sql,
-                    );
+                    });
                     return Ok(Some((served, summary)));
                 }
                 // A reader failed before the client saw anything: try elsewhere.
@@ -402,34 +424,53 @@ impl Session {
         }
     }
 
-    /// Metrics and digest of one statement.
-    #[allow(clippy::too_many_arguments)]
-    fn count(
-        &mut self,
-        st: &Statement,
-        served: Served,
-        reason: Reason,
-        topo: &Topology,
-        started: Instant,
-        error: bool,
-        sql: &[u8],
-    ) {
+    /// Metrics, digest and the admin view of one statement.
+    fn count(&mut self, ran: Ran<'_>) {
+        let Ran {
+            st,
+            served,
+            reason,
+            topo,
+            started,
+            msg,
+            summary: s,
+            sql,
+        } = ran;
         let elapsed = started.elapsed();
         let (id, writer) = match served {
             Served::Writer => (topo.writer.unwrap_or(BackendId(u32::MAX)), true),
             Served::Reader(id) => (id, false),
         };
         let addr = topo.get(id).map(|b| b.addr.as_str()).unwrap_or("(none)");
-        self.metrics
-            .record(id, addr, writer, st.kind, reason, elapsed);
+        self.metrics.record(
+            id,
+            addr,
+            writer,
+            st.kind,
+            reason,
+            elapsed,
+            msg.raw.len() as u64,
+            s.bytes,
+            s.error,
+        );
         if st.digest != 0 && !sql.is_empty() {
             self.shared.digests.record(
                 st.digest,
                 || crate::classify::normalize::normalize(sql, 1024),
                 writer,
                 elapsed,
-                error,
+                s.error.is_some(),
             );
+        }
+        let info = &self.registration.info;
+        info.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        info.in_transaction.store(
+            self.state.in_transaction_scope(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if st.kind == Kind::Session {
+            *info.db.lock().unwrap_or_else(|p| p.into_inner()) = self.db.clone();
         }
     }
 
@@ -744,6 +785,7 @@ impl Session {
 
     /// Sends an error to the client for the current command.
     async fn tell(&mut self, err: &SqlError, seq: u8) -> Result<Summary, Failure> {
+        self.metrics.error(err.code);
         match self.client.send_error(err, seq).await {
             Ok(()) => Err(Failure::Told),
             Err(e) => Err(Failure::Fatal(SessionError::Io(e))),
@@ -779,6 +821,7 @@ impl Session {
                 return Err(e);
             }
         };
+        conn.count_in(self.shared.load(id));
         self.shared.set_server_info(conn.server.clone());
         self.sync(&mut conn).await?;
         self.writer = Some(conn);
@@ -796,6 +839,7 @@ impl Session {
                     .ok_or(BackendError::Protocol("reader left the topology"))?;
                 let mut conn =
                     BackendConn::connect(id, &addr, &self.params(self.db.clone())).await?;
+                conn.count_in(self.shared.load(id));
                 if conn.status & status::AUTOCOMMIT == 0 {
                     conn.query("SET autocommit=1").await?;
                 }
@@ -958,6 +1002,18 @@ fn may_write(st: &Statement) -> bool {
     one(st) || st.parts.iter().any(one)
 }
 
+/// A statement that ran, for the counters.
+struct Ran<'a> {
+    st: &'a Statement,
+    served: Served,
+    reason: Reason,
+    topo: &'a Topology,
+    started: Instant,
+    msg: &'a Message,
+    summary: &'a Summary,
+    sql: &'a [u8],
+}
+
 /// How running a statement on one backend ended, when it did not succeed.
 enum Failure {
     /// The client was sent an error; the session goes on.
@@ -973,11 +1029,4 @@ fn writer_addr(topo: &Topology) -> String {
         .and_then(|id| topo.get(id))
         .map(|b| b.addr.clone())
         .unwrap_or_else(|| "(none)".into())
-}
-
-/// The start of a statement for logs: at most 200 characters, one line.
-fn preview(payload: &[u8]) -> String {
-    let body = payload.get(1..).unwrap_or_default();
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

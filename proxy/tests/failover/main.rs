@@ -12,3 +12,4 @@ mod consistency;
 mod failover;
 mod lag;
 mod prepared_raw;
+mod readiness;

@@ -39,3 +39,270 @@ async fn sigterm_lets_an_open_transaction_commit() {
         .unwrap();
     assert_eq!(n, Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_exactly_the_traffic() {
+    let proxy = Proxy::start(&["--consistency", "eventual"]);
+    let db = fresh_db("it_metrics").await;
+    let mut c = app_db(&proxy, &db).await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let (status, before) = http_get(proxy.metrics_port, "/metrics");
+    assert_eq!(status, 200);
+    let reads = |page: &str| {
+        metric(
+            page,
+            "rwsplit_queries_total",
+            &[("route", "reader"), ("reason", "read")],
+        )
+    };
+    let writes = |page: &str| {
+        metric(
+            page,
+            "rwsplit_queries_total",
+            &[("route", "writer"), ("kind", "write"), ("reason", "write")],
+        )
+    };
+    let in_tx = |page: &str| {
+        metric(
+            page,
+            "rwsplit_queries_total",
+            &[("route", "writer"), ("reason", "in_transaction")],
+        )
+    };
+    let locking = |page: &str| metric(page, "rwsplit_queries_total", &[("reason", "locking_read")]);
+    let err_1146 = |page: &str| metric(page, "rwsplit_errors_total", &[("code", "1146")]);
+    for i in 0..7 {
+        let _: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+        c.query_drop(format!("INSERT INTO t VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+    c.query_drop("BEGIN").await.unwrap();
+    for _ in 0..3 {
+        let _: Vec<u64> = c.query("SELECT id FROM t").await.unwrap();
+    }
+    c.query_drop("COMMIT").await.unwrap();
+    let _: Vec<u64> = c
+        .query("SELECT id FROM t WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(c.query_drop("SELECT * FROM no_such_table").await.is_err());
+    }
+    let (_, after) = http_get(proxy.metrics_port, "/metrics");
+    assert_eq!(
+        reads(&after) - reads(&before),
+        7.0 + 2.0,
+        "reads (7 plus 2 failing ones)"
+    );
+    assert_eq!(writes(&after) - writes(&before), 7.0);
+    assert_eq!(
+        in_tx(&after) - in_tx(&before),
+        4.0,
+        "3 selects and the COMMIT inside the transaction"
+    );
+    assert_eq!(locking(&after) - locking(&before), 1.0);
+    assert_eq!(err_1146(&after) - err_1146(&before), 2.0);
+    let h = |page: &str| {
+        metric(
+            page,
+            "rwsplit_query_duration_seconds_count",
+            &[("route", "reader")],
+        )
+    };
+    assert_eq!(h(&after) - h(&before), 9.0);
+    assert!(
+        metric(&after, "rwsplit_bytes_sent_total", &[])
+            > metric(&before, "rwsplit_bytes_sent_total", &[])
+    );
+    assert_eq!(metric(&after, "rwsplit_client_connections", &[]), 1.0);
+    assert!(metric(&after, "rwsplit_connections_total", &[]) >= 1.0);
+    // Labels never carry statement text.
+    assert!(!after.contains("no_such_table"));
+    // Auth failures are counted.
+    let _ = mysql_async::Conn::new(opts(proxy.port, "app", "wrong", None)).await;
+    let (_, page) = http_get(proxy.metrics_port, "/metrics");
+    assert_eq!(metric(&page, "rwsplit_auth_failures_total", &[]), 1.0);
+    // Health endpoints.
+    assert_eq!(http_get(proxy.metrics_port, "/healthz").0, 200);
+    assert_eq!(http_get(proxy.metrics_port, "/readyz").0, 200);
+    let (status, json) = http_get(proxy.metrics_port, "/status");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["backends"].as_array().map(|a| a.len()), Some(3));
+    assert_eq!(v["ready"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_interface_from_the_cli() {
+    let proxy = Proxy::start(&[]);
+    let mut c = app(&proxy).await;
+    let _: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+    let backends = admin_cli(&proxy, "SHOW BACKENDS").unwrap();
+    assert_eq!(backends.lines().count(), 3, "{backends}");
+    assert!(backends.contains("writer") && backends.contains("reader"));
+    let sessions = admin_cli(&proxy, "SHOW SESSIONS").unwrap();
+    assert!(
+        sessions.lines().any(|l| l.contains("\tapp\t")),
+        "{sessions}"
+    );
+    let digests = admin_cli(&proxy, "SHOW QUERY DIGEST LIMIT 5").unwrap();
+    assert!(digests.contains("SELECT @@SERVER_ID"), "{digests}");
+    let config = admin_cli(&proxy, "SHOW CONFIG").unwrap();
+    assert!(
+        config.contains("[backends]") && !config.contains("password = \"app\""),
+        "{config}"
+    );
+    assert!(admin_cli(&proxy, "SHOW NONSENSE").is_err());
+    let err = admin_cli(
+        &proxy,
+        &format!("SET BACKEND '127.0.0.1:{}' OFFLINE", topology().primary),
+    )
+    .unwrap_err();
+    assert!(err.contains("writer"), "{err}");
+    // Wrong password refused.
+    let out = std::process::Command::new("mariadb")
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{}", proxy.admin_port),
+            "-uadmin",
+            "-pnope",
+            "-e",
+            "SHOW BACKENDS",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_drains_a_reader_without_client_errors() {
+    let proxy = Proxy::start(&["--policy", "round-robin", "--consistency", "eventual"]);
+    let ids = server_ids().await;
+    let drained = topology().replicas[0];
+    let mut c = app(&proxy).await;
+    // A read-only transaction on the reader to be drained finishes there.
+    let mut tx_on_drained = None;
+    for _ in 0..4 {
+        c.query_drop("START TRANSACTION READ ONLY").await.unwrap();
+        let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+        if id == Some(ids[1]) {
+            tx_on_drained = id;
+            break;
+        }
+        c.query_drop("COMMIT").await.unwrap();
+    }
+    assert!(tx_on_drained.is_some());
+    admin_cli(
+        &proxy,
+        &format!("SET BACKEND '127.0.0.1:{drained}' OFFLINE"),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+    assert_eq!(id, Some(ids[1]), "the open transaction stays where it is");
+    c.query_drop("COMMIT").await.unwrap();
+    for _ in 0..10 {
+        let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+        assert_eq!(id, Some(ids[2]), "no new reads on the drained reader");
+    }
+    assert!(admin_cli(&proxy, "SHOW BACKENDS")
+        .unwrap()
+        .contains("offline"));
+    admin_cli(&proxy, &format!("SET BACKEND '127.0.0.1:{drained}' ONLINE")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut back = false;
+    for _ in 0..6 {
+        let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+        back |= id == Some(ids[1]);
+    }
+    assert!(back, "ONLINE puts it back");
+}
+
+fn write_config(path: &std::path::Path, readers: &[u16], extra: &str) {
+    let t = topology();
+    let list: Vec<String> = readers
+        .iter()
+        .map(|r| format!("\"127.0.0.1:{r}\""))
+        .collect();
+    std::fs::write(
+        path,
+        format!(
+            "[backends]\nwriter = \"127.0.0.1:{}\"\nreaders = [{}]\n[[users]]\nname = \"app\"\npassword = \"app\"\n\
+             [monitor]\nuser = \"monitor\"\npassword = \"monitor\"\ninterval_ms = 200\n[routing]\npolicy = \"round_robin\"\n{extra}",
+            t.primary,
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_the_reader_list_and_refuses_a_bad_config() {
+    let t = topology();
+    let ids = server_ids().await;
+    let file = std::env::temp_dir().join(format!("rwsplit-reload-{}.toml", free_port()));
+    write_config(&file, &[t.replicas[0]], "");
+    let proxy = Proxy::start_with(&["--config".into(), file.display().to_string()]);
+    let mut c = app(&proxy).await;
+    let served = |ids: &mut std::collections::BTreeSet<u32>, id: Option<u32>| {
+        ids.insert(id.unwrap_or(0));
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        served(
+            &mut seen,
+            c.query_first("SELECT @@server_id").await.unwrap(),
+        );
+    }
+    assert_eq!(seen, [ids[1]].into());
+    // Add the second reader; SIGHUP; the same session sees it.
+    write_config(&file, &[t.replicas[0], t.replicas[1]], "");
+    proxy.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..8 {
+        served(
+            &mut seen,
+            c.query_first("SELECT @@server_id").await.unwrap(),
+        );
+    }
+    assert_eq!(
+        seen,
+        [ids[1], ids[2]].into(),
+        "the reload took effect in an open session"
+    );
+    // A bad file is refused, with the reason, and the old configuration stays.
+    std::fs::write(&file, "[backends]\nwriter = \"nope\"\n").unwrap();
+    proxy.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        proxy.log_text().contains("configuration not reloaded"),
+        "{}",
+        proxy.log_text()
+    );
+    let err = admin_cli(&proxy, "RELOAD CONFIG").unwrap_err();
+    assert!(err.contains("backends.writer"), "{err}");
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..8 {
+        served(
+            &mut seen,
+            c.query_first("SELECT @@server_id").await.unwrap(),
+        );
+    }
+    assert_eq!(seen, [ids[1], ids[2]].into());
+    // RELOAD CONFIG with a good file.
+    write_config(&file, &[t.replicas[1]], "");
+    admin_cli(&proxy, "RELOAD CONFIG").unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        served(
+            &mut seen,
+            c.query_first("SELECT @@server_id").await.unwrap(),
+        );
+    }
+    assert_eq!(seen, [ids[2]].into());
+}

@@ -133,6 +133,8 @@ pub fn topology() -> &'static Topo {
 pub struct Proxy {
     child: Child,
     pub port: u16,
+    pub metrics_port: u16,
+    pub admin_port: u16,
     pub log: PathBuf,
 }
 
@@ -165,19 +167,29 @@ impl Proxy {
 
     /// Starts rwsplit with exactly these arguments (plus --listen).
     pub fn start_with(args: &[String]) -> Proxy {
-        let port = free_port();
+        let (port, metrics_port, admin_port) = (free_port(), free_port(), free_port());
         let log = std::env::temp_dir().join(format!("rwsplit-it-proxy-{port}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .arg("--metrics-listen")
+            .arg(format!("127.0.0.1:{metrics_port}"))
+            .arg("--admin-listen")
+            .arg(format!("127.0.0.1:{admin_port}"))
             .args(args)
             .env("RWSPLIT_LOG_LEVEL", "debug")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
             .expect("start rwsplit");
-        let p = Proxy { child, port, log };
+        let p = Proxy {
+            child,
+            port,
+            metrics_port,
+            admin_port,
+            log,
+        };
         p.wait_ready();
         p
     }
@@ -437,4 +449,68 @@ pub fn python(port: u16, script: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A plain HTTP GET on 127.0.0.1: (status, body).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect HTTP");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of one Prometheus sample (`name{labels}` exactly as exported, labels in
+/// any order given as `k="v"` pairs); 0 when absent.
+pub fn metric(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(key, _)| {
+            let (n, rest) = key.split_once('{').unwrap_or((key, ""));
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|(_, v)| v.parse::<f64>().ok())
+        .sum()
+}
+
+/// Runs the mariadb CLI against the admin interface.
+pub fn admin_cli(proxy: &Proxy, sql: &str) -> Result<String, String> {
+    let out = Command::new("mariadb")
+        .args([
+            "-h127.0.0.1",
+            &format!("-P{}", proxy.admin_port),
+            "-uadmin",
+            "-padmin",
+            "-N",
+            "-B",
+            "-e",
+            sql,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }

@@ -1,0 +1,156 @@
+//! The HTTP listener: `/metrics` (Prometheus), `/healthz` (alive), `/readyz` (listener up
+//! and writer reachable), `/status` (JSON: backends, roles, lag, connections, sessions).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::shared::Shared;
+
+/// Installs the Prometheus recorder (once per process) and returns its handle.
+pub fn install() -> Option<PrometheusHandle> {
+    let buckets = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        5.0, 10.0,
+    ];
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+        .ok()?;
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    match ::metrics::set_global_recorder(recorder) {
+        Ok(()) => Some(handle),
+        Err(_) => None, // another rwsplit in this process installed one
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    shared: Arc<Shared>,
+    prometheus: Option<PrometheusHandle>,
+}
+
+/// Serves HTTP on `listener` until the task is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    prometheus: Option<PrometheusHandle>,
+) {
+    let app = Router::new()
+        .route("/metrics", get(metrics_page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/status", get(status))
+        .with_state(App { shared, prometheus });
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::warn!(error = %e, "HTTP listener stopped");
+    }
+}
+
+/// Gauges read from shared state at scrape time.
+fn refresh_gauges(shared: &Shared) {
+    let topo = shared.topology();
+    for b in &topo.backends {
+        let load = shared.load(b.id);
+        ::metrics::gauge!("rwsplit_backend_connections", "backend" => b.addr.clone(), "state" => "open")
+            .set(load.open.load(Ordering::Relaxed) as f64);
+        ::metrics::gauge!("rwsplit_backend_connections", "backend" => b.addr.clone(), "state" => "active")
+            .set(load.active.load(Ordering::Relaxed) as f64);
+        ::metrics::gauge!("rwsplit_backend_up", "backend" => b.addr.clone(), "role" => b.role.label())
+            .set(if b.up { 1.0 } else { 0.0 });
+        ::metrics::gauge!("rwsplit_backend_eligible", "backend" => b.addr.clone())
+            .set(if b.eligible { 1.0 } else { 0.0 });
+    }
+    ::metrics::gauge!("rwsplit_query_digests").set(shared.digests.len() as f64);
+}
+
+async fn metrics_page(State(app): State<App>) -> Response {
+    refresh_gauges(&app.shared);
+    match &app.prometheus {
+        Some(h) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            h.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics are recorded by another instance in this process\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Ready: the client listener is up and the writer answers its checks.
+fn is_ready(shared: &Shared) -> Result<(), String> {
+    if !shared.listening.load(Ordering::Relaxed) {
+        return Err("the client listener is not up".into());
+    }
+    let topo = shared.topology();
+    match topo.writer.and_then(|w| topo.get(w)) {
+        Some(w) if w.up => Ok(()),
+        Some(w) => Err(format!("the writer {} is down", w.addr)),
+        None => Err("no writer".into()),
+    }
+}
+
+async fn ready(State(app): State<App>) -> Response {
+    match is_ready(&app.shared) {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn status(State(app): State<App>) -> Json<serde_json::Value> {
+    let shared = &app.shared;
+    let topo = shared.topology();
+    let backends: Vec<_> = topo
+        .backends
+        .iter()
+        .map(|b| {
+            let load = shared.load(b.id);
+            json!({
+                "address": b.addr,
+                "role": b.role.label(),
+                "up": b.up,
+                "eligible": b.eligible,
+                "offline": shared.is_offline(&b.addr),
+                "read_only": b.read_only,
+                "lag_ms": b.lag_ms,
+                "weight": b.weight,
+                "flavour": b.flavour.label(),
+                "position": b.position.as_ref().map(|p| p.to_text()),
+                "connections_open": load.open.load(Ordering::Relaxed),
+                "statements_active": load.active.load(Ordering::Relaxed),
+                "response_ewma_us": load.ewma_us.load(Ordering::Relaxed),
+            })
+        })
+        .collect();
+    let config = shared.config();
+    Json(json!({
+        "ready": is_ready(shared).is_ok(),
+        "uptime_seconds": shared.started.elapsed().as_secs(),
+        "writer": topo.writer_addr(),
+        "backends": backends,
+        "client_sessions": shared.sessions.lock().map(|s| s.len()).unwrap_or(0),
+        "mode": format!("{:?}", config.backends.mode),
+        "consistency": format!("{:?}", config.routing.consistency),
+        "policy": format!("{:?}", config.routing.policy),
+        "query_digests": shared.digests.len(),
+        "parse_failures": shared.routing().classifier.parse_failures(),
+    }))
+}

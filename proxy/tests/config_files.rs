@@ -1,0 +1,142 @@
+//! The configuration files shipped in config/: they parse with rwsplit's own loader, and
+//! the dashboard only uses metrics rwsplit exports.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn example_configs_pass_check() {
+    for f in ["config/rwsplit.toml", "config/local.toml"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+            .args(["--config", repo().join(f).to_str().unwrap(), "--check"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("configuration OK") && !text.contains("password = \"app\""),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_configs_name_the_key_and_exit_non_zero() {
+    let dir = std::env::temp_dir();
+    let cases = [
+        ("[server]\nlisten = \"x\"\n[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n", "server.listen"),
+        ("[backends]\nwriter = \"a:1\"\nbogus = 1\n", "bogus"),
+        ("[backends]\nwriter = \"a:1\"\nreaders = [\"a:1\"]\n[[users]]\nname = \"u\"\n", "backends.readers[0]"),
+        ("[backends]\nwriter = \"a:1\"\n", "users"),
+        ("[backends]\nmode = \"read_only\"\n[[users]]\nname = \"u\"\n", "backends.hosts"),
+        ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[[routing.rules]]\nmatch = \"(\"\nroute = \"reader\"\n", "routing.rules[0].match"),
+        ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[routing]\nconsistency = \"strong\"\n", "consistency"),
+    ];
+    for (i, (text, key)) in cases.iter().enumerate() {
+        let f = dir.join(format!("rwsplit-bad-{}-{i}.toml", std::process::id()));
+        std::fs::write(&f, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+            .args(["--config", f.to_str().unwrap(), "--check"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}
+
+#[test]
+fn flags_and_environment_override_the_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+        .args([
+            "--config",
+            repo().join("config/local.toml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:7777",
+            "--check",
+        ])
+        .env("RWSPLIT_READER", "10.0.0.9:3306")
+        .env("RWSPLIT_CONSISTENCY", "session")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen = \"127.0.0.1:7777\""), "{text}");
+    assert!(text.contains("readers = [\"10.0.0.9:3306\"]"), "{text}");
+    assert!(text.contains("consistency = \"session\""), "{text}");
+}
+
+#[test]
+fn help_shows_no_secrets() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+        .arg("--help")
+        .env("RWSPLIT_USER", "app:supersecret")
+        .env("RWSPLIT_ADMIN_USER", "admin:alsosecret")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--consistency") && text.contains("RWSPLIT_LISTEN"));
+    assert!(
+        !text.contains("supersecret") && !text.contains("alsosecret"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_dashboard_uses_only_exported_metrics() {
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("config/grafana/rwsplit-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let mut src = String::new();
+    for entry in walk(&repo().join("proxy/src")) {
+        src.push_str(&std::fs::read_to_string(entry).unwrap());
+    }
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["expr"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(exprs.len() >= 10);
+    for e in &exprs {
+        for name in e
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("rwsplit_"))
+        {
+            let base = name.trim_end_matches("_bucket");
+            assert!(
+                src.contains(&format!("\"{base}\"")),
+                "the dashboard uses {name}, which rwsplit does not export"
+            );
+        }
+    }
+    let prom = std::fs::read_to_string(repo().join("config/prometheus.yml")).unwrap();
+    assert!(prom.contains("/metrics") && prom.contains("9033"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
