@@ -64,7 +64,7 @@ alive() { # NODE
 
 wait_ready() { # NODE
   local n=$1
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 300); do
     if sql "$n" "SELECT 1" >/dev/null 2>&1; then return 0; fi
     if [ -f "$(pidfile "$n")" ] && ! alive "$n"; then break; fi
     sleep 0.1

@@ -26,6 +26,10 @@ pub struct SessionInfo {
     pub db: Mutex<Option<String>>,
     pub in_transaction: std::sync::atomic::AtomicBool,
     pub statements: AtomicU64,
+    /// Its backend connections: (backend, that server's thread id), for KILL.
+    pub threads: Mutex<Vec<(BackendId, u32)>>,
+    /// Set by another session's KILL CONNECTION: the session ends.
+    pub killed: std::sync::atomic::AtomicBool,
 }
 
 /// Reloads the configuration from where it came (file and flags); set by `main`.
@@ -106,7 +110,9 @@ impl Shared {
             topology: watch::Sender::new(Arc::new(Topology::default())),
             topology_ready: watch::Sender::new(false),
             server_info: RwLock::new(Arc::new(ServerInfo::fallback())),
-            next_session_id: AtomicU32::new(1),
+            // Far from the small numbers servers give their threads, so a KILL of a
+            // backend thread id (from SHOW PROCESSLIST) is never mistaken for a session.
+            next_session_id: AtomicU32::new((1 << 30) + (rand::random::<u32>() >> 12)),
             ticket: AtomicU64::new(0),
             ids: Mutex::new(HashMap::new()),
             loads: RwLock::new(HashMap::new()),
@@ -314,6 +320,15 @@ impl Shared {
         self.set_config(new);
         tracing::info!("configuration reloaded");
         Ok(())
+    }
+
+    /// A registered session.
+    pub fn session(&self, id: u32) -> Option<Arc<SessionInfo>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
     }
 
     /// Registers a session for the admin interface; it leaves with the guard.

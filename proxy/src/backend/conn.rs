@@ -235,6 +235,11 @@ impl BackendConn {
         }
     }
 
+    /// The load counters of this connection's backend (once counted in).
+    pub fn load(&self) -> Option<&Arc<BackendLoad>> {
+        self.load.as_ref()
+    }
+
     /// Counts this connection in `load` (open connections) until it is dropped.
     pub fn count_in(&mut self, load: Arc<BackendLoad>) {
         load.open.fetch_add(1, Ordering::Relaxed);

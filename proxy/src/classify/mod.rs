@@ -227,6 +227,7 @@ impl Classifier {
                     Statement::new(Kind::Other)
                 }
             }
+            b"KILL" => kill(src),
             b"CREATE" => create(src, s),
             b"DROP" => drop(src, s),
             w if contains(WRITE_WORDS, w) => Statement::new(Kind::Write),
@@ -438,6 +439,33 @@ fn xa(src: &[u8], s: &Scan) -> Statement {
         b"ROLLBACK" => Statement::new(Kind::End).with_detail(Detail::Xa(XaVerb::Rollback)),
         _ => Statement::new(Kind::Other).with_detail(Detail::Xa(XaVerb::Recover)),
     }
+}
+
+/// KILL [HARD | SOFT] [CONNECTION | QUERY] [ID] n
+fn kill(src: &[u8]) -> Statement {
+    let mut query_only = false;
+    for t in Lexer::new(src).skip(1) {
+        match t.kind {
+            TokenKind::Word if t.is_word(src, "QUERY") => query_only = true,
+            TokenKind::Word
+                if t.is_word(src, "CONNECTION")
+                    || t.is_word(src, "HARD")
+                    || t.is_word(src, "SOFT")
+                    || t.is_word(src, "ID") => {}
+            TokenKind::Number => {
+                if let Some(id) = std::str::from_utf8(t.text(src))
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                {
+                    return Statement::new(Kind::Other)
+                        .with_detail(Detail::Kill { id, query_only });
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    Statement::new(Kind::Other)
 }
 
 /// CREATE [OR REPLACE] TEMPORARY TABLE [IF NOT EXISTS] name …

@@ -158,6 +158,8 @@ pub enum Detail {
     },
     /// XA …
     Xa(XaVerb),
+    /// KILL [CONNECTION | QUERY] id
+    Kill { id: u64, query_only: bool },
 }
 
 /// A classified statement.

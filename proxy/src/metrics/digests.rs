@@ -23,17 +23,30 @@ pub struct DigestStats {
     pub last_seen: SystemTime,
 }
 
+/// Shards, so sessions on different threads rarely wait for each other.
+const SHARDS: usize = 16;
+
 pub struct DigestStore {
-    inner: Mutex<LruCache<u64, DigestStats>>,
+    shards: Vec<Mutex<LruCache<u64, DigestStats>>>,
+}
+
+fn per_shard(capacity: usize) -> NonZeroUsize {
+    NonZeroUsize::new(capacity.div_ceil(SHARDS).max(1)).unwrap_or(NonZeroUsize::MIN)
 }
 
 impl DigestStore {
     pub fn new(capacity: usize) -> DigestStore {
         DigestStore {
-            inner: Mutex::new(LruCache::new(
-                NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN),
-            )),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(LruCache::new(per_shard(capacity))))
+                .collect(),
         }
+    }
+
+    fn shard(&self, digest: u64) -> std::sync::MutexGuard<'_, LruCache<u64, DigestStats>> {
+        self.shards[(digest as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Counts one execution; `text` is computed only for a shape not seen yet.
@@ -46,7 +59,7 @@ impl DigestStore {
         error: bool,
     ) {
         let now = SystemTime::now();
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.shard(digest);
         if !g.contains(&digest) {
             g.put(
                 digest,
@@ -80,15 +93,21 @@ impl DigestStore {
 
     /// The shapes by total time, largest first.
     pub fn top(&self, limit: usize) -> Vec<DigestStats> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<DigestStats> = g.iter().map(|(_, s)| s.clone()).collect();
+        let mut v: Vec<DigestStats> = Vec::new();
+        for shard in &self.shards {
+            let g = shard.lock().unwrap_or_else(|p| p.into_inner());
+            v.extend(g.iter().map(|(_, s)| s.clone()));
+        }
         v.sort_by(|a, b| b.total.cmp(&a.total).then(b.count.cmp(&a.count)));
         v.truncate(limit);
         v
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,11 +115,11 @@ impl DigestStore {
     }
 
     pub fn resize(&self, capacity: usize) {
-        if let Some(c) = NonZeroUsize::new(capacity) {
-            self.inner
+        for shard in &self.shards {
+            shard
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .resize(c);
+                .resize(per_shard(capacity));
         }
     }
 }

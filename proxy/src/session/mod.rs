@@ -85,6 +85,8 @@ pub async fn serve(
         db: std::sync::Mutex::new(login.db.clone()),
         in_transaction: Default::default(),
         statements: Default::default(),
+        threads: Default::default(),
+        killed: Default::default(),
     });
     let mut session = Session {
         id,
@@ -101,6 +103,7 @@ pub async fn serve(
         routing: shared_routing,
         metrics: QueryMetrics::default(),
         registration,
+        threads_sig: 0,
         stop,
         writes: Writes::default(),
     };
@@ -130,6 +133,8 @@ struct Session {
     metrics: QueryMetrics,
     /// This session in the registry the admin interface reads.
     registration: SessionGuard,
+    /// A signature of the backend connections last published for KILL.
+    threads_sig: u64,
     /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
     stop: watch::Receiver<bool>,
     /// This session's writes, for read-your-writes.
@@ -183,6 +188,15 @@ impl Session {
         loop {
             if stopping && !self.state.in_transaction_scope() {
                 tracing::debug!(session = self.id, "closing for shutdown");
+                return Ok(());
+            }
+            if self
+                .registration
+                .info
+                .killed
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::debug!(session = self.id, "killed");
                 return Ok(());
             }
             let msg = tokio::select! {
@@ -253,6 +267,13 @@ impl Session {
             }
             Command::Query(sql) => {
                 let mut st = self.routing.classifier.classify(sql);
+                if let Detail::Kill { id, query_only } = st.detail {
+                    if let Some(target) =
+                        u32::try_from(id).ok().and_then(|i| self.shared.session(i))
+                    {
+                        return self.kill(msg, &target, query_only).await.map(|()| true);
+                    }
+                }
                 st.rule = self.routing.rules.route_for(
                     sql,
                     st.digest,
@@ -326,7 +347,7 @@ impl Session {
     async fn routed(
         &mut self,
         msg: &Message,
-        call: Option<&prepared::Call>,
+        call: Option<&prepared::Call<'_>>,
         st: &Statement,
         expect: Expect,
         sql: &[u8],
@@ -463,6 +484,24 @@ impl Session {
             );
         }
         let info = &self.registration.info;
+        // The backend threads, for KILL: rebuilt only when the connections changed.
+        let sig = self
+            .writer
+            .iter()
+            .chain(self.readers.iter())
+            .fold(0u64, |h, c| {
+                h.wrapping_mul(31)
+                    .wrapping_add(((c.id.0 as u64) << 32) | c.thread_id as u64)
+            });
+        if sig != self.threads_sig {
+            self.threads_sig = sig;
+            *info.threads.lock().unwrap_or_else(|p| p.into_inner()) = self
+                .writer
+                .iter()
+                .chain(self.readers.iter())
+                .map(|c| (c.id, c.thread_id))
+                .collect();
+        }
         info.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         info.in_transaction.store(
@@ -612,7 +651,7 @@ impl Session {
     async fn run_on_writer(
         &mut self,
         msg: &Message,
-        call: Option<&prepared::Call>,
+        call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
     ) -> Result<Summary, Failure> {
@@ -714,7 +753,7 @@ impl Session {
         &mut self,
         id: BackendId,
         msg: &Message,
-        call: Option<&prepared::Call>,
+        call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
     ) -> Result<Summary, Failure> {
@@ -730,9 +769,10 @@ impl Session {
         };
         let conn = &mut self.readers[idx];
         let mut forwarded = false;
-        let load = self.shared.load(id);
-        load.active
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let load = conn.load().cloned();
+        if let Some(l) = &load {
+            l.active.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let started = Instant::now();
         let bytes = match call {
             None => Ok(None),
@@ -747,9 +787,10 @@ impl Session {
             },
             Err(e) => Err(RelayError::Backend(e)),
         };
-        load.active
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        load.observe(started.elapsed().as_micros() as u64);
+        if let Some(l) = &load {
+            l.active.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            l.observe(started.elapsed().as_micros() as u64);
+        }
         match result {
             Ok(s) => Ok(s),
             Err(RelayError::Client(e)) => {
@@ -879,6 +920,50 @@ impl Session {
             conn.applied = e.seq;
         }
         conn.applied = self.history.last_seq();
+        Ok(())
+    }
+
+    /// KILL [QUERY] of an rwsplit session id (the id clients see in the greeting): the
+    /// statements of that session's backend connections are killed where they run, and for
+    /// KILL CONNECTION the session ends.
+    async fn kill(
+        &mut self,
+        msg: &Message,
+        target: &crate::shared::SessionInfo,
+        query_only: bool,
+    ) -> Result<(), SessionError> {
+        let threads = target
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if !query_only {
+            target
+                .killed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let topo = self.shared.topology();
+        let verb = if query_only { "KILL QUERY" } else { "KILL" };
+        for (backend, tid) in threads {
+            let conn = if Some(backend) == topo.writer {
+                if self.writer.is_none() && self.connect_writer(&topo).await.is_err() {
+                    continue;
+                }
+                self.writer.as_mut()
+            } else {
+                match self.reader_conn(backend, &topo).await {
+                    Ok(i) => self.readers.get_mut(i),
+                    Err(_) => None,
+                }
+            };
+            if let Some(c) = conn {
+                if let Err(e) = c.query(&format!("{verb} {tid}")).await {
+                    tracing::debug!(session = self.id, error = %e, "kill on a backend");
+                }
+            }
+        }
+        let ok = ok_payload(0, 0, self.status_flags(), 0);
+        self.client.send(&ok, msg.reply_seq()).await?;
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 //! reconnect) and has its own id, rewritten into each COM_STMT_* packet. Executions are
 //! routed like queries, by the statement's kind and the session's state.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -28,9 +30,9 @@ const MAX_LONG_DATA: usize = 256 << 20;
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// Its text, to prepare it on other backends.
-    pub sql: Vec<u8>,
+    pub sql: Arc<[u8]>,
     /// How it routes.
-    pub statement: Statement,
+    pub statement: Arc<Statement>,
     pub params: u16,
     pub columns: u16,
     /// The parameter types the client sent last (2 bytes per parameter).
@@ -69,10 +71,10 @@ impl Statements {
 
 /// One execution (or fetch, or bulk execution) of a prepared statement.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub struct Call<'a> {
     pub client_id: u32,
     /// The client's payload.
-    pub payload: Vec<u8>,
+    pub payload: Cow<'a, [u8]>,
     /// Set for COM_STMT_EXECUTE.
     pub layout: Option<ExecuteLayout>,
     /// Send the buffered long data first.
@@ -123,7 +125,7 @@ async fn ensure_prepared(
 pub async fn packets_for(
     conn: &mut BackendConn,
     stmts: &Statements,
-    call: &Call,
+    call: &Call<'_>,
 ) -> Result<BytesMut, BackendError> {
     let p = stmts
         .map
@@ -250,8 +252,8 @@ impl Session {
         self.prepared.map.insert(
             client_id,
             Prepared {
-                sql: sql.to_vec(),
-                statement,
+                sql: Arc::from(sql),
+                statement: Arc::new(statement),
                 params: ok.params,
                 columns: ok.columns,
                 types: None,
@@ -273,7 +275,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let seq = msg.reply_seq();
         let id = self.prepared.resolve(id);
-        let payload = msg.payload().into_owned();
+        let payload = msg.payload();
         let Some(p) = self.prepared.map.get_mut(&id) else {
             let what = if bulk {
                 "mysqld_stmt_bulk_execute"
@@ -305,31 +307,44 @@ impl Session {
             }
         };
         if let Some((off, len)) = layout.and_then(|l| l.types) {
-            p.types = payload.get(off..off + len).map(<[u8]>::to_vec);
+            if p.types.as_deref() != payload.get(off..off + len) {
+                p.types = payload.get(off..off + len).map(<[u8]>::to_vec);
+            }
         }
-        let mut statement = p.statement.clone();
-        if bulk {
-            statement.kind = crate::classify::Kind::Write;
-        }
-        let sql = p.sql.clone();
-        statement.rule = self.routing.rules.route_for(
-            &sql,
-            statement.digest,
-            &self.login.user.name,
-            self.db.as_deref(),
-        );
+        let (statement, sql) = (p.statement.clone(), p.sql.clone());
+        let with_long_data = !p.long_data.is_empty();
+        // A copy only when this execution routes differently from the prepared statement.
+        let owned;
+        let st: &Statement = if bulk || !self.routing.rules.is_empty() {
+            let mut o = (*statement).clone();
+            if bulk {
+                o.kind = crate::classify::Kind::Write;
+            }
+            o.rule = self.routing.rules.route_for(
+                &sql,
+                o.digest,
+                &self.login.user.name,
+                self.db.as_deref(),
+            );
+            owned = o;
+            &owned
+        } else {
+            &statement
+        };
         let call = Call {
             client_id: id,
             payload,
             layout,
-            with_long_data: !p.long_data.is_empty(),
+            with_long_data,
         };
         let ran = self
-            .routed(msg, Some(&call), &statement, Expect::Results, &sql)
+            .routed(msg, Some(&call), st, Expect::Results, &sql)
             .await?;
         if let Some(p) = self.prepared.map.get_mut(&id) {
-            p.long_data.clear();
-            p.long_data_bytes = 0;
+            if with_long_data {
+                p.long_data.clear();
+                p.long_data_bytes = 0;
+            }
             if let Some((served, s)) = ran {
                 let cursor = s
                     .status
@@ -352,7 +367,7 @@ impl Session {
         };
         let call = Call {
             client_id: id,
-            payload: msg.payload().into_owned(),
+            payload: msg.payload(),
             layout: None,
             with_long_data: false,
         };

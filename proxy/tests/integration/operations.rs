@@ -306,3 +306,53 @@ async fn sighup_reloads_the_reader_list_and_refuses_a_bad_config() {
     }
     assert_eq!(seen, [ids[2]].into());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_query_and_kill_connection_by_the_id_clients_see() {
+    let proxy = Proxy::start(&[]);
+    let mut victim = app(&proxy).await;
+    let victim_id = victim.id();
+    // Make sure the victim has a writer and a reader connection.
+    let _: Option<u32> = victim.query_first("SELECT @@server_id").await.unwrap();
+    let port = proxy.port;
+    let sleeper = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let r: Result<Option<i64>, _> = victim.query_first("SELECT SLEEP(20)").await;
+        (started.elapsed(), r.map_err(|e| e.to_string()), victim)
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut killer = mysql_async::Conn::new(opts(port, "app", "app", None))
+        .await
+        .unwrap();
+    killer
+        .query_drop(format!("KILL QUERY {victim_id}"))
+        .await
+        .unwrap();
+    let (elapsed, result, mut victim) = sleeper.await.unwrap();
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "KILL QUERY did not interrupt the statement ({elapsed:?})"
+    );
+    // SLEEP returns 1 when interrupted (or the statement fails with 1317).
+    assert!(
+        matches!(result.as_ref(), Ok(Some(1)))
+            || result.as_ref().is_err_and(|e| e.contains("1317")),
+        "{result:?}"
+    );
+    // The session survives KILL QUERY.
+    let one: Option<i64> = victim.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    // KILL CONNECTION ends it.
+    killer
+        .query_drop(format!("KILL CONNECTION {victim_id}"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        victim.query_drop("SELECT 1").await.is_err(),
+        "the killed session still answers"
+    );
+    // An id that is no session goes to the server (which knows no such thread).
+    let err = killer.query_drop("KILL 999999").await.unwrap_err();
+    assert!(err.to_string().contains("1094"), "{err}");
+}

@@ -107,7 +107,8 @@ fn free_port_block(n: u16) -> u16 {
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let seed = (std::process::id() as u16).wrapping_add(call.wrapping_mul(997));
     for i in 0..500u16 {
-        let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 30_000;
+        // Below the ephemeral range (32768+), where proxies' ports come from.
+        let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(i * 13)) % 12_000;
         if (0..n + 20).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
             return base;
         }
