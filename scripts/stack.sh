@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole stack on this machine: a MariaDB primary and two replicas with real GTID
 # replication (ports 3316-3318), rwsplit on 127.0.0.1:6033 in front of them (config/local.toml),
-# and the bookstore app on http://127.0.0.1:8080 when it is part of the build.
+# and the bookstore app on http://127.0.0.1:8080 through rwsplit (one DSN).
 #
 #   scripts/stack.sh up | down | status
 #
@@ -51,6 +51,7 @@ up() {
   cat <<EOF
 
 Try:  mariadb -h127.0.0.1 -P6033 -uapp -papp -e 'select @@server_id'   (a replica answers)
+      open http://127.0.0.1:8080                                        (the bookstore)
 Stop: scripts/stack.sh down
 EOF
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the repository: formatting and lint checks, unit tests, and the
 # integration tests (which start their own MariaDB primary + replicas on free ports).
-# Installs what is missing first (MariaDB, PyMySQL, sysbench) via scripts/deps.sh.
+# Installs what is missing first (MariaDB, PyMySQL, sysbench, Chromium) via scripts/deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/deps.sh --test
+bash scripts/deps.sh --test --browser
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

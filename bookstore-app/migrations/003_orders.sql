@@ -1,0 +1,39 @@
+-- orders service: purchases, payments, delivery providers and deliveries
+CREATE TABLE IF NOT EXISTS orders_providers (
+    id INT UNSIGNED NOT NULL PRIMARY KEY,
+    name VARCHAR(64) NOT NULL,
+    coverage VARCHAR(200) NOT NULL,
+    cost_cents INT UNSIGNED NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS orders_purchases (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    buyer_id BIGINT UNSIGNED NOT NULL,
+    book_id BIGINT UNSIGNED NOT NULL,
+    book_title VARCHAR(200) NOT NULL,
+    quantity INT UNSIGNED NOT NULL,
+    unit_price_cents INT UNSIGNED NOT NULL,
+    total_cents INT UNSIGNED NOT NULL,
+    status VARCHAR(32) NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    KEY idx_buyer (buyer_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS orders_payments (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    purchase_id BIGINT UNSIGNED NOT NULL,
+    method VARCHAR(32) NOT NULL,
+    amount_cents INT UNSIGNED NOT NULL,
+    paid_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE KEY uk_purchase (purchase_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS orders_deliveries (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    purchase_id BIGINT UNSIGNED NOT NULL,
+    provider_id INT UNSIGNED NOT NULL,
+    cost_cents INT UNSIGNED NOT NULL,
+    address VARCHAR(300) NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE KEY uk_purchase (purchase_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
