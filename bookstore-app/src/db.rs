@@ -24,6 +24,27 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// How long the app waits for the database at start: a sidecar (rwsplit) or a database
+/// container may start after the app.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The first connection, retried for up to `START_WAIT` while nothing answers. A refused
+/// login or another server error is not retried.
+async fn first_connection(opts: OptsBuilder) -> anyhow::Result<mysql_async::Conn> {
+    let deadline = std::time::Instant::now() + START_WAIT;
+    loop {
+        match mysql_async::Conn::new(opts.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(mysql_async::Error::Server(e)) => return Err(e.into()),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// A pool on `url`, creating its database first if it does not exist.
 pub async fn connect(url: &str) -> anyhow::Result<Pool> {
     // mysql_async would otherwise ask the server for its unix socket and reconnect there,
@@ -33,7 +54,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
         .into();
     if let Some(db) = opts.db_name().map(str::to_string) {
         let bare = OptsBuilder::from_opts(opts.clone()).db_name(None::<String>);
-        let mut c = mysql_async::Conn::new(bare).await?;
+        let mut c = first_connection(bare).await?;
         c.query_drop(format!(
             "CREATE DATABASE IF NOT EXISTS `{}`",
             db.replace('`', "``")

@@ -153,6 +153,7 @@ impl Cli {
             None => Config::default(),
         };
         self.apply(&mut c)?;
+        c.resolve_secrets()?;
         c.validate()?;
         Ok(c)
     }
@@ -211,6 +212,7 @@ impl Cli {
             let u = UserConfig::parse_pair(m).map_err(|m| bad("--monitor-user", m))?;
             c.monitor.user = Some(u.name);
             c.monitor.password = Some(u.password);
+            (c.monitor.password_env, c.monitor.password_file) = (None, None);
         }
         if let Some(v) = self.monitor_interval {
             c.monitor.interval_ms = v;
@@ -228,6 +230,7 @@ impl Cli {
             let u = UserConfig::parse_pair(a).map_err(|m| bad("--admin-user", m))?;
             c.admin.user = u.name;
             c.admin.password = u.password;
+            (c.admin.password_env, c.admin.password_file) = (None, None);
         }
         if let Some(v) = self.drain_timeout {
             c.server.drain_timeout_ms = v;

@@ -9,6 +9,7 @@ use rwsplit::classify::{Classifier, Detail, Kind};
 use rwsplit::route::{route, Reason, SessionState, Target};
 
 /// (statement, kind, reason); the target is always the writer.
+#[rustfmt::skip]
 const CASES: &[(&str, Kind, Reason)] = &[
     // stored programs and procedural statements
     ("CALL refresh_totals()", Kind::Other, Reason::Other),
@@ -110,7 +111,13 @@ fn administrative_statements_go_to_the_writer() {
             ));
         }
     }
-    assert!(bad.is_empty(), "{} of {} cases wrong:\n{}", bad.len(), CASES.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        bad.len(),
+        CASES.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]

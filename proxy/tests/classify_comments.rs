@@ -9,6 +9,7 @@ use rwsplit::classify::{Classifier, Detail, Hint, Kind, Statement};
 use rwsplit::route::{route, Reason, SessionState, Target};
 
 /// Statements of every kind, decorated with comments below.
+#[rustfmt::skip]
 const BASES: &[&str] = &[
     "SELECT c FROM sbtest1 WHERE id=1",
     "SELECT * FROM t WHERE id = 1 FOR UPDATE",
@@ -27,6 +28,7 @@ const BASES: &[&str] = &[
     "CREATE TEMPORARY TABLE tmp1 (a INT)",
 ];
 
+#[rustfmt::skip]
 const PREFIXES: &[&str] = &[
     "/* c */ ",
     "/* multi\n   line */\n",
@@ -42,6 +44,7 @@ const PREFIXES: &[&str] = &[
     "/* a */ /* b */ -- c\n",
 ];
 
+#[rustfmt::skip]
 const SUFFIXES: &[&str] = &[
     " -- trailing",
     " #trailing",
@@ -102,10 +105,16 @@ fn comments_around_a_statement_change_nothing() {
         }
     }
     assert!(n > 300, "only {n} variants");
-    assert!(bad.is_empty(), "{} of {n} variants differ:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {n} variants differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 /// Comments from real clients and tools, with what the statement is.
+#[rustfmt::skip]
 const COMMENTED: &[(&str, Kind, Target, Reason)] = &[
     ("/* hint */ SELECT 1", Kind::Read, Target::Reader, Reason::Read),
     ("/* route=primary */ SELECT * FROM users WHERE id = 1", Kind::Read, Target::Reader, Reason::Read),
@@ -127,6 +136,7 @@ const COMMENTED: &[(&str, Kind, Target, Reason)] = &[
 ];
 
 /// Executable comments: their contents are code.
+#[rustfmt::skip]
 const EXECUTABLE: &[(&str, Kind, Target, Reason)] = &[
     ("/*!40101 SET NAMES utf8 */", Kind::Session, Target::Writer, Reason::SessionState),
     ("/*!40101 SET character_set_client = utf8mb4 */", Kind::Session, Target::Writer, Reason::SessionState),
@@ -177,8 +187,14 @@ fn hints_are_read_from_the_leading_comment_only() {
         ("-- rwsplit:writer\nSELECT 1", Some(Hint::Writer)),
         ("# rwsplit:reader\nSELECT 1", Some(Hint::Reader)),
         ("\n  /* rwsplit:writer */\nSELECT 1", Some(Hint::Writer)),
-        ("/* rwsplit:writer */ SELECT 1; SELECT 2", Some(Hint::Writer)),
-        ("/* rwsplit:writer */ INSERT INTO t VALUES (1)", Some(Hint::Writer)),
+        (
+            "/* rwsplit:writer */ SELECT 1; SELECT 2",
+            Some(Hint::Writer),
+        ),
+        (
+            "/* rwsplit:writer */ INSERT INTO t VALUES (1)",
+            Some(Hint::Writer),
+        ),
         ("SELECT /* rwsplit:writer */ 1", None),
         ("SELECT 1 -- rwsplit:writer", None),
         ("SELECT 1 /* rwsplit:reader */", None),

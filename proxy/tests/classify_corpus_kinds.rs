@@ -12,8 +12,13 @@ use rwsplit::classify::{Classifier, Detail, Flags, Kind, Statement};
 use rwsplit::route::{route, Reason, Route, SessionState, Target};
 
 fn corpus() -> Vec<(String, String)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/sql/mysql-corpus.sql");
-    assert!(path.exists(), "{} is missing (the workspace's parent holds shared/)", path.display());
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/sql/mysql-corpus.sql");
+    assert!(
+        path.exists(),
+        "{} is missing (the workspace's parent holds shared/)",
+        path.display()
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     let mut cat: Option<String> = None;
@@ -47,9 +52,23 @@ fn classify_all() -> (Classifier, Vec<(String, String, Statement, Route)>) {
     (c, rows)
 }
 
+#[rustfmt::skip]
 const CATEGORIES: &[&str] = &[
-    "select", "special_select", "locking", "dml", "ddl", "txn", "set", "use_show", "admin", "connect",
-    "comments", "json", "multi", "lexical", "explain",
+    "select",
+    "special_select",
+    "locking",
+    "dml",
+    "ddl",
+    "txn",
+    "set",
+    "use_show",
+    "admin",
+    "connect",
+    "comments",
+    "json",
+    "multi",
+    "lexical",
+    "explain",
 ];
 
 #[test]
@@ -58,7 +77,10 @@ fn the_corpus_has_every_category() {
     assert_eq!(all.len(), 307, "statements in the corpus");
     let mut per: BTreeMap<&str, usize> = BTreeMap::new();
     for (cat, sql) in &all {
-        assert!(CATEGORIES.contains(&cat.as_str()), "unknown category {cat:?}");
+        assert!(
+            CATEGORIES.contains(&cat.as_str()),
+            "unknown category {cat:?}"
+        );
         assert!(!sql.is_empty(), "empty statement in {cat}");
         *per.entry(cat.as_str()).or_default() += 1;
     }
@@ -71,7 +93,13 @@ fn kinds_for(cat: &str) -> &'static [Kind] {
         "select" | "special_select" | "locking" | "json" | "lexical" => &[Kind::Read],
         "dml" => &[Kind::Write, Kind::Read], // WITH … DELETE is a read's shape
         "ddl" => &[Kind::Write],
-        "txn" => &[Kind::Begin, Kind::End, Kind::Savepoint, Kind::Other, Kind::Session],
+        "txn" => &[
+            Kind::Begin,
+            Kind::End,
+            Kind::Savepoint,
+            Kind::Other,
+            Kind::Session,
+        ],
         "set" => &[Kind::Session, Kind::Other],
         "use_show" => &[Kind::Session, Kind::Read, Kind::Other, Kind::Diagnostics],
         "admin" => &[Kind::Other, Kind::Write, Kind::Lock, Kind::Unlock],
@@ -107,10 +135,12 @@ fn writer_categories_never_reach_a_reader() {
             }
             "dml" | "ddl" => r.target == Target::Writer && r.reason == Reason::Write,
             "admin" => {
-                r.target == Target::Writer && matches!(r.reason, Reason::Other | Reason::Write | Reason::Lock)
+                r.target == Target::Writer
+                    && matches!(r.reason, Reason::Other | Reason::Write | Reason::Lock)
             }
             "set" => {
-                r.target == Target::Writer && matches!(r.reason, Reason::SessionState | Reason::Other)
+                r.target == Target::Writer
+                    && matches!(r.reason, Reason::SessionState | Reason::Other)
             }
             "txn" => match st.detail {
                 Detail::Begin { read_only: true } => {
@@ -120,13 +150,18 @@ fn writer_categories_never_reach_a_reader() {
             },
             "multi" => {
                 // "SELECT 1;" is one statement; the others are several
-                (st.flags.contains(Flags::MULTI) && st.parts.len() >= 2 && r.target == Target::Writer)
+                (st.flags.contains(Flags::MULTI)
+                    && st.parts.len() >= 2
+                    && r.target == Target::Writer)
                     || (st.parts.is_empty() && r.target == Target::Reader)
             }
             _ => true,
         };
         if !ok {
-            bad.push(format!("[{cat}] {sql:?}: {:?} {:?} -> {:?}/{:?}", st.kind, st.flags, r.target, r.reason));
+            bad.push(format!(
+                "[{cat}] {sql:?}: {:?} {:?} -> {:?}/{:?}",
+                st.kind, st.flags, r.target, r.reason
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -134,8 +169,10 @@ fn writer_categories_never_reach_a_reader() {
 
 /// Statements of the read categories that do not go to a reader: (category, start of the
 /// statement, target, reason). Every other statement of those categories goes to a reader.
+#[rustfmt::skip]
 const WRITER_SIDE: &[(&str, &str, Target, Reason)] = &[
-    ("select", "SELECT CASE WHEN a > 1", Target::Writer, Reason::ParseFailure), // a MOD 3
+    ("select", "SELECT CASE WHEN a > 1", Target::Writer, Reason::ParseFailure),
+    // a MOD 3
     ("select", "TABLE t1", Target::Writer, Reason::ParseFailure),
     ("select", "SELECT id FROM t INTO OUTFILE", Target::Writer, Reason::UserVariable),
     ("special_select", "SELECT GET_LOCK('mylock', 10)", Target::Writer, Reason::SideEffectFunction),
@@ -181,8 +218,16 @@ const WRITER_SIDE: &[(&str, &str, Target, Reason)] = &[
     ("connect", "SET SQL_SELECT_LIMIT=501", Target::Writer, Reason::SessionState),
 ];
 
+#[rustfmt::skip]
 const READ_CATEGORIES: &[&str] = &[
-    "select", "special_select", "json", "lexical", "connect", "comments", "explain", "use_show",
+    "select",
+    "special_select",
+    "json",
+    "lexical",
+    "connect",
+    "comments",
+    "explain",
+    "use_show",
 ];
 
 /// The index of the WRITER_SIDE entry for a statement: the one whose start it is
@@ -205,7 +250,10 @@ fn read_categories_go_to_a_reader_except_the_listed() {
     let (_, rows) = classify_all();
     let mut bad = Vec::new();
     let mut used = vec![0usize; WRITER_SIDE.len()];
-    for (cat, sql, st, r) in rows.iter().filter(|row| READ_CATEGORIES.contains(&row.0.as_str())) {
+    for (cat, sql, st, r) in rows
+        .iter()
+        .filter(|row| READ_CATEGORIES.contains(&row.0.as_str()))
+    {
         let (target, reason) = match listed(cat, sql) {
             Some(i) => {
                 used[i] += 1;
@@ -222,7 +270,10 @@ fn read_categories_go_to_a_reader_except_the_listed() {
     }
     for (w, n) in WRITER_SIDE.iter().zip(&used) {
         if *n != 1 {
-            bad.push(format!("WRITER_SIDE entry {:?} matched {n} corpus statements", w.1));
+            bad.push(format!(
+                "WRITER_SIDE entry {:?} matched {n} corpus statements",
+                w.1
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -231,8 +282,14 @@ fn read_categories_go_to_a_reader_except_the_listed() {
 #[test]
 fn parse_failures_are_counted() {
     let (c, rows) = classify_all();
-    let flagged = rows.iter().filter(|r| r.2.flags.contains(Flags::PARSE_FAILED)).count();
-    assert!(flagged > 0, "the corpus has statements sqlparser 0.63 rejects");
+    let flagged = rows
+        .iter()
+        .filter(|r| r.2.flags.contains(Flags::PARSE_FAILED))
+        .count();
+    assert!(
+        flagged > 0,
+        "the corpus has statements sqlparser 0.63 rejects"
+    );
     assert!(
         (1..=flagged as u64).contains(&c.parse_failures()),
         "{} counted, {flagged} flagged",
@@ -242,7 +299,9 @@ fn parse_failures_are_counted() {
     let bad: Vec<String> = rows
         .iter()
         .filter(|(_, _, st, r)| {
-            st.kind == Kind::Read && st.flags.contains(Flags::PARSE_FAILED) && r.target != Target::Writer
+            st.kind == Kind::Read
+                && st.flags.contains(Flags::PARSE_FAILED)
+                && r.target != Target::Writer
         })
         .map(|(cat, sql, ..)| format!("[{cat}] {sql:?}"))
         .collect();
@@ -261,7 +320,10 @@ fn a_tiny_verdict_cache_gives_the_same_answers() {
             let st2 = tiny.classify(sql.as_bytes());
             let r2 = route(&st2, &SessionState::default(), &t);
             if st2 != *st || r2 != *r {
-                bad.push(format!("[{cat}] {sql:?}: {:?}/{:?} vs {:?}/{:?}", st2.kind, r2, st.kind, r));
+                bad.push(format!(
+                    "[{cat}] {sql:?}: {:?}/{:?} vs {:?}/{:?}",
+                    st2.kind, r2, st.kind, r
+                ));
             }
         }
     }
@@ -280,10 +342,17 @@ fn every_prefix_of_every_statement_classifies() {
         for end in (0..=b.len()).step_by(5) {
             let st = c.classify(&b[..end]);
             let r = route(&st, &SessionState::default(), &t);
-            if st.flags.contains(Flags::PARSE_FAILED) && r.target == Target::Reader && st.hint.is_none() {
+            if st.flags.contains(Flags::PARSE_FAILED)
+                && r.target == Target::Reader
+                && st.hint.is_none()
+            {
                 bad.push(String::from_utf8_lossy(&b[..end]).into_owned());
             }
         }
     }
-    assert!(bad.is_empty(), "unparsable prefixes on a reader:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "unparsable prefixes on a reader:\n{}",
+        bad.join("\n")
+    );
 }

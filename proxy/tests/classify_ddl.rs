@@ -19,6 +19,7 @@ enum Want {
 
 use Want::*;
 
+#[rustfmt::skip]
 const CASES: &[(&str, Want)] = &[
     // tables
     ("CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT '0', c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id)) ENGINE=InnoDB", Plain),

@@ -4,6 +4,7 @@
 use rwsplit::classify::Classifier;
 
 /// Pairs that are the same statement shape.
+#[rustfmt::skip]
 const SAME: &[(&str, &str)] = &[
     ("SELECT c FROM sbtest1 WHERE id=1", "SELECT c FROM sbtest1 WHERE id=4711"),
     ("SELECT * FROM t WHERE name = 'bob'", "SELECT * FROM t WHERE name = \"alice\""),
@@ -30,6 +31,7 @@ const SAME: &[(&str, &str)] = &[
 ];
 
 /// Pairs that are different statements.
+#[rustfmt::skip]
 const DIFFERENT: &[(&str, &str)] = &[
     ("SELECT * FROM t1", "SELECT * FROM t2"),
     ("SELECT a FROM t", "SELECT b FROM t"),
@@ -100,4 +102,28 @@ fn no_two_shapes_listed_as_different_collide() {
         .collect();
     assert!(texts.len() > 25, "{} shapes", texts.len());
     assert!(bad.is_empty(), "collisions:\n{}", bad.join("\n"));
+}
+
+/// Same shape, different digests today: a minus sign ends the run of literals, so signed
+/// numbers are not normalized and IN lists of negative numbers keep their length.
+#[rustfmt::skip]
+const KNOWN_BUGS: &[(&str, &str)] = &[
+    ("SELECT * FROM t WHERE id IN (-1, -2, -3)", "SELECT * FROM t WHERE id IN (-1)"),
+    ("SELECT * FROM t WHERE offset_min IN (60, -300)", "SELECT * FROM t WHERE offset_min IN (60)"),
+    ("SELECT * FROM accounts WHERE balance < -100", "SELECT * FROM accounts WHERE balance < 100"),
+];
+
+#[test]
+fn known_bugs_still_fail() {
+    let c = Classifier::default();
+    let fixed: Vec<String> = KNOWN_BUGS
+        .iter()
+        .filter(|(a, b)| c.classify(a.as_bytes()).digest == c.classify(b.as_bytes()).digest)
+        .map(|(a, b)| format!("{a:?} vs {b:?}"))
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "fixed — move into SAME:\n{}",
+        fixed.join("\n")
+    );
 }

@@ -8,6 +8,7 @@ use rwsplit::classify::{Classifier, Flags, Kind};
 use rwsplit::route::{route, Reason, SessionState, Target};
 
 /// (statement, kind). Every case must go to the writer with reason `write`.
+#[rustfmt::skip]
 const CASES: &[(&str, Kind)] = &[
     // sysbench oltp_write_only / oltp_read_write
     ("UPDATE sbtest1 SET k=k+1 WHERE id=5012", Kind::Write),

@@ -10,6 +10,7 @@ use rwsplit::classify::{Classifier, Flags, Kind};
 use rwsplit::route::{route, Reason, SessionState, Target};
 
 /// (statement, is a locking read)
+#[rustfmt::skip]
 const CASES: &[(&str, bool)] = &[
     // the forms MySQL and MariaDB accept
     ("SELECT * FROM accounts WHERE id = 42 FOR UPDATE", true),

@@ -9,6 +9,7 @@ use rwsplit::classify::{Classifier, Flags, Kind};
 use rwsplit::route::{route, BackendId, Reason, Served, SessionState, Target};
 
 /// (query, kinds of its parts, kind of the whole, reason); the target is the writer.
+#[rustfmt::skip]
 const MULTI: &[(&str, &[Kind], Kind, Reason)] = &[
     ("SELECT 1; SELECT 2", &[Kind::Read, Kind::Read], Kind::Read, Reason::MultiStatement),
     ("SELECT 1; SELECT 2;", &[Kind::Read, Kind::Read], Kind::Read, Reason::MultiStatement),
@@ -31,6 +32,7 @@ const MULTI: &[(&str, &[Kind], Kind, Reason)] = &[
 ];
 
 /// One statement, whatever the `;` in it.
+#[rustfmt::skip]
 const SINGLE: &[(&str, Kind)] = &[
     ("SELECT 1;", Kind::Read),
     ("SELECT 1; ", Kind::Read),
@@ -70,7 +72,13 @@ fn multi_statement_queries_go_to_the_writer() {
             ));
         }
     }
-    assert!(bad.is_empty(), "{} of {} cases wrong:\n{}", bad.len(), MULTI.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        bad.len(),
+        MULTI.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -85,7 +93,10 @@ fn multi_statement_queries_never_reach_a_reader() {
     let mut bad = Vec::new();
     for (sql, ..) in MULTI {
         for (text, state) in [
-            (format!("/* rwsplit:reader */ {sql}"), SessionState::default()),
+            (
+                format!("/* rwsplit:reader */ {sql}"),
+                SessionState::default(),
+            ),
             (sql.to_string(), after_reader.clone()),
         ] {
             let r = route(&c.classify(text.as_bytes()), &state, &t);
@@ -104,16 +115,23 @@ fn one_statement_despite_semicolons() {
         .iter()
         .filter_map(|&(sql, kind)| {
             let st = c.classify(sql.as_bytes());
-            (st.kind != kind || !st.parts.is_empty() || st.flags.contains(Flags::MULTI)).then(|| {
-                format!("{sql:?}: {:?} {:?} {} parts, want one {kind:?}", st.kind, st.flags, st.parts.len())
-            })
+            (st.kind != kind || !st.parts.is_empty() || st.flags.contains(Flags::MULTI)).then(
+                || {
+                    format!(
+                        "{sql:?}: {:?} {:?} {} parts, want one {kind:?}",
+                        st.kind,
+                        st.flags,
+                        st.parts.len()
+                    )
+                },
+            )
         })
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
 #[test]
-fn the_same_statements_differ_in_digest_from_the_whole() {
+fn a_multi_statement_query_has_a_digest_of_its_own() {
     let c = Classifier::default();
     let whole = c.classify(b"SELECT 1; SELECT 2");
     assert_eq!(whole.parts.len(), 2);
@@ -125,6 +143,7 @@ fn the_same_statements_differ_in_digest_from_the_whole() {
 /// A query starting with SHOW WARNINGS (or GET DIAGNOSTICS) is routed like a lone SHOW
 /// WARNINGS: to the backend that ran the previous statement, a reader here. Multi-statement
 /// queries belong to the writer; the SET would otherwise change only the reader's session.
+#[rustfmt::skip]
 const KNOWN_BUGS: &[&str] = &[
     "SHOW WARNINGS; SELECT 1",
     "SHOW WARNINGS; SET @x = 1",
@@ -148,5 +167,9 @@ fn known_bugs_still_fail() {
             route(&st, &state, &t).target == Target::Writer
         })
         .collect();
-    assert!(fixed.is_empty(), "fixed — move into MULTI:\n{}", fixed.join("\n"));
+    assert!(
+        fixed.is_empty(),
+        "fixed — move into MULTI:\n{}",
+        fixed.join("\n")
+    );
 }

@@ -15,6 +15,7 @@ const NONE: Flags = Flags::empty();
 const RD: Target = Target::Reader;
 const WR: Target = Target::Writer;
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     // sysbench oltp_read_only
     ("SELECT c FROM sbtest1 WHERE id=4711", Kind::Read, NONE, RD, Reason::Read),

@@ -53,6 +53,7 @@ const AC_ON: S = S {
 };
 
 /// None: Kind::Other, Detail::None.
+#[rustfmt::skip]
 const CASES: &[(&str, Option<S>)] = &[
     // character sets
     ("SET NAMES utf8mb4", Some(REPLAY)),
@@ -110,7 +111,7 @@ const CASES: &[(&str, Option<S>)] = &[
     ("SET autocommit=1", Some(AC_ON)),
     ("SET autocommit = ON", Some(AC_ON)),
     ("SET @@autocommit = true", Some(AC_ON)),
-    ("SET autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')", Some(S { replay: true, ..AC_ON })),
+    ("SET autocommit=1, sql_mode = concat(@@sql_mode,',STRICT_TRANS_TABLES')", Some(S {replay: true, ..AC_ON})),
     // not this session's state (or not beyond the next transaction): Kind::Other
     ("SET GLOBAL max_connections = 1000", None),
     ("SET @@GLOBAL.read_only = ON", None),
@@ -318,6 +319,7 @@ fn isolation_and_access_mode_have_different_keys(c: &Classifier) -> Result<(), S
 
 type Check = fn(&Classifier) -> Result<(), String>;
 
+#[rustfmt::skip]
 const KNOWN_BUGS: &[(&str, Check)] = &[
     ("SET NAMES utf8mb4, @started = NOW() is replayable", names_with_now_is_not_replayable),
     ("Rails' SET NAMES …, @@SESSION.sql_mode = CONCAT(@@sql_mode, …) is literal with key \"names\"", rails_set_names_is_not_a_literal_names_only_command),

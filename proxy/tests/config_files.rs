@@ -74,6 +74,69 @@ fn flags_and_environment_override_the_file() {
 }
 
 #[test]
+fn passwords_can_come_from_the_environment_or_a_file_and_are_never_printed() {
+    let dir = std::env::temp_dir();
+    let secret = dir.join(format!("rwsplit-secret-{}", std::process::id()));
+    std::fs::write(&secret, "from-a-file\n").unwrap();
+    let cfg = dir.join(format!("rwsplit-secrets-{}.toml", std::process::id()));
+    let var = format!("RWSPLIT_TEST_SECRET_{}", std::process::id());
+    std::fs::write(
+        &cfg,
+        format!(
+            "[backends]\nwriter = \"db:3306\"\n[[users]]\nname = \"app\"\npassword_env = \"{var}\"\n\
+             [monitor]\nuser = \"monitor\"\npassword_file = \"{}\"\n[admin]\npassword_env = \"{var}\"\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let check = |env: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rwsplit"));
+        c.args(["--config", cfg.to_str().unwrap(), "--check"]);
+        match env {
+            Some(v) => c.env(&var, v),
+            None => c.env_remove(&var),
+        };
+        c.output().unwrap()
+    };
+    let out = check(Some("from-the-env"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("password_env = \"{var}\"")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("from-the-env") && !text.contains("from-a-file"),
+        "{text}"
+    );
+    // The loader really read them.
+    let config = rwsplit::config::Config::from_file(&cfg).unwrap();
+    let mut resolved = config.clone();
+    std::env::set_var(&var, "from-the-env");
+    resolved.resolve_secrets().unwrap();
+    assert_eq!(resolved.users[0].password, "from-the-env");
+    assert_eq!(resolved.admin.password, "from-the-env");
+    assert_eq!(resolved.monitor.password.as_deref(), Some("from-a-file"));
+    // A variable that is not set, a file that cannot be read: named.
+    let out = check(None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("users[0].password_env") && err.contains(&var),
+        "{err}"
+    );
+    std::fs::remove_file(&secret).unwrap();
+    let out = check(Some("x"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("monitor.password_file"), "{err}");
+    let _ = std::fs::remove_file(&cfg);
+}
+
+#[test]
 fn help_shows_no_secrets() {
     let out = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
         .arg("--help")

@@ -9,6 +9,7 @@ use rwsplit::classify::{Classifier, Flags, Kind};
 use rwsplit::route::{route, BackendId, Reason, Role, Served, SessionState, Target, Topology};
 
 /// Reads that a reader serves.
+#[rustfmt::skip]
 const READS: &[&str] = &[
     "SELECT c FROM sbtest1 WHERE id=1",
     "select * from orders where customer_id = 7 order by id desc limit 20",
@@ -37,6 +38,7 @@ const READS: &[&str] = &[
 ];
 
 /// Statements that go to the writer whatever the readers: (statement, reason).
+#[rustfmt::skip]
 const WRITER_BOUND: &[(&str, Reason)] = &[
     ("INSERT INTO t VALUES (1)", Reason::Write),
     ("UPDATE t SET a = 1", Reason::Write),
@@ -115,14 +117,25 @@ fn reads_go_to_a_reader_while_one_is_eligible() {
     for (name, t, want) in [
         ("two readers", topology(), (Target::Reader, Reason::Read)),
         ("one reader", one_reader(), (Target::Reader, Reason::Read)),
-        ("no eligible reader", no_readers(), (Target::Writer, Reason::NoReader)),
-        ("readers of weight 0", weightless_readers(), (Target::Writer, Reason::NoReader)),
+        (
+            "no eligible reader",
+            no_readers(),
+            (Target::Writer, Reason::NoReader),
+        ),
+        (
+            "readers of weight 0",
+            weightless_readers(),
+            (Target::Writer, Reason::NoReader),
+        ),
     ] {
         for sql in READS {
             let st = c.classify(sql.as_bytes());
             let r = route(&st, &SessionState::default(), &t);
             if st.kind != Kind::Read || (r.target, r.reason) != want {
-                bad.push(format!("[{name}] {sql:?}: {:?} -> {:?}/{:?}, want {want:?}", st.kind, r.target, r.reason));
+                bad.push(format!(
+                    "[{name}] {sql:?}: {:?} -> {:?}/{:?}, want {want:?}",
+                    st.kind, r.target, r.reason
+                ));
             }
         }
     }
@@ -133,11 +146,17 @@ fn reads_go_to_a_reader_while_one_is_eligible() {
 fn the_rest_goes_to_the_writer_whatever_the_readers() {
     let c = Classifier::default();
     let mut bad = Vec::new();
-    for (name, t) in [("two readers", topology()), ("no eligible reader", no_readers())] {
+    for (name, t) in [
+        ("two readers", topology()),
+        ("no eligible reader", no_readers()),
+    ] {
         for &(sql, reason) in WRITER_BOUND {
             let r = route(&c.classify(sql.as_bytes()), &SessionState::default(), &t);
             if r.target != Target::Writer || r.reason != reason {
-                bad.push(format!("[{name}] {sql:?}: {:?}/{:?}, want Writer/{reason:?}", r.target, r.reason));
+                bad.push(format!(
+                    "[{name}] {sql:?}: {:?}/{:?}, want Writer/{reason:?}",
+                    r.target, r.reason
+                ));
             }
         }
     }
@@ -163,8 +182,14 @@ fn statements_about_the_previous_statement_follow_it() {
         for (last, want) in [
             (None, Target::Writer),
             (Some(Served::Writer), Target::Writer),
-            (Some(Served::Reader(BackendId(1))), Target::Backend(BackendId(1))),
-            (Some(Served::Reader(BackendId(2))), Target::Backend(BackendId(2))),
+            (
+                Some(Served::Reader(BackendId(1))),
+                Target::Backend(BackendId(1)),
+            ),
+            (
+                Some(Served::Reader(BackendId(2))),
+                Target::Backend(BackendId(2)),
+            ),
         ] {
             let state = SessionState {
                 last,
@@ -172,7 +197,10 @@ fn statements_about_the_previous_statement_follow_it() {
             };
             let r = route(&st, &state, &t);
             if r.target != want || r.reason != Reason::LastStatement {
-                bad.push(format!("{sql:?} after {last:?}: {:?}/{:?}, want {want:?}/LastStatement", r.target, r.reason));
+                bad.push(format!(
+                    "{sql:?} after {last:?}: {:?}/{:?}, want {want:?}/LastStatement",
+                    r.target, r.reason
+                ));
             }
         }
         // Even with no reader eligible any more, the reader that ran it answers.
@@ -182,7 +210,10 @@ fn statements_about_the_previous_statement_follow_it() {
         };
         let r = route(&st, &state, &no_readers());
         if r.target != Target::Backend(BackendId(2)) {
-            bad.push(format!("{sql:?} after reader #2, readers ineligible: {:?}/{:?}", r.target, r.reason));
+            bad.push(format!(
+                "{sql:?} after reader #2, readers ineligible: {:?}/{:?}",
+                r.target, r.reason
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -220,6 +251,7 @@ fn prepared_writes_go_to_the_writer() {
 /// The specification sends every prepared statement (Flags::PREPARED) to the writer; the
 /// router sends prepared reads to a reader. (README's "Prepared statements" section and
 /// route_properties.rs describe the reader behaviour as intended: the two disagree.)
+#[rustfmt::skip]
 const KNOWN_BUGS: &[&str] = &[
     "SELECT c FROM sbtest1 WHERE id=?",
     "SELECT * FROM users WHERE email = ?",

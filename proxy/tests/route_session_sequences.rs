@@ -45,11 +45,19 @@ fn run(t: &Topology, steps: &[Step]) -> Vec<String> {
             Target::Backend(id) if Some(id) == t.writer => Served::Writer,
             Target::Backend(id) => Served::Reader(id),
         };
-        state.after(&st, served, Outcome { ok: true, status: Some(status) });
+        state.after(
+            &st,
+            served,
+            Outcome {
+                ok: true,
+                status: Some(status),
+            },
+        );
     }
     bad
 }
 
+#[rustfmt::skip]
 const SEQUENCES: &[(&str, &[Step])] = &[
     ("replayable session state keeps reads on readers (Rails, Connector/J)", &[
         ("SET NAMES utf8mb4", AC, WR, Reason::SessionState),
@@ -168,7 +176,14 @@ fn a_failed_set_pins_nothing() {
     let mut state = SessionState::default();
     let set = c.classify(b"SET time_zone = (SELECT tz FROM missing_table)");
     assert_eq!(route(&set, &state, &t).target, Target::Writer);
-    state.after(&set, Served::Writer, Outcome { ok: false, status: Some(AC) });
+    state.after(
+        &set,
+        Served::Writer,
+        Outcome {
+            ok: false,
+            status: Some(AC),
+        },
+    );
     let r = route(&c.classify(b"SELECT 1"), &state, &t);
     assert_eq!((r.target, r.reason), (Target::Reader, Reason::Read));
 }

@@ -46,11 +46,19 @@ fn run(t: &Topology, mut state: SessionState, steps: &[Step]) -> Vec<String> {
             Target::Backend(id) if Some(id) == t.writer => Served::Writer,
             Target::Backend(id) => Served::Reader(id),
         };
-        state.after(&st, served, Outcome { ok: true, status: Some(status) });
+        state.after(
+            &st,
+            served,
+            Outcome {
+                ok: true,
+                status: Some(status),
+            },
+        );
     }
     bad
 }
 
+#[rustfmt::skip]
 const SEQUENCES: &[(&str, &[Step])] = &[
     ("BEGIN … COMMIT", &[
         ("SELECT 1", AC, RD, Reason::Read),
@@ -215,7 +223,11 @@ fn a_session_that_logs_in_with_autocommit_off_is_in_a_transaction() {
         ],
     );
     assert!(errs.is_empty(), "{}", errs.join("\n"));
-    let errs = run(&topology(), SessionState::new(AC), &[("SELECT 1", AC, RD, Reason::Read)]);
+    let errs = run(
+        &topology(),
+        SessionState::new(AC),
+        &[("SELECT 1", AC, RD, Reason::Read)],
+    );
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
 
@@ -227,7 +239,14 @@ fn a_failed_begin_opens_nothing() {
     let begin = c.classify(b"START TRANSACTION READ ONLY");
     let r = route(&begin, &state, &t);
     assert_eq!(r.target, Target::Reader);
-    state.after(&begin, Served::Reader(PICK), Outcome { ok: false, status: Some(AC) });
+    state.after(
+        &begin,
+        Served::Reader(PICK),
+        Outcome {
+            ok: false,
+            status: Some(AC),
+        },
+    );
     let r = route(&c.classify(b"INSERT INTO t VALUES (1)"), &state, &t);
     assert_eq!((r.target, r.reason), (Target::Writer, Reason::Write));
     let r = route(&c.classify(b"SELECT 1"), &state, &t);
@@ -238,6 +257,7 @@ fn a_failed_begin_opens_nothing() {
 /// on the same reader, with the same access mode, and the reader reports IN_TRANS. The
 /// router forgets the reader: the chained transaction's reads go to any reader and its
 /// writes to the writer while the replica still holds the open transaction.
+#[rustfmt::skip]
 const KNOWN_BUGS: &[(&str, &[Step])] = &[
     ("COMMIT AND CHAIN in a read-only transaction", &[
         ("START TRANSACTION READ ONLY", RO, RD, Reason::ReadOnlyTransaction),
@@ -262,5 +282,9 @@ fn known_bugs_still_fail() {
         .filter(|(_, steps)| run(&t, SessionState::default(), steps).is_empty())
         .map(|(name, _)| *name)
         .collect();
-    assert!(fixed.is_empty(), "fixed — move into SEQUENCES:\n{}", fixed.join("\n"));
+    assert!(
+        fixed.is_empty(),
+        "fixed — move into SEQUENCES:\n{}",
+        fixed.join("\n")
+    );
 }

@@ -11,6 +11,12 @@ pub struct AdminConfig {
     pub user: String,
     /// Its password. Default `admin`: change it anywhere the address is reachable by others.
     pub password: String,
+    /// Read the password from this environment variable instead. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Read the password from this file instead (trailing newline ignored). Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
 }
 
 impl Default for AdminConfig {
@@ -19,6 +25,8 @@ impl Default for AdminConfig {
             listen: "127.0.0.1:6032".into(),
             user: "admin".into(),
             password: "admin".into(),
+            password_env: None,
+            password_file: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod backends;
 mod log;
 mod monitor;
 mod routing;
+mod secrets;
 mod server;
 mod users;
 

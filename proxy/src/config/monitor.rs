@@ -9,6 +9,12 @@ pub struct MonitorConfig {
     pub user: Option<String>,
     /// Its password. Default: the first user's backend password.
     pub password: Option<String>,
+    /// Read the password from this environment variable instead. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Read the password from this file instead (trailing newline ignored). Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
     /// Time between checks of each backend, in milliseconds. Default 500.
     pub interval_ms: u64,
     /// Time allowed for one check (connect + queries), in milliseconds. Default 1000.
@@ -29,6 +35,8 @@ impl Default for MonitorConfig {
         MonitorConfig {
             user: None,
             password: None,
+            password_env: None,
+            password_file: None,
             interval_ms: 500,
             timeout_ms: 1000,
             heartbeat: true,

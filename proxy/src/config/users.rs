@@ -2,20 +2,34 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     /// Name the client logs in with. Required.
     pub name: String,
-    /// Its password. Default: empty.
+    /// Its password. Default: empty. Better kept out of the file: see `password_env`.
     #[serde(default)]
     pub password: String,
+    /// Read the password from this environment variable instead (at start and on every
+    /// reload). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Read the password from this file instead (trailing newline ignored; a Kubernetes
+    /// or Docker secret). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
     /// Account rwsplit uses on the backends for this client. Default: `name`.
     #[serde(default)]
     pub backend_user: Option<String>,
     /// Password of `backend_user`. Default: `password`.
     #[serde(default)]
     pub backend_password: Option<String>,
+    /// Read `backend_password` from this environment variable. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_password_env: Option<String>,
+    /// Read `backend_password` from this file. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_password_file: Option<String>,
 }
 
 impl UserConfig {
@@ -38,8 +52,7 @@ impl UserConfig {
         Ok(UserConfig {
             name: name.to_string(),
             password: password.to_string(),
-            backend_user: None,
-            backend_password: None,
+            ..UserConfig::default()
         })
     }
 }

@@ -9,6 +9,7 @@ mod support;
 
 mod aurora;
 mod consistency;
+mod deploy_init;
 mod failover;
 mod lag;
 mod prepared_raw;
