@@ -9,7 +9,7 @@
 #              packaged service is never started: scripts/topology.sh runs its own servers.
 #   --test     PyMySQL (pip, else Debian's python3-pymysql), sysbench, and for the
 #              deployment checks docker-compose (Debian's, v1: `config` only, no engine)
-#              and kubernetes-validate (pip)
+#              and kubernetes-validate (pip), openssl (test certificates for TLS)
 #   --bench    sysbench and haproxy
 #   --browser  chromium and chromium-driver (the bookstore's browser test)
 #
@@ -57,7 +57,7 @@ want_pkg mariadb-server mariadbd
 want_pkg mariadb-server mariadb-install-db
 want_pkg mariadb-client mariadb
 if [ $want_test = 1 ] || [ $want_bench = 1 ]; then want_pkg sysbench sysbench; fi
-if [ $want_test = 1 ]; then want_pkg docker-compose docker-compose; fi
+if [ $want_test = 1 ]; then want_pkg docker-compose docker-compose; want_pkg openssl openssl; fi
 if [ $want_bench = 1 ]; then want_pkg haproxy haproxy; fi
 if [ $want_browser = 1 ]; then
   want_pkg chromium chromium

@@ -10,6 +10,8 @@
 #   RWSPLIT_TOPO_PORT            primary port; replicas take the next ones (default: 3316)
 #   RWSPLIT_TOPO_REPLICAS        number of replicas (default: 2)
 #   RWSPLIT_TOPO_MAX_CONNECTIONS max_connections of each server (default: 2000)
+#   RWSPLIT_TOPO_SERVER_ARGS     more mariadbd options for every server, space-separated
+#                                (e.g. --ssl-cert=… --ssl-key=… for TLS; default: none)
 #
 # Accounts (created on the primary, replicated):
 #   app/app          the application: all privileges except READ_ONLY ADMIN and SUPER,
@@ -103,7 +105,8 @@ start_node() { # NODE
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --performance-schema=OFF \
     --rpl-semi-sync-master-enabled=ON --rpl-semi-sync-slave-enabled=ON \
     --rpl-semi-sync-master-timeout=1000 --rpl-semi-sync-master-wait-point=AFTER_SYNC \
-    --userstat=ON --log-bin-trust-function-creators=ON --read-only="$ro" </dev/null >/dev/null 2>&1 &
+    --userstat=ON --log-bin-trust-function-creators=ON --read-only="$ro" \
+    ${RWSPLIT_TOPO_SERVER_ARGS:-} </dev/null >/dev/null 2>&1 &
 }
 
 primary_node() { cat "$DIR/primary" 2>/dev/null || echo 0; }

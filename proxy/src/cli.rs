@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::config::{
-    Config, ConfigError, Consistency, Fallback, LogFormat, Policy, TopologyMode, UserConfig,
+    BackendTlsMode, Config, ConfigError, Consistency, Fallback, LogFormat, Policy, TopologyMode,
+    UserConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -89,6 +90,38 @@ pub struct Cli {
     )]
     pub users: Vec<String>,
 
+    /// PEM certificate chain offered to clients that ask for TLS (with --tls-key)
+    /// [default: none, TLS not offered].
+    #[arg(long, env = "RWSPLIT_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "RWSPLIT_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Refuse clients that do not use TLS (error 3159) [default: off].
+    #[arg(long, env = "RWSPLIT_REQUIRE_TLS")]
+    pub require_tls: bool,
+
+    /// Milliseconds a client has to finish logging in [default: 10000].
+    #[arg(long, env = "RWSPLIT_HANDSHAKE_TIMEOUT", value_name = "MS")]
+    pub handshake_timeout: Option<u64>,
+
+    /// Milliseconds a client may stay silent before its connection is closed; 0 = never
+    /// [default: 0].
+    #[arg(long, env = "RWSPLIT_CLIENT_IDLE_TIMEOUT", value_name = "MS")]
+    pub client_idle_timeout: Option<u64>,
+
+    /// TLS to the backends: disabled, preferred, required, verify-ca or verify-identity
+    /// (as the mysql client's --ssl-mode) [default: disabled].
+    #[arg(long, env = "RWSPLIT_BACKEND_TLS", value_enum, value_name = "MODE")]
+    pub backend_tls: Option<BackendTlsMode>,
+
+    /// PEM file of the CA certificates backends' certificates must chain to (needed by
+    /// verify-ca and verify-identity).
+    #[arg(long, env = "RWSPLIT_BACKEND_CA_FILE", value_name = "FILE")]
+    pub backend_ca_file: Option<PathBuf>,
+
     /// Account of the health monitor [default: the first user's backend account].
     #[arg(
         long,
@@ -102,7 +135,7 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_MONITOR_INTERVAL", value_name = "MS")]
     pub monitor_interval: Option<u64>,
 
-    /// Client connections served at once [default: 4096].
+    /// Client connections served at once; more get error 1040 [default: 4096].
     #[arg(long, env = "RWSPLIT_MAX_CLIENT_CONNECTIONS", value_name = "N")]
     pub max_client_connections: Option<usize>,
 
@@ -231,6 +264,27 @@ impl Cli {
             c.admin.user = u.name;
             c.admin.password = u.password;
             (c.admin.password_env, c.admin.password_file) = (None, None);
+        }
+        if let Some(v) = &self.tls_cert {
+            c.server.tls_cert_file = v.display().to_string();
+        }
+        if let Some(v) = &self.tls_key {
+            c.server.tls_key_file = v.display().to_string();
+        }
+        if self.require_tls {
+            c.server.require_tls = true;
+        }
+        if let Some(v) = self.handshake_timeout {
+            c.server.handshake_timeout_ms = v;
+        }
+        if let Some(v) = self.client_idle_timeout {
+            c.server.client_idle_timeout_ms = v;
+        }
+        if let Some(v) = self.backend_tls {
+            c.backends.tls = v;
+        }
+        if let Some(v) = &self.backend_ca_file {
+            c.backends.ca_file = v.display().to_string();
         }
         if let Some(v) = self.drain_timeout {
             c.server.drain_timeout_ms = v;

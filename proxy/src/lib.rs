@@ -17,3 +17,4 @@ pub mod route;
 pub mod server;
 pub mod session;
 pub mod shared;
+pub mod tls;

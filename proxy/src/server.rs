@@ -120,10 +120,6 @@ impl Server {
         tracing::info!(listen = %self.local_addr().map(|a| a.to_string()).unwrap_or_default(), "rwsplit ready");
         tokio::pin!(shutdown);
         loop {
-            let permit = tokio::select! {
-                p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = &mut shutdown => break,
-            };
             let (stream, peer) = tokio::select! {
                 r = self.listener.accept() => match r {
                     Ok(x) => x,
@@ -134,6 +130,14 @@ impl Server {
                     }
                 },
                 _ = &mut shutdown => break,
+            };
+            // Over server.max_client_connections: error 1040 in place of the greeting, as
+            // the server answers past its max_connections.
+            let Ok(permit) = limit.clone().try_acquire_owned() else {
+                tracing::warn!(peer = %peer, "too many client connections: refused with 1040");
+                ::metrics::counter!("rwsplit_errors_total", "code" => "1040").increment(1);
+                tokio::spawn(refuse(stream));
+                continue;
             };
             let shared = shared.clone();
             let stop = stop_rx.clone();
@@ -167,6 +171,18 @@ impl Server {
     }
 }
 
+/// Tells a client over the connection limit why it is turned away, and closes.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let err = crate::protocol::err::SqlError::too_many_connections();
+    let bytes = crate::protocol::packet::packets(&err.payload(), 0);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = stream.write_all(&bytes).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
 /// Learns the writer's greeting (version, capabilities) so clients are greeted the same.
 /// Retries until it succeeds; sessions also refresh it whenever they reach the writer.
 async fn learn_server_info(shared: Arc<Shared>) {
@@ -189,6 +205,7 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
         attrs: None,
         max_packet: 16 << 20,
         connect_timeout: config.connect_timeout(),
+        tls: shared.routing().backend_tls.clone(),
     };
     // The writer's greeting; a reader's while the writer is out of reach.
     let mut candidates: Vec<_> = topo

@@ -15,6 +15,7 @@ use crate::config::{Config, TopologyMode};
 use crate::metrics::DigestStore;
 use crate::protocol::handshake::ServerInfo;
 use crate::route::{Backend, BackendId, Load, Position, Role, Topology};
+use crate::tls::{BackendTls, ClientTls};
 
 /// What the admin interface shows of a client session.
 #[derive(Debug)]
@@ -85,6 +86,10 @@ pub struct RoutingParts {
     pub rules: Rules,
     /// Bumped on every configuration change (sessions refresh their snapshot).
     pub generation: u64,
+    /// TLS to the backends (`None`: plain TCP).
+    pub backend_tls: Option<Arc<BackendTls>>,
+    /// TLS offered to clients (`None`: not offered).
+    pub client_tls: Option<Arc<ClientTls>>,
 }
 
 impl RoutingParts {
@@ -96,6 +101,8 @@ impl RoutingParts {
             ),
             rules: Rules::new(&config.routing.rules),
             generation,
+            backend_tls: BackendTls::for_runtime(&config.backends),
+            client_tls: ClientTls::for_runtime(&config.server),
         }
     }
 }

@@ -196,8 +196,24 @@ fn rwsplit_accepts_the_aurora_config_in_the_configmap() {
     for (k, v) in keys {
         std::fs::write(d.join(k), format!("{}\n", v.as_str().expect("string"))).expect("write");
     }
+    // The RDS CA bundle's place: a CA certificate made here (AWS's is not downloadable
+    // from this machine).
+    assert!(toml.contains("tls = \"verify_identity\""), "TLS to Aurora");
+    let ca = d.join("ca");
+    std::fs::create_dir_all(&ca).expect("ca dir");
+    let out = run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=test CA", "-keyout"])
+        .arg(ca.join("key.pem"))
+        .arg("-out")
+        .arg(ca.join("global-bundle.pem")));
+    assert!(out.status.success(), "{}", text(&out));
     let file = d.join("rwsplit.toml");
-    let local = toml.replace("/etc/rwsplit/secrets/", &format!("{}/", d.display()));
+    let local = toml
+        .replace("/etc/rwsplit/secrets/", &format!("{}/", d.display()))
+        .replace("/etc/rwsplit/ca/", &format!("{}/", ca.display()));
     assert_ne!(local, toml, "the config reads the mounted Secret");
     std::fs::write(&file, &local).expect("write");
     let out = check_config(&file, &[]);
@@ -211,6 +227,11 @@ fn rwsplit_accepts_the_aurora_config_in_the_configmap() {
             assert!(keys.contains_key(key), "the Secret lacks {key}");
         }
     }
+    // The CA bundle is read: an empty one is refused, naming the key.
+    std::fs::write(ca.join("global-bundle.pem"), "").expect("truncate");
+    let out = check_config(&file, &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("backends.ca_file"), "{}", text(&out));
     // A missing secret file is named.
     std::fs::remove_file(d.join("app-password")).expect("remove");
     let out = check_config(&file, &[]);
@@ -308,6 +329,14 @@ fn the_deployment_runs_rwsplit_as_a_probed_sidecar_and_scales_like_the_seeds() {
         .any(|p| p["name"] == "metrics" && p["containerPort"] == 9033));
     // Config from the ConfigMap, credentials from the Secret.
     let vols = spec["volumes"].as_array().expect("volumes");
+    let mounts = side["volumeMounts"].to_string();
+    for dir in [
+        "/etc/rwsplit/secrets",
+        "/etc/rwsplit/ca",
+        "/etc/rwsplit/rwsplit.toml",
+    ] {
+        assert!(mounts.contains(dir), "the sidecar does not mount {dir}");
+    }
     assert!(vols
         .iter()
         .any(|v| v["configMap"]["name"] == "rwsplit-config"));

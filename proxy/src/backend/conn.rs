@@ -19,7 +19,7 @@ use crate::protocol::packet;
 use crate::protocol::response::{Event, Expect, Scanner, Summary};
 use crate::route::BackendId;
 
-use super::{BackendError, BackendLoad};
+use super::{BackendError, BackendLoad, BackendStream, BackendTls};
 
 /// How to log in to a backend: the client's negotiated options and the backend account.
 #[derive(Debug, Clone)]
@@ -34,13 +34,15 @@ pub struct ConnectParams {
     pub attrs: Option<HashMap<String, String>>,
     pub max_packet: u32,
     pub connect_timeout: Duration,
+    /// TLS to the backend (`None`: plain TCP).
+    pub tls: Option<Arc<BackendTls>>,
 }
 
 /// A logged-in backend connection.
 pub struct BackendConn {
     pub id: BackendId,
     pub addr: String,
-    stream: TcpStream,
+    stream: BackendStream,
     rbuf: BytesMut,
     /// The backend's connection id (for KILL).
     pub thread_id: u32,
@@ -82,7 +84,7 @@ pub trait Downstream {
     async fn forward(&mut self, bytes: &[u8]) -> std::io::Result<()>;
     /// Reads the client's LOCAL INFILE data up to and including the empty packet, passing
     /// each packet to `sink`.
-    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()>;
+    async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()>;
 }
 
 /// Discards what it is given (answers to commands rwsplit sends on its own).
@@ -92,7 +94,7 @@ impl Downstream for Discard {
     async fn forward(&mut self, _bytes: &[u8]) -> std::io::Result<()> {
         Ok(())
     }
-    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
+    async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()> {
         // Refuse to send a file: an empty packet ends the exchange.
         sink.write_all(&[0, 0, 0, 2]).await
     }
@@ -107,7 +109,7 @@ impl Downstream for Capture {
         self.0.extend_from_slice(bytes);
         Ok(())
     }
-    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
+    async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()> {
         Discard.infile_to(sink).await
     }
 }
@@ -136,7 +138,7 @@ impl BackendConn {
         let mut conn = BackendConn {
             id,
             addr: addr.to_string(),
-            stream,
+            stream: BackendStream::Plain(stream),
             rbuf: BytesMut::with_capacity(16 * 1024),
             thread_id: 0,
             caps: CapabilityFlags::empty(),
@@ -198,6 +200,33 @@ impl BackendConn {
             payload[0], payload[1], payload[2], payload[3],
         ]));
         let mut seq = seq.wrapping_add(1);
+        if let Some(tls) = &p.tls {
+            if server_caps.contains(CapabilityFlags::CLIENT_SSL) {
+                // The SSLRequest (the response's first 32 bytes) in plain, then TLS, then
+                // the whole response inside it.
+                let mut req = payload.get(..32).map(<[u8]>::to_vec).unwrap_or_default();
+                let with_ssl = self.caps | CapabilityFlags::CLIENT_SSL;
+                if let Some(b) = req.get_mut(..4) {
+                    b.copy_from_slice(&with_ssl.bits().to_le_bytes());
+                }
+                if let Some(b) = payload.get_mut(..4) {
+                    b.copy_from_slice(&with_ssl.bits().to_le_bytes());
+                }
+                self.caps = with_ssl;
+                self.write_payload(&req, seq).await?;
+                seq = seq.wrapping_add(1);
+                let host = host_of(&self.addr).to_string();
+                self.stream
+                    .connect_tls(tls, &host)
+                    .await
+                    .map_err(|e| BackendError::Tls(format!("handshake with {}: {e}", self.addr)))?;
+            } else if tls.required() {
+                return Err(BackendError::Tls(format!(
+                    "{} does not offer TLS (backends.tls = {:?})",
+                    self.addr, tls.mode
+                )));
+            }
+        }
         self.write_payload(&payload, seq).await?;
         let mut plugin = plugin;
         loop {
@@ -220,11 +249,17 @@ impl BackendConn {
                 }
                 Some(0x01) => match (&plugin, p2.get(1)) {
                     (AuthPlugin::CachingSha2Password, Some(3)) => {} // fast auth ok; OK follows
+                    (AuthPlugin::CachingSha2Password, Some(4)) if self.stream.is_tls() => {
+                        // Full authentication: over TLS the password goes as it is.
+                        let mut clear = p.password.as_bytes().to_vec();
+                        clear.push(0);
+                        self.write_payload(&clear, seq).await?;
+                    }
                     (AuthPlugin::CachingSha2Password, Some(4)) => {
                         return Err(BackendError::Auth(
                             "the backend asks for caching_sha2_password full authentication, \
-                             which needs TLS or RSA (not supported yet); log in once with the \
-                             mysql client to fill the server's cache"
+                             which needs TLS (set backends.tls) or RSA (not supported); or log in \
+                             once with the mysql client to fill the server's cache"
                                 .into(),
                         ))
                     }
@@ -480,4 +515,10 @@ fn truncate(s: &str, n: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
+}
+
+/// The host part of `host:port` (`[v6]:port` too).
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
 }

@@ -3,6 +3,7 @@
 mod conn;
 mod load;
 
+pub use crate::tls::{BackendTls, Stream as BackendStream};
 pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
 pub use load::BackendLoad;
 
@@ -31,6 +32,8 @@ pub enum BackendError {
     },
     #[error("authentication: {0}")]
     Auth(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("error {code} running `{what}`")]
     Rejected { code: u16, what: String },
 }
@@ -83,7 +86,7 @@ impl BackendError {
                 }
                 SqlError::new(*code, &st, message.clone())
             }
-            BackendError::Connect(_) | BackendError::Timeout => {
+            BackendError::Connect(_) | BackendError::Timeout | BackendError::Tls(_) => {
                 SqlError::no_backend(&format!("cannot connect to {addr}: {self}"))
             }
             other => SqlError::lost_connection(&format!("{addr}: {other}")),

@@ -19,6 +19,23 @@ pub enum TopologyMode {
     Aurora,
 }
 
+/// TLS from rwsplit to the backends, as the MySQL client's `--ssl-mode` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendTlsMode {
+    /// Plain TCP.
+    #[default]
+    Disabled,
+    /// TLS when the server offers it, without checking its certificate; plain otherwise.
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS, and the certificate must chain to `ca_file`.
+    VerifyCa,
+    /// As verify_ca, and the certificate must name the host rwsplit connects to.
+    VerifyIdentity,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendsConfig {
@@ -34,6 +51,12 @@ pub struct BackendsConfig {
     pub weights: BTreeMap<String, u32>,
     /// Time allowed to connect and log in to a backend, in milliseconds. Default 2000.
     pub connect_timeout_ms: u64,
+    /// TLS to every backend (data connections and the monitor's): `disabled`,
+    /// `preferred`, `required`, `verify_ca` or `verify_identity`. Default `disabled`.
+    pub tls: BackendTlsMode,
+    /// PEM file of the CA certificates backends' certificates must chain to (for Aurora,
+    /// AWS's RDS bundle). Required by verify_ca and verify_identity. Default: none.
+    pub ca_file: String,
     /// aurora: see below.
     pub aurora: AuroraConfig,
 }
@@ -47,6 +70,8 @@ impl Default for BackendsConfig {
             hosts: Vec::new(),
             weights: BTreeMap::new(),
             connect_timeout_ms: 2000,
+            tls: BackendTlsMode::Disabled,
+            ca_file: String::new(),
             aurora: AuroraConfig::default(),
         }
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConfig;
-pub use backends::{AuroraConfig, BackendsConfig, TopologyMode};
+pub use backends::{AuroraConfig, BackendTlsMode, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
 pub use routing::{Consistency, Fallback, Policy, RoutingConfig, RuleConfig, RuleRoute};
@@ -114,6 +114,22 @@ impl Config {
             return Err(invalid("server.max_packet_size", "must be at least 1024"));
         }
         self.validate_backends()?;
+        // Builds the TLS settings once: a missing or unreadable file is named here.
+        crate::tls::BackendTls::from_config(&self.backends)
+            .map_err(|e| invalid(e.key, e.message))?;
+        let client_tls = crate::tls::ClientTls::from_config(&self.server)
+            .map_err(|e| invalid(e.key, e.message))?;
+        if client_tls.is_none()
+            && (self.server.require_tls || self.users.iter().any(|u| u.require_tls))
+        {
+            return Err(invalid(
+                "server.tls_cert_file",
+                "is required when server.require_tls or a user's require_tls is set",
+            ));
+        }
+        if self.server.handshake_timeout_ms == 0 {
+            return Err(invalid("server.handshake_timeout_ms", "must be at least 1"));
+        }
         if self.backends.connect_timeout_ms == 0 {
             return Err(invalid("backends.connect_timeout_ms", "must be at least 1"));
         }

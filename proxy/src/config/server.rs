@@ -9,7 +9,7 @@ pub struct ServerConfig {
     pub listen: String,
     /// Tokio worker threads; 0 = one per CPU. Default 0.
     pub worker_threads: usize,
-    /// Client connections served at once; more wait in the accept queue. Default 4096.
+    /// Client connections served at once; more get error 1040. Default 4096.
     pub max_client_connections: usize,
     /// Largest client command accepted, in bytes (larger: error 1153). Default 64 MiB.
     pub max_packet_size: usize,
@@ -19,6 +19,21 @@ pub struct ServerConfig {
     /// HTTP listener for /metrics, /healthz, /readyz and /status; empty = off.
     /// Default `127.0.0.1:9033`.
     pub metrics_listen: String,
+    /// PEM certificate chain offered to clients that ask for TLS; with `tls_key_file`.
+    /// Default: none (TLS not offered).
+    pub tls_cert_file: String,
+    /// PEM private key of `tls_cert_file`. Default: none.
+    pub tls_key_file: String,
+    /// Refuse clients that do not use TLS (error 3159), as the server's
+    /// require_secure_transport. Needs a certificate. Default false.
+    pub require_tls: bool,
+    /// Milliseconds a client has to finish logging in (slow or silent clients are cut off
+    /// with error 1043). Default 10000.
+    pub handshake_timeout_ms: u64,
+    /// Milliseconds a logged-in client may stay silent between commands before rwsplit
+    /// closes its connection; 0 = never. Default 0 (the servers' wait_timeout still
+    /// applies to the backend connections).
+    pub client_idle_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +45,11 @@ impl Default for ServerConfig {
             max_packet_size: 64 << 20,
             drain_timeout_ms: 30_000,
             metrics_listen: "127.0.0.1:9033".into(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            require_tls: false,
+            handshake_timeout_ms: 10_000,
+            client_idle_timeout_ms: 0,
         }
     }
 }

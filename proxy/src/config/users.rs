@@ -30,6 +30,9 @@ pub struct UserConfig {
     /// Read `backend_password` from this file. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_password_file: Option<String>,
+    /// This user may only log in over TLS (else error 1045, as REQUIRE SSL). Default false.
+    #[serde(default)]
+    pub require_tls: bool,
 }
 
 impl UserConfig {

@@ -274,7 +274,7 @@ async fn check_loop(
         let timeout = Duration::from_millis(config.monitor.timeout_ms);
         let result = tokio::time::timeout(timeout, async {
             if conn.is_none() {
-                conn = Some(MonitorConn::open(&addr, &user, &password).await?);
+                conn = Some(MonitorConn::open(&addr, &user, &password, &config.backends).await?);
             }
             match conn.as_mut() {
                 Some(c) => c.probe(&params).await,
@@ -342,8 +342,13 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let id = shared.instance_id();
             let write = async {
                 if conn.is_none() {
-                    let mut c =
-                        mysql_async::Conn::new(monitor_opts(&writer, &user, &password)).await?;
+                    let mut c = mysql_async::Conn::new(monitor_opts(
+                        &writer,
+                        &user,
+                        &password,
+                        &config.backends,
+                    ))
+                    .await?;
                     c.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{schema}`"))
                         .await?;
                     c.query_drop(format!(
@@ -415,8 +420,13 @@ async fn aurora_cluster(
             let read = async {
                 if conn.is_none() {
                     conn = Some(
-                        mysql_async::Conn::new(monitor_opts(&a.cluster_endpoint, &user, &password))
-                            .await?,
+                        mysql_async::Conn::new(monitor_opts(
+                            &a.cluster_endpoint,
+                            &user,
+                            &password,
+                            &config.backends,
+                        ))
+                        .await?,
                     );
                 }
                 match conn.as_mut() {

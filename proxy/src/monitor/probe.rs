@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row};
+use std::path::PathBuf;
+
+use mysql_async::{Conn, OptsBuilder, Row, SslOpts};
+
+use crate::config::{BackendTlsMode, BackendsConfig};
 
 use crate::route::{Flavour, Position};
 
@@ -21,9 +25,26 @@ pub struct ProbeParams {
     pub heartbeat_written_us: u64,
 }
 
-pub fn opts(addr: &str, user: &str, password: &str) -> OptsBuilder {
+/// Connection options of the monitor account. TLS follows `backends.tls`, except that
+/// `preferred` connects in plain (mysql_async cannot fall back from TLS).
+pub fn opts(addr: &str, user: &str, password: &str, backends: &BackendsConfig) -> OptsBuilder {
     let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "3306"));
+    let ssl = match backends.tls {
+        BackendTlsMode::Disabled | BackendTlsMode::Preferred => None,
+        mode => {
+            let mut s = SslOpts::default()
+                .with_danger_accept_invalid_certs(mode == BackendTlsMode::Required)
+                .with_danger_skip_domain_validation(mode != BackendTlsMode::VerifyIdentity);
+            if !backends.ca_file.is_empty() {
+                s = s
+                    .with_root_certs(vec![PathBuf::from(&backends.ca_file).into()])
+                    .with_disable_built_in_roots(true);
+            }
+            Some(s)
+        }
+    };
     OptsBuilder::default()
+        .ssl_opts(ssl)
         .ip_or_hostname(host.to_string())
         .tcp_port(port.parse().unwrap_or(3306))
         .user(Some(user.to_string()))
@@ -43,8 +64,9 @@ impl MonitorConn {
         addr: &str,
         user: &str,
         password: &str,
+        backends: &BackendsConfig,
     ) -> Result<MonitorConn, mysql_async::Error> {
-        let mut conn = Conn::new(opts(addr, user, password)).await?;
+        let mut conn = Conn::new(opts(addr, user, password, backends)).await?;
         let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
         let flavour = if version
             .unwrap_or_default()

@@ -92,6 +92,20 @@ impl SqlError {
     }
 
     /// 1153: a packet over the size limit.
+    /// A client without TLS where TLS is required (the server's require_secure_transport).
+    pub fn insecure_transport() -> Self {
+        SqlError::new(
+            codes::ER_SECURE_TRANSPORT_REQUIRED,
+            b"HY000",
+            "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+        )
+    }
+
+    /// The server's answer, in place of a greeting, when max_connections is reached.
+    pub fn too_many_connections() -> Self {
+        SqlError::new(codes::ER_CON_COUNT_ERROR, b"08004", "Too many connections")
+    }
+
     pub fn packet_too_large() -> Self {
         SqlError::new(
             codes::ER_NET_PACKET_TOO_LARGE,
@@ -104,6 +118,7 @@ impl SqlError {
 /// MySQL error codes used by rwsplit.
 pub mod codes {
     pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;
     pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
     pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;

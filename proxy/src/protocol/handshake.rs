@@ -108,7 +108,10 @@ impl ServerInfo {
     }
 
     /// The greeting payload for a client connection.
-    pub fn greeting(&self, connection_id: u32, scramble: &[u8; 20]) -> Vec<u8> {
+    /// `offer_tls`: CLIENT_SSL is set (rwsplit has a certificate for clients).
+    pub fn greeting(&self, connection_id: u32, scramble: &[u8; 20], offer_tls: bool) -> Vec<u8> {
+        let mut caps = self.offered_caps();
+        caps.set(CapabilityFlags::CLIENT_SSL, offer_tls);
         let mut s1 = [0u8; 8];
         s1.copy_from_slice(&scramble[..8]);
         // scramble_2 carries the 12 remaining bytes and a NUL, as servers send it.
@@ -120,7 +123,7 @@ impl ServerInfo {
             connection_id,
             s1,
             Some(&s2[..]),
-            self.offered_caps(),
+            caps,
             self.collation,
             StatusFlags::from_bits_truncate(self.status),
             Some(&b"mysql_native_password"[..]),
@@ -147,6 +150,18 @@ pub struct ClientLogin {
 }
 
 /// Parses a handshake response. A 32-byte SSL request is reported as such.
+/// True for an SSLRequest: the handshake response's first 32 bytes with CLIENT_SSL, sent
+/// in plain before the TLS handshake.
+pub fn is_ssl_request(payload: &[u8]) -> bool {
+    match payload {
+        [a, b, c, d, ..] if payload.len() == 32 => {
+            CapabilityFlags::from_bits_truncate(u32::from_le_bytes([*a, *b, *c, *d]))
+                .contains(CapabilityFlags::CLIENT_SSL)
+        }
+        _ => false,
+    }
+}
+
 pub fn parse_login(payload: &[u8]) -> Result<ClientLogin, ProtocolError> {
     if payload.len() < 32 {
         return Err(ProtocolError::Malformed("handshake response too short"));

@@ -8,6 +8,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::tls::{ClientTls, Stream};
+
 use crate::backend::Downstream;
 use crate::protocol::packet::{self, header, Frame, HEADER_LEN};
 use crate::protocol::{ProtocolError, SqlError};
@@ -44,7 +46,7 @@ pub enum ClientError {
 }
 
 pub struct ClientConn {
-    stream: TcpStream,
+    stream: Stream,
     rbuf: BytesMut,
     pub peer: SocketAddr,
     pub max_packet: usize,
@@ -53,7 +55,7 @@ pub struct ClientConn {
 impl ClientConn {
     pub fn new(stream: TcpStream, peer: SocketAddr, max_packet: usize) -> Self {
         ClientConn {
-            stream,
+            stream: Stream::Plain(stream),
             rbuf: BytesMut::with_capacity(8 * 1024),
             peer,
             max_packet,
@@ -77,6 +79,17 @@ impl ClientConn {
                 return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
         }
+    }
+
+    /// The TLS handshake, after the client's SSLRequest.
+    pub async fn start_tls(&mut self, tls: &ClientTls) -> std::io::Result<()> {
+        // What came after the SSLRequest is the start of the TLS handshake.
+        let early = self.rbuf.split().to_vec();
+        self.stream.accept_tls(tls, early).await
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
     }
 
     pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -103,7 +116,7 @@ impl Downstream for ClientConn {
         self.stream.write_all(bytes).await
     }
 
-    async fn infile_to(&mut self, sink: &mut TcpStream) -> std::io::Result<()> {
+    async fn infile_to(&mut self, sink: &mut crate::backend::BackendStream) -> std::io::Result<()> {
         // Pass the client's packets on one by one until the empty packet that ends the file.
         loop {
             let h = loop {

@@ -9,8 +9,9 @@ use rand::Rng;
 
 use crate::config::{Config, UserConfig};
 use crate::protocol::auth::{self, Method};
-use crate::protocol::handshake::{parse_login, ServerInfo};
+use crate::protocol::handshake::{is_ssl_request, parse_login, ServerInfo};
 use crate::protocol::SqlError;
+use crate::tls::ClientTls;
 
 use super::client::ClientConn;
 use super::SessionError;
@@ -46,15 +47,32 @@ pub async fn authenticate(
     info: &ServerInfo,
     config: &Config,
     connection_id: u32,
+    tls: Option<&ClientTls>,
 ) -> Result<Login, SessionError> {
     let scramble = new_scramble();
     client
-        .send(&info.greeting(connection_id, &scramble), 0)
+        .send(&info.greeting(connection_id, &scramble, tls.is_some()), 0)
         .await?;
-    let Some(msg) = client.read_message().await? else {
+    let Some(mut msg) = client.read_message().await? else {
         return Err(SessionError::ClientGone);
     };
+    if let (true, Some(tls)) = (is_ssl_request(&msg.payload()), tls) {
+        client
+            .start_tls(tls)
+            .await
+            .map_err(|e| SessionError::Handshake(format!("TLS: {e}")))?;
+        msg = match client.read_message().await? {
+            Some(m) => m,
+            None => return Err(SessionError::ClientGone),
+        };
+    }
     let mut seq = msg.reply_seq();
+    if config.server.require_tls && !client.is_tls() {
+        client
+            .send_error(&SqlError::insecure_transport(), seq)
+            .await?;
+        return Err(SessionError::Handshake("TLS required".into()));
+    }
     let login = match parse_login(&msg.payload()) {
         Ok(l) => l,
         Err(e) => {
@@ -96,7 +114,9 @@ pub async fn authenticate(
             (Method::Native, reply.payload().into_owned())
         }
     };
-    if !auth::verify(method, &scramble, &user.password, &response) {
+    if !auth::verify(method, &scramble, &user.password, &response)
+        || (user.require_tls && !client.is_tls())
+    {
         client.send_error(&deny(!response.is_empty()), seq).await?;
         return Err(SessionError::AuthFailed(login.user.clone()));
     }

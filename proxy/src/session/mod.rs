@@ -48,6 +48,8 @@ pub enum SessionError {
     ClientGone,
     #[error("bad handshake: {0}")]
     Handshake(String),
+    #[error("no login within server.handshake_timeout_ms")]
+    HandshakeTimeout,
     #[error("access denied for '{0}'")]
     AuthFailed(String),
     #[error("backend: {0}")]
@@ -67,9 +69,21 @@ pub async fn serve(
     let id = shared.next_session_id();
     let info = shared.server_info();
     metrics::counter!("rwsplit_connections_total").increment(1);
-    let login = match login::authenticate(&mut client, &info, &config, id).await {
+    let tls = shared.routing().client_tls.clone();
+    let handshake = std::time::Duration::from_millis(config.server.handshake_timeout_ms);
+    let login = match tokio::time::timeout(
+        handshake,
+        login::authenticate(&mut client, &info, &config, id, tls.as_deref()),
+    )
+    .await
+    .unwrap_or(Err(SessionError::HandshakeTimeout))
+    {
         Ok(l) => l,
         Err(e) => {
+            if matches!(e, SessionError::HandshakeTimeout) {
+                metrics::counter!("rwsplit_handshake_timeouts_total").increment(1);
+                client.shutdown().await;
+            }
             if matches!(e, SessionError::AuthFailed(_)) {
                 metrics::counter!("rwsplit_auth_failures_total").increment(1);
             }
@@ -199,12 +213,18 @@ impl Session {
                 tracing::debug!(session = self.id, "killed");
                 return Ok(());
             }
+            let idle_ms = self.config.server.client_idle_timeout_ms;
             let msg = tokio::select! {
                 biased;
                 m = self.read_command() => m?,
                 _ = stop.changed(), if !stopping => {
                     stopping = true;
                     continue;
+                }
+                _ = tokio::time::sleep(std::time::Duration::from_millis(idle_ms)), if idle_ms > 0 => {
+                    tracing::debug!(session = self.id, "idle for server.client_idle_timeout_ms: closing");
+                    metrics::counter!("rwsplit_idle_timeouts_total").increment(1);
+                    return Ok(());
                 }
             };
             let Some(msg) = msg else { return Ok(()) };
@@ -844,6 +864,7 @@ impl Session {
             attrs: self.login.attrs.clone(),
             max_packet: self.login.max_packet,
             connect_timeout: self.config.connect_timeout(),
+            tls: self.shared.routing().backend_tls.clone(),
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Topo {
     pub replicas: Vec<u16>,
     /// Torn down on drop (private topologies).
     owned: bool,
+    /// More mariadbd options (RWSPLIT_TOPO_SERVER_ARGS).
+    server_args: String,
 }
 
 impl Drop for Topo {
@@ -46,6 +48,11 @@ impl Topo {
     /// Starts a topology of its own (ports and datadirs), torn down when dropped or when
     /// this process ends.
     pub fn start(owned: bool) -> Topo {
+        Topo::start_with_server_args(owned, "")
+    }
+
+    /// As `start`, with more mariadbd options for every server (space-separated).
+    pub fn start_with_server_args(owned: bool, server_args: &str) -> Topo {
         let base = free_port_block(3);
         let dir = std::env::temp_dir().join(format!("rwsplit-it-{}-{base}", std::process::id()));
         let topo = Topo {
@@ -53,6 +60,7 @@ impl Topo {
             primary: base,
             replicas: vec![base + 1, base + 2],
             owned,
+            server_args: server_args.to_string(),
         };
         // Tear down when this test process is gone (its exit is all we can hook).
         let watchdog = format!(
@@ -88,6 +96,7 @@ impl Topo {
             .args(args)
             .env("RWSPLIT_TOPO_DIR", &self.dir)
             .env("RWSPLIT_TOPO_PORT", self.primary.to_string())
+            .env("RWSPLIT_TOPO_SERVER_ARGS", &self.server_args)
             .output()
             .expect("run topology.sh");
         assert!(

@@ -8,6 +8,7 @@ mod raw;
 mod support;
 
 mod aurora;
+mod backend_tls;
 mod consistency;
 mod deploy_init;
 mod failover;

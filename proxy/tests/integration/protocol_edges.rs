@@ -145,3 +145,40 @@ async fn garbage_after_login_closes_only_that_session() {
     let one: Option<i64> = fresh.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_max_client_connections_a_client_gets_1040_and_the_others_go_on() {
+    let proxy = Proxy::start(&["--max-client-connections", "2"]);
+    let mut a = app(&proxy).await;
+    let mut b = app(&proxy).await;
+    let err = mysql_async::Conn::new(opts(proxy.port, "app", "app", None))
+        .await
+        .map(|_| ())
+        .expect_err("a third connection is refused");
+    let msg = format!("{err:?}");
+    assert!(
+        msg.contains("1040") && msg.contains("Too many connections"),
+        "{msg}"
+    );
+    for c in [&mut a, &mut b] {
+        let one: Option<i64> = c.query_first("SELECT 1").await.expect("still served");
+        assert_eq!(one, Some(1));
+    }
+    // A slot freed is a slot to take.
+    a.disconnect().await.expect("quit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut c = loop {
+        match mysql_async::Conn::new(opts(proxy.port, "app", "app", None)).await {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(format!("{e:?}").contains("1040"), "{e:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the freed slot was not given back: {e:?}"),
+        }
+    };
+    let one: Option<i64> = c.query_first("SELECT 1").await.expect("served");
+    assert_eq!(one, Some(1));
+    let (_, page) = http_get(proxy.metrics_port, "/metrics");
+    assert!(metric(&page, "rwsplit_errors_total", &[("code", "1040")]) >= 1.0);
+}

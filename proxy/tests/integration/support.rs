@@ -318,3 +318,33 @@ pub fn admin_cli(proxy: &Proxy, sql: &str) -> Result<String, String> {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// In `dir`: a CA (`ca.pem`), a server certificate for 127.0.0.1 signed by it
+/// (`server-cert.pem`, `server-key.pem`), and a second, unrelated CA (`other-ca.pem`),
+/// made with openssl.
+pub fn make_certs(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("cert dir");
+    let script = r#"
+set -e
+ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$1-key.pem" -out "$1.pem" \
+  -subj "/CN=rwsplit test $1" -addext basicConstraints=critical,CA:TRUE \
+  -addext keyUsage=critical,keyCertSign,cRLSign; }
+ca ca
+ca other-ca
+openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=127.0.0.1
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > ext.cnf
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+  -out server-cert.pem -extfile ext.cnf
+chmod 644 *.pem
+"#;
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian's openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
