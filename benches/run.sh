@@ -11,6 +11,10 @@
 # Targets on a 2-core machine: rwsplit >= 0.9x HAProxy's qps on point selects, and
 # <= 1.5x HAProxy's CPU per query.
 set -euo pipefail
+
+# rwsplit's worker threads: 1, as a sidecar sharing a small machine with its app runs it
+# (RWSPLIT_BENCH_THREADS=0 for one per CPU, the binary's default).
+RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 
 TIME=20 THREADS=8 TABLE_SIZE=100000 OUT=""
@@ -60,7 +64,8 @@ HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
 
 ./target/release/rwsplit --listen "127.0.0.1:$RWSPLIT_PORT" --writer "127.0.0.1:$PRIMARY" \
   --reader "127.0.0.1:$R1" --reader "127.0.0.1:$R2" --user app:app \
-  --monitor-user monitor:monitor --log-level warn >"$WORK/rwsplit.log" 2>&1 &
+  --monitor-user monitor:monitor --worker-threads "$RWSPLIT_THREADS" --log-level warn \
+  >"$WORK/rwsplit.log" 2>&1 &
 RWSPLIT_PID=$!; PIDS+=("$RWSPLIT_PID")
 
 for port in $HAPROXY_PORT $RWSPLIT_PORT; do
@@ -120,7 +125,7 @@ done
 report() {
   echo "rwsplit benchmark: sysbench, $THREADS threads, ${TIME}s per run, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs"
   echo "direct = one replica, no hop; haproxy = TCP mode, round robin over both replicas;"
-  echo "rwsplit = reads to both replicas (prepared statements go to the primary)."
+  echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
   echo
   printf '%-20s %-8s %10s %9s %12s\n' workload target qps p95_ms cpu_us/query
   for w in "${WORKLOADS[@]}"; do

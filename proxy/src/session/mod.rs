@@ -214,6 +214,13 @@ impl Session {
                 return Ok(());
             }
             let idle_ms = self.config.server.client_idle_timeout_ms;
+            let idle = async {
+                if idle_ms > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(idle_ms)).await
+                } else {
+                    std::future::pending().await
+                }
+            };
             let msg = tokio::select! {
                 biased;
                 m = self.read_command() => m?,
@@ -221,7 +228,7 @@ impl Session {
                     stopping = true;
                     continue;
                 }
-                _ = tokio::time::sleep(std::time::Duration::from_millis(idle_ms)), if idle_ms > 0 => {
+                _ = idle => {
                     tracing::debug!(session = self.id, "idle for server.client_idle_timeout_ms: closing");
                     metrics::counter!("rwsplit_idle_timeouts_total").increment(1);
                     return Ok(());
