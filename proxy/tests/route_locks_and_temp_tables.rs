@@ -4,11 +4,9 @@
 
 mod common_route;
 
-use common_route::topology;
+use common_route::{run_steps, topology, Step};
 use rwsplit::classify::Classifier;
-use rwsplit::route::{
-    route, status, BackendId, Outcome, Reason, Served, SessionState, Target, Topology,
-};
+use rwsplit::route::{route, status, Outcome, Reason, Served, SessionState, Target, Topology};
 
 const AC: u16 = status::AUTOCOMMIT;
 const TX: u16 = status::AUTOCOMMIT | status::IN_TRANS;
@@ -16,39 +14,8 @@ const TX: u16 = status::AUTOCOMMIT | status::IN_TRANS;
 const RD: Target = Target::Reader;
 const WR: Target = Target::Writer;
 
-/// (statement, status after it, expected target, expected reason)
-type Step = (&'static str, u16, Target, Reason);
-
 fn run(t: &Topology, steps: &[Step]) -> Vec<String> {
-    let c = Classifier::default();
-    let mut state = SessionState::default();
-    let mut bad = Vec::new();
-    for (i, &(sql, status, target, reason)) in steps.iter().enumerate() {
-        let st = c.classify(sql.as_bytes());
-        let r = route(&st, &state, t);
-        if r.target != target || r.reason != reason {
-            bad.push(format!(
-                "  step {i} {sql:?}: {:?}/{:?}, want {target:?}/{reason:?}",
-                r.target, r.reason
-            ));
-        }
-        let served = match r.target {
-            Target::Refuse => continue,
-            Target::Writer => Served::Writer,
-            Target::Reader => Served::Reader(BackendId(2)),
-            Target::Backend(id) if Some(id) == t.writer => Served::Writer,
-            Target::Backend(id) => Served::Reader(id),
-        };
-        state.after(
-            &st,
-            served,
-            Outcome {
-                ok: true,
-                status: Some(status),
-            },
-        );
-    }
-    bad
+    run_steps(t, SessionState::default(), steps)
 }
 
 #[rustfmt::skip]

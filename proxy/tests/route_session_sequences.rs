@@ -6,7 +6,7 @@
 
 mod common_route;
 
-use common_route::topology;
+use common_route::{run_steps, topology, Step};
 use rwsplit::classify::Classifier;
 use rwsplit::route::{
     route, status, BackendId, Outcome, Reason, Served, SessionState, Target, Topology,
@@ -22,39 +22,8 @@ const R2: Target = Target::Backend(PICK);
 const RD: Target = Target::Reader;
 const WR: Target = Target::Writer;
 
-/// (statement, status after it, expected target, expected reason)
-type Step = (&'static str, u16, Target, Reason);
-
 fn run(t: &Topology, steps: &[Step]) -> Vec<String> {
-    let c = Classifier::default();
-    let mut state = SessionState::default();
-    let mut bad = Vec::new();
-    for (i, &(sql, status, target, reason)) in steps.iter().enumerate() {
-        let st = c.classify(sql.as_bytes());
-        let r = route(&st, &state, t);
-        if r.target != target || r.reason != reason {
-            bad.push(format!(
-                "  step {i} {sql:?}: {:?}/{:?}, want {target:?}/{reason:?}",
-                r.target, r.reason
-            ));
-        }
-        let served = match r.target {
-            Target::Refuse => continue,
-            Target::Writer => Served::Writer,
-            Target::Reader => Served::Reader(PICK),
-            Target::Backend(id) if Some(id) == t.writer => Served::Writer,
-            Target::Backend(id) => Served::Reader(id),
-        };
-        state.after(
-            &st,
-            served,
-            Outcome {
-                ok: true,
-                status: Some(status),
-            },
-        );
-    }
-    bad
+    run_steps(t, SessionState::default(), steps)
 }
 
 #[rustfmt::skip]

@@ -4,7 +4,8 @@
 
 use rwsplit::classify::{Classifier, Kind, Statement};
 use rwsplit::route::{
-    route, status, Backend, BackendId, Outcome, Role, Route, Served, SessionState, Target, Topology,
+    route, status, Backend, BackendId, Outcome, Reason, Role, Route, Served, SessionState, Target,
+    Topology,
 };
 
 pub fn topology() -> Topology {
@@ -186,4 +187,41 @@ pub fn check_sequence(name: &str, steps: &[(&str, &str)]) {
         }
     }
     assert!(bad.is_empty(), "sequence {name}:\n{}", bad.join("\n"));
+}
+
+/// (statement, status flags after it, expected target, expected reason)
+pub type Step = (&'static str, u16, Target, Reason);
+
+/// Runs `steps` in one session starting from `state`: each statement is routed, "runs"
+/// where it was routed (a reader pick is backend 2) and the state is told the status flags
+/// the server reports after it. Returns the mismatches, one line each.
+pub fn run_steps(t: &Topology, mut state: SessionState, steps: &[Step]) -> Vec<String> {
+    let c = Classifier::default();
+    let mut bad = Vec::new();
+    for (i, &(sql, status, target, reason)) in steps.iter().enumerate() {
+        let st = c.classify(sql.as_bytes());
+        let r = route(&st, &state, t);
+        if r.target != target || r.reason != reason {
+            bad.push(format!(
+                "  step {i} {sql:?}: {:?}/{:?}, want {target:?}/{reason:?}",
+                r.target, r.reason
+            ));
+        }
+        let served = match r.target {
+            Target::Refuse => continue,
+            Target::Writer => Served::Writer,
+            Target::Reader => Served::Reader(BackendId(2)),
+            Target::Backend(id) if Some(id) == t.writer => Served::Writer,
+            Target::Backend(id) => Served::Reader(id),
+        };
+        state.after(
+            &st,
+            served,
+            Outcome {
+                ok: true,
+                status: Some(status),
+            },
+        );
+    }
+    bad
 }
