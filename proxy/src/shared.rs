@@ -339,17 +339,28 @@ impl Shared {
     }
 
     /// Registers a session for the admin interface; it leaves with the guard.
-    pub fn register_session(self: &Arc<Self>, info: SessionInfo) -> SessionGuard {
+    /// Registers a logged-in session; `None` when its user already has `user_cap` sessions
+    /// (0 = no cap).
+    pub fn register_session(
+        self: &Arc<Self>,
+        info: SessionInfo,
+        user_cap: u32,
+    ) -> Option<SessionGuard> {
         let info = Arc::new(info);
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(info.id, info.clone());
+        {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            if user_cap > 0
+                && sessions.values().filter(|s| s.user == info.user).count() >= user_cap as usize
+            {
+                return None;
+            }
+            sessions.insert(info.id, info.clone());
+        }
         metrics::gauge!("rwsplit_client_connections").increment(1.0);
-        SessionGuard {
+        Some(SessionGuard {
             shared: self.clone(),
             info,
-        }
+        })
     }
 
     /// This process's heartbeat row id.

@@ -33,6 +33,10 @@ pub struct UserConfig {
     /// This user may only log in over TLS (else error 1045, as REQUIRE SSL). Default false.
     #[serde(default)]
     pub require_tls: bool,
+    /// Client connections this user may hold at once; more get error 1203 (as the
+    /// server's max_user_connections). 0 = no cap. Default 0.
+    #[serde(default)]
+    pub max_connections: u32,
 }
 
 impl UserConfig {

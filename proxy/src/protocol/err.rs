@@ -101,6 +101,15 @@ impl SqlError {
         )
     }
 
+    /// A user over its own connection cap (the server's max_user_connections).
+    pub fn too_many_user_connections(user: &str) -> Self {
+        SqlError::new(
+            codes::ER_TOO_MANY_USER_CONNECTIONS,
+            b"42000",
+            format!("User {user} already has more than 'max_user_connections' active connections"),
+        )
+    }
+
     /// The server's answer, in place of a greeting, when max_connections is reached.
     pub fn too_many_connections() -> Self {
         SqlError::new(codes::ER_CON_COUNT_ERROR, b"08004", "Too many connections")
@@ -118,6 +127,7 @@ impl SqlError {
 /// MySQL error codes used by rwsplit.
 pub mod codes {
     pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_TOO_MANY_USER_CONNECTIONS: u16 = 1203;
     pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;
     pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;

@@ -91,17 +91,29 @@ pub async fn serve(
         }
     };
     let shared_routing = shared.routing();
-    let registration = shared.register_session(crate::shared::SessionInfo {
-        id,
-        user: login.user.name.clone(),
-        peer: peer.to_string(),
-        started: std::time::SystemTime::now(),
-        db: std::sync::Mutex::new(login.db.clone()),
-        in_transaction: Default::default(),
-        statements: Default::default(),
-        threads: Default::default(),
-        killed: Default::default(),
-    });
+    let registered = shared.register_session(
+        crate::shared::SessionInfo {
+            id,
+            user: login.user.name.clone(),
+            peer: peer.to_string(),
+            started: std::time::SystemTime::now(),
+            db: std::sync::Mutex::new(login.db.clone()),
+            in_transaction: Default::default(),
+            statements: Default::default(),
+            threads: Default::default(),
+            killed: Default::default(),
+        },
+        login.user.max_connections,
+    );
+    let Some(registration) = registered else {
+        let err = SqlError::too_many_user_connections(&login.user.name);
+        client.send_error(&err, login.next_seq).await?;
+        metrics::counter!("rwsplit_errors_total", "code" => "1203").increment(1);
+        return Err(SessionError::Handshake(format!(
+            "'{}' is at its max_connections",
+            login.user.name
+        )));
+    };
     let mut session = Session {
         id,
         db: login.db.clone(),

@@ -182,3 +182,51 @@ async fn over_max_client_connections_a_client_gets_1040_and_the_others_go_on() {
     let (_, page) = http_get(proxy.metrics_port, "/metrics");
     assert!(metric(&page, "rwsplit_errors_total", &[("code", "1040")]) >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_over_its_max_connections_gets_1203_and_other_users_go_on() {
+    let dir = std::env::temp_dir().join(format!("rwsplit-usercap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("rwsplit.toml");
+    std::fs::write(
+        &file,
+        "[[users]]\nname = \"capped\"\npassword = \"capped\"\nbackend_user = \"app\"\n\
+         backend_password = \"app\"\nmax_connections = 2\n",
+    )
+    .expect("config");
+    let proxy = Proxy::start(&["--config", file.to_str().expect("path")]);
+    let capped = || mysql_async::Conn::new(opts(proxy.port, "capped", "capped", None));
+    let mut a = capped().await.expect("first");
+    let _b = capped().await.expect("second");
+    let err = capped()
+        .await
+        .map(|_| ())
+        .expect_err("third is over the cap");
+    let msg = format!("{err:?}");
+    assert!(
+        msg.contains("1203") && msg.contains("max_user_connections"),
+        "{msg}"
+    );
+    // Another user is not counted against it; the capped user's sessions go on.
+    let mut other = app(&proxy).await;
+    other.query_drop("SELECT 1").await.expect("other user");
+    a.query_drop("SELECT 1").await.expect("still served");
+    a.disconnect().await.expect("quit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match capped().await {
+            Ok(mut c) => {
+                c.query_drop("SELECT 1").await.expect("served");
+                break;
+            }
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "slot not freed: {e:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
