@@ -1,12 +1,11 @@
-//! The shared corpus (shared/sql/mysql-corpus.sql, 307 categorized statements): every
+//! The shared corpus (a copy of shared/sql/mysql-corpus.sql in tests/data/, 307 categorized statements): every
 //! statement classifies, and each category lands where it must.
 
 use rwsplit::classify::{Classifier, Flags, Kind};
 use rwsplit::route::{route, Backend, BackendId, Role, SessionState, Target, Topology};
 
 fn corpus() -> Vec<(String, String)> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/sql/mysql-corpus.sql");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mysql-corpus.sql");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     let mut cat = String::new();

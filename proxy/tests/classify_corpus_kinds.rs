@@ -1,4 +1,4 @@
-//! The shared corpus (shared/sql/mysql-corpus.sql: 307 statements, `@@@ category` before
+//! The shared corpus (a copy of shared/sql/mysql-corpus.sql in tests/data/: 307 statements, `@@@ category` before
 //! each), read at run time: every statement classifies, lands in a kind its category allows,
 //! and goes where its category says. In the read categories, every statement that does not
 //! go to a reader is listed below with its reason.
@@ -12,13 +12,8 @@ use rwsplit::classify::{Classifier, Detail, Flags, Kind, Statement};
 use rwsplit::route::{route, Reason, Route, SessionState, Target};
 
 fn corpus() -> Vec<(String, String)> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/sql/mysql-corpus.sql");
-    assert!(
-        path.exists(),
-        "{} is missing (the workspace's parent holds shared/)",
-        path.display()
-    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mysql-corpus.sql");
+    assert!(path.exists(), "{} is missing", path.display());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     let mut cat: Option<String> = None;
