@@ -98,6 +98,7 @@ start_node() { # NODE
   setsid "$(mariadbd_bin)" --no-defaults "${user[@]}" \
     --datadir="$DIR/n$n" --port="$(port_of "$n")" --bind-address=127.0.0.1 \
     --socket="$(sock "$n")" --pid-file="$(pidfile "$n")" --log-error="$DIR/n$n.err" \
+    --tmpdir="$DIR/tmp" \
     --server-id=$((n + 1)) --log-bin=mysql-bin --log-slave-updates --binlog-format=ROW \
     --gtid-strict-mode=ON --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --skip-name-resolve --max-connections="$MAXCONN" --max-allowed-packet=256M \
@@ -136,9 +137,16 @@ cmd_up() {
   echo 0 > "$DIR/primary"
   local user=()
   [ "$(id -u)" -eq 0 ] && user=(--user=root)
-  "$(install_db_bin)" --no-defaults "${user[@]}" --datadir="$DIR/template" \
-    --auth-root-authentication-method=normal --skip-test-db >"$DIR/install.log" 2>&1 \
-    || { cat "$DIR/install.log" >&2; die "mariadb-install-db failed"; }
+  # A temporary directory of this topology's own: servers bootstrapping side by side (tests
+  # run in parallel) must not share /tmp's temporary tables.
+  mkdir -p "$DIR/tmp"
+  local try
+  for try in 1 2; do
+    rm -rf "$DIR/template"
+    TMPDIR="$DIR/tmp" "$(install_db_bin)" --no-defaults "${user[@]}" --datadir="$DIR/template" \
+      --auth-root-authentication-method=normal --skip-test-db >"$DIR/install.log" 2>&1 && break
+    [ "$try" = 2 ] && { cat "$DIR/install.log" >&2; die "mariadb-install-db failed"; }
+  done
   for n in $(seq 0 $((NODES - 1))); do cp -a "$DIR/template" "$DIR/n$n"; done
   rm -rf "$DIR/template"
   for n in $(seq 0 $((NODES - 1))); do start_node "$n"; done
