@@ -4,19 +4,15 @@
 
 mod common_route;
 
-use common_route::{run_steps, topology, Step};
+use common_route::{check_step_sequences, topology, Step};
 use rwsplit::classify::Classifier;
-use rwsplit::route::{route, status, Outcome, Reason, Served, SessionState, Target, Topology};
+use rwsplit::route::{route, status, Outcome, Reason, Served, SessionState, Target};
 
 const AC: u16 = status::AUTOCOMMIT;
 const TX: u16 = status::AUTOCOMMIT | status::IN_TRANS;
 
 const RD: Target = Target::Reader;
 const WR: Target = Target::Writer;
-
-fn run(t: &Topology, steps: &[Step]) -> Vec<String> {
-    run_steps(t, SessionState::default(), steps)
-}
 
 #[rustfmt::skip]
 const SEQUENCES: &[(&str, &[Step])] = &[
@@ -124,15 +120,7 @@ const SEQUENCES: &[(&str, &[Step])] = &[
 
 #[test]
 fn locks_and_temporary_tables() {
-    let t = topology();
-    let mut bad = Vec::new();
-    for (name, steps) in SEQUENCES {
-        let errs = run(&t, steps);
-        if !errs.is_empty() {
-            bad.push(format!("{name}:\n{}", errs.join("\n")));
-        }
-    }
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    check_step_sequences(&topology(), SEQUENCES);
 }
 
 #[test]

@@ -6,11 +6,9 @@
 
 mod common_route;
 
-use common_route::{run_steps, topology, Step};
+use common_route::{check_step_sequences, topology, Step};
 use rwsplit::classify::Classifier;
-use rwsplit::route::{
-    route, status, BackendId, Outcome, Reason, Served, SessionState, Target, Topology,
-};
+use rwsplit::route::{route, status, BackendId, Outcome, Reason, Served, SessionState, Target};
 
 const AC: u16 = status::AUTOCOMMIT;
 const TX: u16 = status::AUTOCOMMIT | status::IN_TRANS;
@@ -21,10 +19,6 @@ const PICK: BackendId = BackendId(2);
 const R2: Target = Target::Backend(PICK);
 const RD: Target = Target::Reader;
 const WR: Target = Target::Writer;
-
-fn run(t: &Topology, steps: &[Step]) -> Vec<String> {
-    run_steps(t, SessionState::default(), steps)
-}
 
 #[rustfmt::skip]
 const SEQUENCES: &[(&str, &[Step])] = &[
@@ -127,15 +121,7 @@ const SEQUENCES: &[(&str, &[Step])] = &[
 
 #[test]
 fn session_state_sequences() {
-    let t = topology();
-    let mut bad = Vec::new();
-    for (name, steps) in SEQUENCES {
-        let errs = run(&t, steps);
-        if !errs.is_empty() {
-            bad.push(format!("{name}:\n{}", errs.join("\n")));
-        }
-    }
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    check_step_sequences(&topology(), SEQUENCES);
 }
 
 #[test]

@@ -225,3 +225,15 @@ pub fn run_steps(t: &Topology, mut state: SessionState, steps: &[Step]) -> Vec<S
     }
     bad
 }
+
+/// Runs each named sequence in a fresh session on `t`; panics listing every mismatch.
+pub fn check_step_sequences(t: &Topology, sequences: &[(&str, &[Step])]) {
+    let mut bad = Vec::new();
+    for (name, steps) in sequences {
+        let errs = run_steps(t, SessionState::default(), steps);
+        if !errs.is_empty() {
+            bad.push(format!("{name}:\n{}", errs.join("\n")));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
