@@ -124,12 +124,22 @@ fn free_port_block(n: u16) -> u16 {
     panic!("no free port block");
 }
 
-/// A free port for a proxy.
+/// A free port for a proxy: from 10000-19999, below both the topologies' blocks and the
+/// ephemeral range, so an outgoing connection cannot take it between this check and the
+/// proxy's bind (each call in this process tries a different port first).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u16)
+        .wrapping_mul(31)
+        .wrapping_add(call.wrapping_mul(101));
+    for i in 0..2000u16 {
+        let port = 10_000 + seed.wrapping_add(i.wrapping_mul(7)) % 10_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port");
 }
 
 pub fn opts(port: u16, user: &str, pass: &str, db: Option<&str>) -> OptsBuilder {

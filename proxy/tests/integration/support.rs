@@ -59,8 +59,21 @@ impl Proxy {
         Proxy::start_with(&args)
     }
 
-    /// Starts rwsplit with exactly these arguments (plus --listen).
+    /// Starts rwsplit with exactly these arguments (plus --listen). A port another test
+    /// took between the check and rwsplit's bind is retried on other ports.
     pub fn start_with(args: &[String]) -> Proxy {
+        for _ in 0..4 {
+            let mut p = Proxy::spawn(args);
+            match p.wait_ready() {
+                Ok(()) => return p,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("rwsplit did not start; log:\n{log}"),
+            }
+        }
+        panic!("rwsplit did not start: its ports were taken four times");
+    }
+
+    fn spawn(args: &[String]) -> Proxy {
         let (port, metrics_port, admin_port) = (free_port(), free_port(), free_port());
         let log = std::env::temp_dir().join(format!("rwsplit-it-proxy-{port}.log"));
         let file = std::fs::File::create(&log).expect("log file");
@@ -77,28 +90,30 @@ impl Proxy {
             .stderr(file)
             .spawn()
             .expect("start rwsplit");
-        let p = Proxy {
+        Proxy {
             child,
             port,
             metrics_port,
             admin_port,
             log,
-        };
-        p.wait_ready();
-        p
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Ok once the listener accepts; Err(log) if the process exited or never listened.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(self.log_text());
+            }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 // Let the monitor see the readers once.
                 std::thread::sleep(Duration::from_millis(300));
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("rwsplit did not start; log:\n{}", self.log_text());
+        Err(self.log_text())
     }
 
     pub fn log_text(&self) -> String {
