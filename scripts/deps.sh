@@ -7,7 +7,7 @@
 #
 #   (always)   MariaDB server and client (Debian's mariadb-server, mariadb-client). The
 #              packaged service is never started: scripts/topology.sh runs its own servers.
-#   --test     PyMySQL (pip, else Debian's python3-pymysql), sysbench, and for the
+#   --test     PyMySQL and cryptography (pip, else Debian's python3-…), sysbench, and for the
 #              deployment checks docker-compose (Debian's, v1: `config` only, no engine)
 #              and kubernetes-validate (pip), openssl (test certificates for TLS)
 #   --bench    sysbench and haproxy
@@ -96,19 +96,22 @@ fi
 # ---- PyMySQL ----------------------------------------------------------------------------
 if [ $want_test = 1 ]; then
   command -v python3 >/dev/null 2>&1 || { apt_install python3; echo "deps: installed python3"; }
-  if ! python3 -c 'import pymysql' >/dev/null 2>&1; then
-    pip=(python3 -m pip install -q --disable-pip-version-check PyMySQL)
+  # PyMySQL, and cryptography for its side of caching_sha2_password's RSA exchange.
+  for mod_pkg in pymysql:PyMySQL:python3-pymysql cryptography:cryptography:python3-cryptography; do
+    IFS=: read -r mod pypkg debpkg <<<"$mod_pkg"
+    python3 -c "import $mod" >/dev/null 2>&1 && continue
+    pip=(python3 -m pip install -q --disable-pip-version-check "$pypkg")
     how=""
     if "${pip[@]}" >>"$LOG" 2>&1; then how=pip
     elif "${pip[@]}" --break-system-packages >>"$LOG" 2>&1; then how=pip
     else
       # No pip (or pip refused): Debian's package serves Debian's python3.
-      apt_install python3-pymysql && how=apt
+      apt_install "$debpkg" && how=apt
     fi
-    python3 -c 'import pymysql' >/dev/null 2>&1 \
-      || fail_with_log "PyMySQL installed ($how) but 'python3 -c \"import pymysql\"' still fails ($(command -v python3))"
-    echo "deps: installed PyMySQL ($how)"
-  fi
+    python3 -c "import $mod" >/dev/null 2>&1 \
+      || fail_with_log "$pypkg installed ($how) but 'python3 -c \"import $mod\"' still fails ($(command -v python3))"
+    echo "deps: installed $pypkg ($how)"
+  done
 fi
 
 # ---- kubernetes-validate (validates deploy/k8s against the Kubernetes schemas) -----------

@@ -103,6 +103,21 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_REQUIRE_TLS")]
     pub require_tls: bool,
 
+    /// The auth plugin proposed to clients: mysql_native_password or caching_sha2_password
+    /// [default: the writer's].
+    #[arg(long, env = "RWSPLIT_AUTH_PLUGIN", value_name = "PLUGIN")]
+    pub auth_plugin: Option<String>,
+
+    /// caching_sha2_password clients must pass full authentication (password over TLS,
+    /// or RSA-encrypted without TLS) instead of the fast path [default: off].
+    #[arg(long, env = "RWSPLIT_CACHING_SHA2_FULL_AUTH")]
+    pub caching_sha2_full_auth: bool,
+
+    /// PEM RSA private key for caching_sha2_password's RSA exchange [default: a 2048-bit
+    /// pair generated when first needed].
+    #[arg(long, env = "RWSPLIT_RSA_PRIVATE_KEY", value_name = "FILE")]
+    pub rsa_private_key: Option<PathBuf>,
+
     /// Milliseconds a client has to finish logging in [default: 10000].
     #[arg(long, env = "RWSPLIT_HANDSHAKE_TIMEOUT", value_name = "MS")]
     pub handshake_timeout: Option<u64>,
@@ -273,6 +288,15 @@ impl Cli {
         }
         if self.require_tls {
             c.server.require_tls = true;
+        }
+        if let Some(v) = &self.auth_plugin {
+            c.server.auth_plugin = v.clone();
+        }
+        if self.caching_sha2_full_auth {
+            c.server.caching_sha2_full_auth = true;
+        }
+        if let Some(v) = &self.rsa_private_key {
+            c.server.rsa_private_key_file = v.display().to_string();
         }
         if let Some(v) = self.handshake_timeout {
             c.server.handshake_timeout_ms = v;

@@ -14,6 +14,7 @@ use crate::classify::Classifier;
 use crate::config::{Config, TopologyMode};
 use crate::metrics::DigestStore;
 use crate::protocol::handshake::ServerInfo;
+use crate::protocol::rsa::RsaKeys;
 use crate::route::{Backend, BackendId, Load, Position, Role, Topology};
 use crate::tls::{BackendTls, ClientTls};
 
@@ -74,6 +75,8 @@ pub struct Shared {
     offline: Mutex<std::collections::BTreeSet<String>>,
     offline_changed: watch::Sender<u64>,
     reloader: Mutex<Option<Arc<Reloader>>>,
+    /// The RSA key pair generated when no key file is configured.
+    generated_rsa: tokio::sync::OnceCell<Arc<RsaKeys>>,
     /// The proxy's own listener is up.
     pub listening: std::sync::atomic::AtomicBool,
     pub started: std::time::Instant,
@@ -90,6 +93,8 @@ pub struct RoutingParts {
     pub backend_tls: Option<Arc<BackendTls>>,
     /// TLS offered to clients (`None`: not offered).
     pub client_tls: Option<Arc<ClientTls>>,
+    /// The key pair of `server.rsa_private_key_file` (`None`: not set).
+    pub rsa_keys: Option<Arc<RsaKeys>>,
 }
 
 impl RoutingParts {
@@ -103,11 +108,54 @@ impl RoutingParts {
             generation,
             backend_tls: BackendTls::for_runtime(&config.backends),
             client_tls: ClientTls::for_runtime(&config.server),
+            rsa_keys: rsa_keys_from_file(&config.server.rsa_private_key_file),
+        }
+    }
+}
+
+fn rsa_keys_from_file(path: &str) -> Option<Arc<RsaKeys>> {
+    if path.is_empty() {
+        return None;
+    }
+    let keys = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| RsaKeys::from_pem(&pem).map_err(|e| e.to_string()));
+    match keys {
+        Ok(k) => Some(Arc::new(k)),
+        Err(e) => {
+            tracing::error!(path, error = %e, "server.rsa_private_key_file unusable");
+            None
         }
     }
 }
 
 impl Shared {
+    /// The key pair for caching_sha2_password's RSA exchange: the configured file's, else
+    /// one generated on first use (on a blocking thread) and kept until exit.
+    pub async fn rsa_keys(&self) -> Option<Arc<RsaKeys>> {
+        if let Some(k) = self.routing().rsa_keys.clone() {
+            return Some(k);
+        }
+        let generated = self
+            .generated_rsa
+            .get_or_try_init(|| async {
+                let keys = tokio::task::spawn_blocking(|| RsaKeys::generate(2048))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                tracing::info!("generated an RSA key pair for caching_sha2_password");
+                Ok::<_, String>(Arc::new(keys))
+            })
+            .await;
+        match generated {
+            Ok(k) => Some(k.clone()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot generate an RSA key pair");
+                None
+            }
+        }
+    }
+
     pub fn new(config: Config) -> Arc<Shared> {
         let shared = Arc::new(Shared {
             routing: RwLock::new(Arc::new(RoutingParts::new(&config, 1))),
@@ -124,6 +172,7 @@ impl Shared {
             ids: Mutex::new(HashMap::new()),
             loads: RwLock::new(HashMap::new()),
             instance_id: rand::random::<u64>() >> 1,
+            generated_rsa: tokio::sync::OnceCell::new(),
             heartbeat_written_us: AtomicU64::new(0),
             write_epoch: AtomicU64::new(0),
             last_write_us: AtomicU64::new(0),

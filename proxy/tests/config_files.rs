@@ -39,6 +39,9 @@ fn bad_configs_name_the_key_and_exit_non_zero() {
         ("[backends]\nmode = \"read_only\"\n[[users]]\nname = \"u\"\n", "backends.hosts"),
         ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[[routing.rules]]\nmatch = \"(\"\nroute = \"reader\"\n", "routing.rules[0].match"),
         ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[routing]\nconsistency = \"strong\"\n", "consistency"),
+        ("[server]\nauth_plugin = \"ed25519\"\n[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n", "server.auth_plugin"),
+        ("[server]\nrsa_private_key_file = \"/nonexistent/key.pem\"\n[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n", "server.rsa_private_key_file"),
+        ("[server]\nrsa_private_key_file = \"Cargo.toml\"\n[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n", "server.rsa_private_key_file"),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let f = dir.join(format!("rwsplit-bad-{}-{i}.toml", std::process::id()));

@@ -13,6 +13,7 @@ use mysql_common::proto::MySerialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::protocol::auth::{caching_sha2_step, Sha2Step};
 use crate::protocol::command::{COM_INIT_DB, COM_QUERY, COM_QUIT};
 use crate::protocol::handshake::{required_caps, unsupported_caps, ServerInfo};
 use crate::protocol::packet;
@@ -165,7 +166,7 @@ impl BackendConn {
             .map_err(|_| BackendError::Protocol("bad greeting"))?;
         let server = ServerInfo::from_greeting(&hs);
         self.thread_id = hs.connection_id();
-        let nonce = hs.nonce();
+        let mut nonce = hs.nonce();
         let server_caps = hs.capabilities();
         let mut caps = (p.caps & server_caps) - unsupported_caps();
         caps |= required_caps() | CapabilityFlags::CLIENT_PLUGIN_AUTH;
@@ -245,26 +246,30 @@ impl BackendConn {
                         .map_err(|_| BackendError::Protocol("bad auth switch"))?;
                     plugin = sw.auth_plugin().into_owned();
                     let data = plugin_data(&plugin, &p.password, sw.plugin_data())?;
+                    // The new nonce (the RSA exchange XORs the password with it).
+                    nonce = sw.plugin_data().to_vec();
+                    if nonce.last() == Some(&0) {
+                        nonce.pop();
+                    }
                     self.write_payload(&data, seq).await?;
                 }
-                Some(0x01) => match (&plugin, p2.get(1)) {
-                    (AuthPlugin::CachingSha2Password, Some(3)) => {} // fast auth ok; OK follows
-                    (AuthPlugin::CachingSha2Password, Some(4)) if self.stream.is_tls() => {
-                        // Full authentication: over TLS the password goes as it is.
-                        let mut clear = p.password.as_bytes().to_vec();
-                        clear.push(0);
-                        self.write_payload(&clear, seq).await?;
+                Some(0x01) if plugin == AuthPlugin::CachingSha2Password => {
+                    // Fast auth OK, or full authentication: the password in clear over
+                    // TLS, otherwise RSA-encrypted under the public key it asks for.
+                    let step = caching_sha2_step(
+                        p2.get(1..).unwrap_or_default(),
+                        self.stream.is_tls(),
+                        &p.password,
+                        &nonce,
+                    )
+                    .map_err(|e| {
+                        BackendError::Auth(format!("caching_sha2_password with {}: {e}", self.addr))
+                    })?;
+                    if let Sha2Step::Send(data) = step {
+                        self.write_payload(&data, seq).await?;
                     }
-                    (AuthPlugin::CachingSha2Password, Some(4)) => {
-                        return Err(BackendError::Auth(
-                            "the backend asks for caching_sha2_password full authentication, \
-                             which needs TLS (set backends.tls) or RSA (not supported); or log in \
-                             once with the mysql client to fill the server's cache"
-                                .into(),
-                        ))
-                    }
-                    _ => return Err(BackendError::Protocol("unexpected auth data")),
-                },
+                }
+                Some(0x01) => return Err(BackendError::Protocol("unexpected auth data")),
                 _ => return Err(BackendError::Protocol("unexpected login answer")),
             }
         }

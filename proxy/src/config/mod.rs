@@ -127,6 +127,28 @@ impl Config {
                 "is required when server.require_tls or a user's require_tls is set",
             ));
         }
+        if !["", "mysql_native_password", "caching_sha2_password"]
+            .contains(&self.server.auth_plugin.as_str())
+        {
+            return Err(invalid(
+                "server.auth_plugin",
+                format!(
+                    "'{}' is not \"mysql_native_password\" or \"caching_sha2_password\"",
+                    self.server.auth_plugin
+                ),
+            ));
+        }
+        if !self.server.rsa_private_key_file.is_empty() {
+            let path = &self.server.rsa_private_key_file;
+            let pem = std::fs::read_to_string(path).map_err(|e| {
+                invalid(
+                    "server.rsa_private_key_file",
+                    format!("cannot read {path}: {e}"),
+                )
+            })?;
+            crate::protocol::rsa::RsaKeys::from_pem(&pem)
+                .map_err(|e| invalid("server.rsa_private_key_file", format!("{path}: {e}")))?;
+        }
         if self.server.handshake_timeout_ms == 0 {
             return Err(invalid("server.handshake_timeout_ms", "must be at least 1"));
         }

@@ -34,6 +34,20 @@ pub struct ServerConfig {
     /// closes its connection; 0 = never. Default 0 (the servers' wait_timeout still
     /// applies to the backend connections).
     pub client_idle_timeout_ms: u64,
+    /// Clients logging in with caching_sha2_password must pass its full authentication,
+    /// as a MySQL 8 server asks when its cache is cold: the password in clear over TLS,
+    /// or RSA-encrypted under rwsplit's public key without TLS (the client asks for the
+    /// key, or has it from `rsa_private_key_file`'s pair). false = the fast path (a
+    /// SHA-256 scramble) every time, which every client passes. Default false.
+    pub caching_sha2_full_auth: bool,
+    /// The auth plugin rwsplit's greeting proposes to clients: "mysql_native_password" or
+    /// "caching_sha2_password" (what MySQL 8 proposes); a client may answer with the
+    /// other one, both are accepted. Default "" (the writer's, as it was last seen).
+    pub auth_plugin: String,
+    /// PEM RSA private key (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY") for that
+    /// RSA exchange; its public key is what clients are sent. Default: none (rwsplit
+    /// generates a 2048-bit pair when the first client needs it; it lasts until exit).
+    pub rsa_private_key_file: String,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +64,9 @@ impl Default for ServerConfig {
             require_tls: false,
             handshake_timeout_ms: 10_000,
             client_idle_timeout_ms: 0,
+            caching_sha2_full_auth: false,
+            auth_plugin: String::new(),
+            rsa_private_key_file: String::new(),
         }
     }
 }

@@ -126,7 +126,7 @@ impl ServerInfo {
             caps,
             self.collation,
             StatusFlags::from_bits_truncate(self.status),
-            Some(&b"mysql_native_password"[..]),
+            Some(&self.auth_plugin[..]),
         )
         .with_mariadb_ext_capabilities(self.offered_mariadb_caps());
         let mut buf = Vec::with_capacity(128);

@@ -10,6 +10,7 @@ use rand::Rng;
 use crate::config::{Config, UserConfig};
 use crate::protocol::auth::{self, Method};
 use crate::protocol::handshake::{is_ssl_request, parse_login, ServerInfo};
+use crate::protocol::rsa::RsaKeys;
 use crate::protocol::SqlError;
 use crate::tls::ClientTls;
 
@@ -48,8 +49,20 @@ pub async fn authenticate(
     config: &Config,
     connection_id: u32,
     tls: Option<&ClientTls>,
+    rsa: Option<&RsaKeys>,
 ) -> Result<Login, SessionError> {
     let scramble = new_scramble();
+    let proposed;
+    let info = match config.server.auth_plugin.as_str() {
+        "" => info,
+        plugin => {
+            proposed = ServerInfo {
+                auth_plugin: plugin.as_bytes().to_vec(),
+                ..info.clone()
+            };
+            &proposed
+        }
+    };
     client
         .send(&info.greeting(connection_id, &scramble, tls.is_some()), 0)
         .await?;
@@ -114,13 +127,21 @@ pub async fn authenticate(
             (Method::Native, reply.payload().into_owned())
         }
     };
-    if !auth::verify(method, &scramble, &user.password, &response)
-        || (user.require_tls && !client.is_tls())
-    {
+    let full = method == Method::CachingSha2
+        && config.server.caching_sha2_full_auth
+        && !user.password.is_empty();
+    let proven = if full {
+        let (s, given) = full_authentication(client, seq, &scramble, rsa).await?;
+        seq = s;
+        given.is_some_and(|g| auth::clear_password_matches(&user.password, &g))
+    } else {
+        auth::verify(method, &scramble, &user.password, &response)
+    };
+    if !proven || (user.require_tls && !client.is_tls()) {
         client.send_error(&deny(!response.is_empty()), seq).await?;
         return Err(SessionError::AuthFailed(login.user.clone()));
     }
-    if method == Method::CachingSha2 {
+    if method == Method::CachingSha2 && !full {
         // Fast authentication succeeded; the OK follows.
         client.send(&[0x01, auth::FAST_AUTH_OK], seq).await?;
         seq = seq.wrapping_add(1);
@@ -136,4 +157,43 @@ pub async fn authenticate(
         attrs: login.attrs,
         next_seq: seq,
     })
+}
+
+/// caching_sha2_password's full authentication, rwsplit as the server: asks for it, then
+/// takes the password in clear over TLS, or decrypts it with `rsa` (sending the public key
+/// first if the client asks for it). Returns the sequence id for the answer and the
+/// password the client gave (`None`: it could not be read, so the login fails).
+async fn full_authentication(
+    client: &mut ClientConn,
+    seq: u8,
+    scramble: &[u8; 20],
+    rsa: Option<&RsaKeys>,
+) -> Result<(u8, Option<Vec<u8>>), SessionError> {
+    client.send(&[0x01, auth::FULL_AUTH], seq).await?;
+    let Some(reply) = client.read_message().await? else {
+        return Err(SessionError::ClientGone);
+    };
+    let mut seq = reply.reply_seq();
+    let mut data = reply.payload().into_owned();
+    if client.is_tls() {
+        metrics::counter!("rwsplit_caching_sha2_full_auth_total", "via" => "tls").increment(1);
+        return Ok((seq, Some(data)));
+    }
+    let Some(keys) = rsa else {
+        return Ok((seq, None));
+    };
+    if data == [auth::REQUEST_PUBLIC_KEY] {
+        let mut key = vec![0x01];
+        key.extend_from_slice(keys.public_pem().as_bytes());
+        client.send(&key, seq).await?;
+        let Some(reply) = client.read_message().await? else {
+            return Err(SessionError::ClientGone);
+        };
+        seq = reply.reply_seq();
+        data = reply.payload().into_owned();
+    }
+    // Anything else on a plain connection must be the encrypted password (a client that
+    // had the key already); a cleartext password does not decrypt and is refused.
+    metrics::counter!("rwsplit_caching_sha2_full_auth_total", "via" => "rsa").increment(1);
+    Ok((seq, keys.decrypt_password(&data, scramble)))
 }

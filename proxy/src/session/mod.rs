@@ -70,10 +70,21 @@ pub async fn serve(
     let info = shared.server_info();
     metrics::counter!("rwsplit_connections_total").increment(1);
     let tls = shared.routing().client_tls.clone();
+    let rsa = match config.server.caching_sha2_full_auth {
+        true => shared.rsa_keys().await,
+        false => None,
+    };
     let handshake = std::time::Duration::from_millis(config.server.handshake_timeout_ms);
     let login = match tokio::time::timeout(
         handshake,
-        login::authenticate(&mut client, &info, &config, id, tls.as_deref()),
+        login::authenticate(
+            &mut client,
+            &info,
+            &config,
+            id,
+            tls.as_deref(),
+            rsa.as_deref(),
+        ),
     )
     .await
     .unwrap_or(Err(SessionError::HandshakeTimeout))

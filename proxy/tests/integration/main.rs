@@ -11,5 +11,6 @@ mod protocol_edges;
 mod raw;
 mod routing;
 mod session_state;
+mod sha2_full_auth;
 mod support;
 mod traps;

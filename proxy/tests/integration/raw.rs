@@ -66,12 +66,21 @@ impl Raw {
         let mut answers = Vec::new();
         while let Some((_, p)) = raw.read_packet() {
             let first = p.first().copied();
+            // caching_sha2_password's "perform full authentication" waits for the client.
+            let full_auth = p == [0x01, 0x04];
             answers.push(p);
-            if matches!(first, Some(0x00) | Some(0xFF) | Some(0xFE)) {
+            if matches!(first, Some(0x00) | Some(0xFF) | Some(0xFE)) || full_auth {
                 break;
             }
         }
         (raw, answers)
+    }
+
+    /// After "perform full authentication": sends `data` (sequence id 3) and returns the
+    /// server's next packet.
+    pub fn send_auth_data(&mut self, data: &[u8]) -> Vec<u8> {
+        self.write_packet(data, 3);
+        self.read_packet().map(|(_, p)| p).unwrap_or_default()
     }
 
     pub fn write_packet(&mut self, payload: &[u8], seq: u8) {
