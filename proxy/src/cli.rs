@@ -127,6 +127,16 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_CLIENT_IDLE_TIMEOUT", value_name = "MS")]
     pub client_idle_timeout: Option<u64>,
 
+    /// Milliseconds a statement may run before rwsplit kills it on its backend (the client
+    /// gets error 1317); 0 = no limit [default: 0].
+    #[arg(long, env = "RWSPLIT_QUERY_TIMEOUT", value_name = "MS")]
+    pub query_timeout: Option<u64>,
+
+    /// Bytes of state (prepared statements, long data, session history) one client session
+    /// may hold; beyond it a prepare or long data gets error 1041 [default: 67108864].
+    #[arg(long, env = "RWSPLIT_MAX_SESSION_MEMORY", value_name = "BYTES")]
+    pub max_session_memory: Option<usize>,
+
     /// TLS to the backends: disabled, preferred, required, verify-ca or verify-identity
     /// (as the mysql client's --ssl-mode) [default: disabled].
     #[arg(long, env = "RWSPLIT_BACKEND_TLS", value_enum, value_name = "MODE")]
@@ -300,6 +310,12 @@ impl Cli {
         }
         if let Some(v) = self.handshake_timeout {
             c.server.handshake_timeout_ms = v;
+        }
+        if let Some(v) = self.max_session_memory {
+            c.server.max_session_memory = v;
+        }
+        if let Some(v) = self.query_timeout {
+            c.server.query_timeout_ms = v;
         }
         if let Some(v) = self.client_idle_timeout {
             c.server.client_idle_timeout_ms = v;

@@ -2,10 +2,12 @@
 
 mod conn;
 mod load;
+mod timeout;
 
 pub use crate::tls::{BackendTls, Stream as BackendStream};
 pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
 pub use load::BackendLoad;
+pub use timeout::{kill_query, relay_bounded, Killer};
 
 use crate::protocol::{ProtocolError, SqlError};
 

@@ -110,6 +110,12 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if self.server.max_session_memory < 4096 {
+            return Err(invalid(
+                "server.max_session_memory",
+                "must be at least 4096",
+            ));
+        }
         if self.server.max_packet_size < 1024 {
             return Err(invalid("server.max_packet_size", "must be at least 1024"));
         }

@@ -34,6 +34,16 @@ pub struct ServerConfig {
     /// closes its connection; 0 = never. Default 0 (the servers' wait_timeout still
     /// applies to the backend connections).
     pub client_idle_timeout_ms: u64,
+    /// Milliseconds a statement may run on a backend before rwsplit kills it there
+    /// (KILL QUERY on a side connection); the client gets the backend's error 1317 "Query
+    /// execution was interrupted" and its session (and transaction) goes on. 0 = no limit.
+    /// Default 0.
+    pub query_timeout_ms: u64,
+    /// Bytes of state one client session may hold: its prepared statements' text and
+    /// pending COM_STMT_SEND_LONG_DATA, and its session history (SET … replayed on other
+    /// backends). A prepare or long data beyond it gets error 1041 (the session goes on);
+    /// history beyond it keeps that session's reads on the writer. Default 64 MiB.
+    pub max_session_memory: usize,
     /// Clients logging in with caching_sha2_password must pass its full authentication,
     /// as a MySQL 8 server asks when its cache is cold: the password in clear over TLS,
     /// or RSA-encrypted under rwsplit's public key without TLS (the client asks for the
@@ -64,6 +74,8 @@ impl Default for ServerConfig {
             require_tls: false,
             handshake_timeout_ms: 10_000,
             client_idle_timeout_ms: 0,
+            query_timeout_ms: 0,
+            max_session_memory: 64 << 20,
             caching_sha2_full_auth: false,
             auth_plugin: String::new(),
             rsa_private_key_file: String::new(),

@@ -115,6 +115,19 @@ impl SqlError {
         SqlError::new(codes::ER_CON_COUNT_ERROR, b"08004", "Too many connections")
     }
 
+    /// A session would hold more state than `server.max_session_memory`.
+    pub fn session_memory(cap: usize) -> Self {
+        SqlError::new(
+            codes::ER_OUT_OF_RESOURCES,
+            b"HY000",
+            format!(
+                "Out of resources: this session would hold more than \
+                 server.max_session_memory ({cap} bytes) of prepared statements, long data \
+                 and session history; close statements or reset the connection"
+            ),
+        )
+    }
+
     pub fn packet_too_large() -> Self {
         SqlError::new(
             codes::ER_NET_PACKET_TOO_LARGE,
@@ -127,6 +140,7 @@ impl SqlError {
 /// MySQL error codes used by rwsplit.
 pub mod codes {
     pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_OUT_OF_RESOURCES: u16 = 1041;
     pub const ER_TOO_MANY_USER_CONNECTIONS: u16 = 1203;
     pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;

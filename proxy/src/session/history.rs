@@ -26,6 +26,8 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct History {
     entries: Vec<Entry>,
+    /// Bytes of the recorded commands' text.
+    bytes: usize,
     last_seq: u64,
     overflowed: bool,
 }
@@ -34,20 +36,35 @@ impl History {
     /// Records a command that succeeded on the writer. Returns its sequence number, or
     /// `None` if the history is full (the session's reads must then stay on the writer).
     pub fn push(&mut self, key: &str, literal: bool, cmd: Replay, max: usize) -> Option<u64> {
+        self.push_within(key, literal, cmd, max, usize::MAX)
+    }
+
+    /// As `push`, and also full when the history's text would pass `max_bytes`.
+    pub fn push_within(
+        &mut self,
+        key: &str,
+        literal: bool,
+        cmd: Replay,
+        max: usize,
+        max_bytes: usize,
+    ) -> Option<u64> {
         // A newer literal value of the same variables replaces the older entry, provided
         // nothing recorded after it could have read it.
         if literal && !key.is_empty() {
             if let Some(pos) = self.entries.iter().rposition(|e| e.key == key) {
                 if self.entries[pos + 1..].iter().all(|e| e.literal) {
-                    self.entries.remove(pos);
+                    let old = self.entries.remove(pos);
+                    self.bytes -= entry_bytes(&old.key, &old.cmd);
                 }
             }
         }
-        if self.entries.len() >= max {
+        let size = entry_bytes(key, &cmd);
+        if self.entries.len() >= max || self.bytes + size > max_bytes {
             self.overflowed = true;
             return None;
         }
         self.last_seq += 1;
+        self.bytes += size;
         self.entries.push(Entry {
             seq: self.last_seq,
             key: key.to_string(),
@@ -72,6 +89,11 @@ impl History {
         self.overflowed
     }
 
+    /// Bytes the history holds (its commands' text and keys).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -84,6 +106,15 @@ impl History {
     /// growing so connections' positions stay comparable.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
         self.overflowed = false;
     }
+}
+
+fn entry_bytes(key: &str, cmd: &Replay) -> usize {
+    let text = match cmd {
+        Replay::Query(q) => q.len(),
+        Replay::SetOption(_) => 2,
+    };
+    key.len() + text + std::mem::size_of::<Entry>()
 }

@@ -17,7 +17,7 @@ use mysql_common::proto::MySerialize;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::backend::{BackendConn, BackendError, ConnectParams, RelayError};
+use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, Killer, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
 use crate::config::{Config, Fallback};
 use crate::metrics::QueryMetrics;
@@ -657,10 +657,18 @@ impl Session {
 
     /// Records a session command that just ran on `served`.
     fn record(&mut self, served: Served, cmd: Replay, key: &str, literal: bool) {
-        match self
-            .history
-            .push(key, literal, cmd, self.config.routing.max_session_history)
-        {
+        let room = self
+            .config
+            .server
+            .max_session_memory
+            .saturating_sub(self.prepared.bytes());
+        match self.history.push_within(
+            key,
+            literal,
+            cmd,
+            self.config.routing.max_session_history,
+            room,
+        ) {
             Some(seq) => {
                 if let Some(c) = self.conn_mut(served) {
                     c.applied = seq;
@@ -749,6 +757,7 @@ impl Session {
                 }
             }
         }
+        let killer = self.killer();
         let Some(w) = self.writer.as_mut() else {
             return self.tell(&SqlError::no_backend("no writer"), seq).await;
         };
@@ -759,7 +768,7 @@ impl Session {
         };
         let result = match bytes {
             Ok(b) => match w.send(b.as_deref().unwrap_or(&msg.raw)).await {
-                Ok(()) => w.relay(&mut self.client, expect, &mut forwarded).await,
+                Ok(()) => relay_bounded(w, &mut self.client, expect, &mut forwarded, killer).await,
                 Err(e) => Err(RelayError::Backend(e)),
             },
             Err(e) if !e.is_unreachable() => {
@@ -817,6 +826,7 @@ impl Session {
                 return Err(Failure::Retry(id));
             }
         };
+        let killer = self.killer();
         let conn = &mut self.readers[idx];
         let mut forwarded = false;
         let load = conn.load().cloned();
@@ -832,7 +842,9 @@ impl Session {
         };
         let result = match bytes {
             Ok(b) => match conn.send(b.as_deref().unwrap_or(&msg.raw)).await {
-                Ok(()) => conn.relay(&mut self.client, expect, &mut forwarded).await,
+                Ok(()) => {
+                    relay_bounded(conn, &mut self.client, expect, &mut forwarded, killer).await
+                }
                 Err(e) => Err(RelayError::Backend(e)),
             },
             Err(e) => Err(RelayError::Backend(e)),
@@ -880,6 +892,23 @@ impl Session {
         match self.client.send_error(err, seq).await {
             Ok(()) => Err(Failure::Told),
             Err(e) => Err(Failure::Fatal(SessionError::Io(e))),
+        }
+    }
+
+    /// Bytes of state this session holds (capped by `server.max_session_memory`): its
+    /// prepared statements with pending long data, and its session history.
+    fn held_bytes(&self) -> usize {
+        self.prepared.bytes() + self.history.bytes()
+    }
+
+    /// With `server.query_timeout_ms` set: how to kill a statement that outlives it.
+    fn killer(&self) -> Option<Killer> {
+        match self.config.server.query_timeout_ms {
+            0 => None,
+            ms => Some(Killer {
+                limit: std::time::Duration::from_millis(ms),
+                params: self.params(None),
+            }),
         }
     }
 

@@ -23,9 +23,6 @@ use crate::route::{status, Served};
 
 use super::{Message, Session, SessionError};
 
-/// Cap on COM_STMT_SEND_LONG_DATA bytes kept per session until the execution.
-const MAX_LONG_DATA: usize = 256 << 20;
-
 /// A statement the client prepared.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -41,6 +38,9 @@ pub struct Prepared {
     /// whichever backend runs it.
     pub long_data: Vec<Vec<u8>>,
     pub long_data_bytes: usize,
+    /// Long data was dropped for lack of room (server.max_session_memory): the next
+    /// execution fails with 1041.
+    pub long_data_dropped: bool,
     /// The backend holding this statement's open cursor.
     pub cursor: Option<Served>,
 }
@@ -55,6 +55,19 @@ pub struct Statements {
 }
 
 impl Statements {
+    /// Bytes the statements hold: their text, parameter types and pending long data.
+    pub fn bytes(&self) -> usize {
+        self.map
+            .values()
+            .map(|p| {
+                p.sql.len()
+                    + p.types.as_ref().map_or(0, Vec::len)
+                    + p.long_data_bytes
+                    + std::mem::size_of::<Prepared>()
+            })
+            .sum()
+    }
+
     pub fn clear(&mut self) {
         self.map.clear();
         self.last = None;
@@ -173,10 +186,16 @@ impl Session {
     /// COM_STMT_PREPARE: prepared on the writer (a reader while the writer is away), its
     /// answer relayed with the session's own statement id.
     pub(super) async fn prepare(&mut self, msg: &Message, sql: &[u8]) -> Result<(), SessionError> {
+        let seq = msg.reply_seq();
+        if self.held_bytes() + sql.len() > self.config.server.max_session_memory {
+            metrics::counter!("rwsplit_session_memory_refusals_total").increment(1);
+            let err = SqlError::session_memory(self.config.server.max_session_memory);
+            self.client.send_error(&err, seq).await?;
+            return Ok(());
+        }
         let mut statement = self.routing.classifier.classify(sql);
         statement.flags |= Flags::PREPARED;
         let topo = self.shared.topology();
-        let seq = msg.reply_seq();
         if self.writer.is_none()
             || self
                 .writer
@@ -259,6 +278,7 @@ impl Session {
                 types: None,
                 long_data: Vec::new(),
                 long_data_bytes: 0,
+                long_data_dropped: false,
                 cursor: None,
             },
         );
@@ -287,12 +307,10 @@ impl Session {
                 .await?;
             return Ok(());
         };
-        if p.long_data_bytes > MAX_LONG_DATA {
-            p.long_data.clear();
-            p.long_data_bytes = 0;
-            self.client
-                .send_error(&SqlError::packet_too_large(), seq)
-                .await?;
+        if p.long_data_dropped {
+            p.long_data_dropped = false;
+            let err = SqlError::session_memory(self.config.server.max_session_memory);
+            self.client.send_error(&err, seq).await?;
             return Ok(());
         }
         let layout = if bulk {
@@ -478,12 +496,21 @@ impl Session {
     /// COM_STMT_SEND_LONG_DATA: kept until the execution, which sends it to its backend.
     pub(super) fn long_data(&mut self, msg: &Message, id: u32) {
         let id = self.prepared.resolve(id);
+        let held = self.held_bytes();
+        let cap = self.config.server.max_session_memory;
         if let Some(p) = self.prepared.map.get_mut(&id) {
             let payload = msg.payload();
-            p.long_data_bytes += payload.len();
-            if p.long_data_bytes <= MAX_LONG_DATA {
-                p.long_data.push(payload.into_owned());
+            let len = payload.len();
+            if p.long_data_dropped || held + len > cap {
+                // No answer to this command: the execution that follows reports it.
+                metrics::counter!("rwsplit_session_memory_refusals_total").increment(1);
+                p.long_data_dropped = true;
+                p.long_data.clear();
+                p.long_data_bytes = 0;
+                return;
             }
+            p.long_data_bytes += len;
+            p.long_data.push(payload.into_owned());
         }
     }
 }

@@ -1,0 +1,65 @@
+//! `server.query_timeout_ms`: a statement still running past it is killed where it runs
+//! (KILL QUERY on a side connection, as an operator would), and the backend's own answer
+//! (error 1317, "Query execution was interrupted") is relayed to the client. The session,
+//! its transaction and the backend connection survive.
+
+use std::time::Duration;
+
+use crate::protocol::response::{Expect, Summary};
+
+use super::{BackendConn, BackendError, ConnectParams, Downstream, RelayError};
+
+/// What killing a statement on `conn`'s backend needs (taken before relaying).
+pub struct Killer {
+    pub limit: Duration,
+    pub params: ConnectParams,
+}
+
+/// Relays like [`BackendConn::relay`]; past `killer.limit` the statement is killed and the
+/// relay goes on until the backend answers. Returns only once the KILL is done too, so it
+/// cannot reach the session's next statement.
+pub async fn relay_bounded<D: Downstream>(
+    conn: &mut BackendConn,
+    down: &mut D,
+    expect: Expect,
+    forwarded: &mut bool,
+    killer: Option<Killer>,
+) -> Result<Summary, RelayError> {
+    let Some(killer) = killer else {
+        return conn.relay(down, expect, forwarded).await;
+    };
+    let (id, addr, thread) = (conn.id, conn.addr.clone(), conn.thread_id);
+    let relay = conn.relay(down, expect, forwarded);
+    tokio::pin!(relay);
+    tokio::select! {
+        r = &mut relay => return r,
+        _ = tokio::time::sleep(killer.limit) => {}
+    }
+    metrics::counter!("rwsplit_query_timeouts_total").increment(1);
+    tracing::info!(backend = %addr, thread, limit_ms = killer.limit.as_millis() as u64,
+        "query_timeout: killing the statement");
+    let kill = async {
+        if let Err(e) = kill_query(id, &addr, &killer.params, thread).await {
+            tracing::warn!(backend = %addr, thread, error = %e, "query_timeout: KILL QUERY failed");
+        }
+    };
+    let (r, ()) = tokio::join!(relay, kill);
+    r
+}
+
+/// `KILL QUERY thread` on a connection of its own to `addr` (the session's account may
+/// kill its own threads without extra privileges).
+pub async fn kill_query(
+    id: crate::route::BackendId,
+    addr: &str,
+    params: &ConnectParams,
+    thread: u32,
+) -> Result<(), BackendError> {
+    let mut side = BackendConn::connect(id, addr, params).await?;
+    let r = side
+        .query(&format!("KILL QUERY {thread}"))
+        .await
+        .map(|_| ());
+    side.quit().await;
+    r
+}
