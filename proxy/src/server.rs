@@ -116,6 +116,18 @@ impl Server {
         let limit = Arc::new(Semaphore::new(
             shared.config().server.max_client_connections,
         ));
+        let max_clients = shared.config().server.max_client_connections;
+        let open_files = raise_open_files_limit();
+        // Each session holds its client's socket and its writer connection, and one more
+        // per reader it reads from.
+        if open_files.is_some_and(|n| n < 2 * max_clients as u64 + 64) {
+            tracing::warn!(
+                open_files,
+                max_client_connections = max_clients,
+                "the open-files limit is below 2 x max_client_connections: sessions may fail \
+                 with 'Too many open files' before the cap (raise `ulimit -n` / LimitNOFILE)"
+            );
+        }
         let mut sessions = JoinSet::new();
         tracing::info!(listen = %self.local_addr().map(|a| a.to_string()).unwrap_or_default(), "rwsplit ready");
         tokio::pin!(shutdown);
@@ -231,4 +243,29 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
         }
     }
     false
+}
+
+/// Raises the soft open-files limit to the hard one, as servers do (every client and
+/// backend connection is a descriptor). Returns the limit in effect.
+fn raise_open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    Some(lim.rlim_cur)
 }

@@ -153,6 +153,9 @@ impl BackendConn {
         tokio::time::timeout(p.connect_timeout, conn.login(p))
             .await
             .map_err(|_| BackendError::Timeout)??;
+        if conn.rbuf.is_empty() {
+            conn.rbuf = BytesMut::new();
+        }
         Ok(conn)
     }
 
@@ -358,6 +361,10 @@ impl BackendConn {
                 self.rbuf.advance(n);
             }
             if done {
+                if self.rbuf.is_empty() {
+                    // The answer is complete: an idle connection holds no read buffer.
+                    self.rbuf = BytesMut::new();
+                }
                 let mut s = *scanner.summary();
                 s.bytes = bytes;
                 return Ok(s);

@@ -56,7 +56,7 @@ impl ClientConn {
     pub fn new(stream: TcpStream, peer: SocketAddr, max_packet: usize) -> Self {
         ClientConn {
             stream: Stream::Plain(stream),
-            rbuf: BytesMut::with_capacity(8 * 1024),
+            rbuf: BytesMut::new(),
             peer,
             max_packet,
         }
@@ -68,6 +68,14 @@ impl ClientConn {
             if let Some(f) = packet::frame(&self.rbuf, self.max_packet)? {
                 let raw = self.rbuf.split_to(f.total).freeze();
                 return Ok(Some(Message { raw, frame: f }));
+            }
+            if self.rbuf.is_empty() {
+                // Between commands: wait holding no buffer (most connections are idle
+                // most of the time), then take one for the next command.
+                if self.rbuf.capacity() > 0 {
+                    self.rbuf = BytesMut::new();
+                }
+                self.stream.readable().await?;
             }
             if self.rbuf.capacity() - self.rbuf.len() < 1024 {
                 self.rbuf.reserve(8 * 1024);

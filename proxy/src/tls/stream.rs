@@ -24,6 +24,15 @@ impl Stream {
         matches!(self, Stream::Tls(_))
     }
 
+    /// Waits until a read would not block (plain TCP), so an idle connection can wait
+    /// without a read buffer. Over TLS it returns at once (the TLS layer buffers anyway).
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.readable().await,
+            _ => Ok(()),
+        }
+    }
+
     fn take_plain(&mut self) -> io::Result<TcpStream> {
         match std::mem::replace(self, Stream::Closed) {
             Stream::Plain(tcp) => Ok(tcp),

@@ -2,6 +2,7 @@
 //! this binary by scripts/topology.sh on ports of their own), rwsplit started from its
 //! binary, and real clients (mysql_async, the mariadb CLI, PyMySQL, sysbench).
 
+mod abuse;
 mod client_tls;
 mod clients;
 mod data;
