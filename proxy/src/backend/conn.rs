@@ -86,6 +86,8 @@ pub trait Downstream {
     /// Reads the client's LOCAL INFILE data up to and including the empty packet, passing
     /// each packet to `sink`.
     async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()>;
+    /// Called once the answer is complete, just before its last bytes are forwarded.
+    fn before_end(&mut self) {}
 }
 
 /// Discards what it is given (answers to commands rwsplit sends on its own).
@@ -352,6 +354,9 @@ impl BackendConn {
                 Event::Done { forward } => (forward, true, false),
                 Event::LocalInfile { forward } => (forward, false, true),
             };
+            if done {
+                down.before_end();
+            }
             if n > 0 {
                 *forwarded = true;
                 bytes += n as u64;

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, BackendStream, Downstream};
+use crate::shared::Shared;
+
+use super::ClientConn;
 use crate::config::Consistency;
 use crate::route::{BackendId, Flavour, Position, Topology};
 use crate::shared::EpochPosition;
@@ -18,6 +21,29 @@ pub enum Verdict {
     Reader,
     /// It does not (in time): try another reader, then the writer.
     Other,
+}
+
+/// The client, while it receives the answer to a statement that may write on the writer
+/// (consistency = "global"): the global write epoch moves before the client sees the end
+/// of the answer, so a read the client sends next, on any connection, already knows it
+/// must see this write.
+pub struct NotingWrites<'a> {
+    pub client: &'a mut ClientConn,
+    pub shared: &'a Shared,
+}
+
+impl Downstream for NotingWrites<'_> {
+    async fn forward(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.client.forward(bytes).await
+    }
+
+    async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()> {
+        self.client.infile_to(sink).await
+    }
+
+    fn before_end(&mut self) {
+        self.shared.note_write();
+    }
 }
 
 fn outcome(label: &'static str) {

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, Killer, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
-use crate::config::{Config, Fallback};
+use crate::config::{Config, Consistency, Fallback};
 use crate::metrics::QueryMetrics;
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
@@ -463,7 +463,10 @@ impl Session {
                 );
             }
             let result = match served {
-                Served::Writer => self.run_on_writer(msg, call, expect, &topo).await,
+                Served::Writer => {
+                    self.run_on_writer(msg, call, expect, &topo, may_write(st))
+                        .await
+                }
                 Served::Reader(id) => self.run_on_reader(id, msg, call, expect, &topo).await,
             };
             match result {
@@ -692,7 +695,7 @@ impl Session {
         expect: Expect,
     ) -> Result<Option<Summary>, SessionError> {
         let topo = self.shared.topology();
-        match self.run_on_writer(msg, None, expect, &topo).await {
+        match self.run_on_writer(msg, None, expect, &topo, true).await {
             Ok(s) => {
                 self.state.last = Some(Served::Writer);
                 if let Some(st) = s.status {
@@ -712,6 +715,7 @@ impl Session {
         call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
+        writes: bool,
     ) -> Result<Summary, Failure> {
         let seq = msg.reply_seq();
         // Follow the writer when it moved (not inside a transaction: that one is gone).
@@ -768,6 +772,13 @@ impl Session {
         };
         let result = match bytes {
             Ok(b) => match w.send(b.as_deref().unwrap_or(&msg.raw)).await {
+                Ok(()) if writes && self.config.routing.consistency == Consistency::Global => {
+                    let mut down = consistency::NotingWrites {
+                        client: &mut self.client,
+                        shared: &self.shared,
+                    };
+                    relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
+                }
                 Ok(()) => relay_bounded(w, &mut self.client, expect, &mut forwarded, killer).await,
                 Err(e) => Err(RelayError::Backend(e)),
             },

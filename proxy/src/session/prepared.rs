@@ -396,7 +396,7 @@ impl Session {
                     .await
             }
             _ => {
-                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo)
+                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, false)
                     .await
             }
         };
