@@ -7,21 +7,12 @@ use libfuzzer_sys::fuzz_target;
 use mysql_common::constants::CapabilityFlags;
 use rwsplit::protocol::response::{Event, Expect, Scanner};
 
-const EXPECTS: [Expect; 6] = [
-    Expect::Results,
-    Expect::Fetch,
-    Expect::Prepare,
-    Expect::FieldList,
-    Expect::Single,
-    Expect::Text,
-];
-
 fuzz_target!(|data: &[u8]| {
     let [which, chunk, a, b, c, d, input @ ..] = data else {
         return;
     };
     let caps = CapabilityFlags::from_bits_truncate(u32::from_le_bytes([*a, *b, *c, *d]));
-    let mut s = Scanner::new(EXPECTS[usize::from(*which) % EXPECTS.len()], caps);
+    let mut s = Scanner::new(Expect::ALL[usize::from(*which) % Expect::ALL.len()], caps);
     let mut buf: Vec<u8> = Vec::new();
     for piece in input.chunks(usize::from(*chunk).max(1)) {
         buf.extend_from_slice(piece);

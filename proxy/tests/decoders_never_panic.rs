@@ -9,14 +9,7 @@ use rwsplit::classify::Classifier;
 use rwsplit::protocol::response::{Expect, Scanner};
 use rwsplit::protocol::{auth, change_user, command, execute, handshake, packet};
 
-const EXPECTS: [Expect; 6] = [
-    Expect::Results,
-    Expect::Fetch,
-    Expect::Prepare,
-    Expect::FieldList,
-    Expect::Single,
-    Expect::Text,
-];
+const EXPECTS: [Expect; 6] = Expect::ALL;
 
 fn caps(bits: u32) -> CapabilityFlags {
     CapabilityFlags::from_bits_truncate(bits)

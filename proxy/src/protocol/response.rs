@@ -30,6 +30,18 @@ pub enum Expect {
     Text,
 }
 
+impl Expect {
+    /// Every kind of answer (for tests and fuzzing).
+    pub const ALL: [Expect; 6] = [
+        Expect::Results,
+        Expect::Fetch,
+        Expect::Prepare,
+        Expect::FieldList,
+        Expect::Single,
+        Expect::Text,
+    ];
+}
+
 /// What COM_STMT_PREPARE answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PrepareOk {

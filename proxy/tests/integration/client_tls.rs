@@ -14,14 +14,11 @@ use mysql_async::{Conn, SslOpts};
 use crate::support::*;
 
 fn certs(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rwsplit-ctls-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    make_certs(&dir);
-    dir
+    certs_dir(&format!("ctls-{name}"))
 }
 
 fn p(dir: &Path, f: &str) -> String {
-    dir.join(f).display().to_string()
+    path_in(dir, f)
 }
 
 fn tls_args(dir: &Path) -> Vec<String> {

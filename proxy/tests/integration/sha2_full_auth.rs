@@ -14,14 +14,27 @@ use crate::raw::{err_code, Raw};
 use crate::support::*;
 
 fn certs(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rwsplit-sha2-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    make_certs(&dir);
-    dir
+    certs_dir(&format!("sha2-{name}"))
 }
 
 fn p(dir: &Path, f: &str) -> String {
-    dir.join(f).display().to_string()
+    path_in(dir, f)
+}
+
+/// The public half of `dir/private` (PEM), written to `dir/out`.
+fn public_key(dir: &Path, private: &str, out: &str) -> PathBuf {
+    let path = dir.join(out);
+    let done = Command::new("openssl")
+        .args(["pkey", "-in", &p(dir, private), "-pubout", "-out"])
+        .arg(&path)
+        .output()
+        .expect("openssl");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    path
 }
 
 fn full_auth_proxy(extra: &[&str]) -> Proxy {
@@ -101,16 +114,7 @@ async fn plain_clients_pass_full_authentication_through_the_rsa_exchange() {
 
     // The mariadb CLI (Connector/C) does not ask for the key: on a plain connection it
     // sends the password in clear, which rwsplit refuses as a MySQL 8 server does.
-    let out = Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            &format!("-P{}", proxy.port),
-            "-uapp",
-            "-papp",
-        ])
-        .args(["-N", "-e", "SELECT 'cli ok'"])
-        .output()
-        .expect("mariadb CLI");
+    let out = app_cli(proxy.port, &["-N", "-e", "SELECT 'cli ok'"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("1045"), "{stderr}");
     assert!(full_auths(&proxy, "rsa") >= before + 4.0);
@@ -126,17 +130,7 @@ async fn a_configured_key_pair_serves_clients_that_hold_the_public_key() {
     let dir = certs("key");
     // Any RSA private key will do; the TLS test certificate's key is one (PKCS#8).
     let key = p(&dir, "server-key.pem");
-    let public = dir.join("rsa-public.pem");
-    let out = Command::new("openssl")
-        .args(["pkey", "-in", &key, "-pubout", "-out"])
-        .arg(&public)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let public = public_key(&dir, "server-key.pem", "rsa-public.pem");
     let proxy = full_auth_proxy(&["--rsa-private-key", &key]);
 
     // PyMySQL given the public key sends the encrypted password without asking for it.
@@ -147,13 +141,7 @@ async fn a_configured_key_pair_serves_clients_that_hold_the_public_key() {
     assert_eq!(pymysql(proxy.port, "app", &extra).as_deref(), Ok("42"));
 
     // A key that is not rwsplit's does not decrypt: access denied.
-    let other = dir.join("other-public.pem");
-    let out = Command::new("openssl")
-        .args(["pkey", "-in", &p(&dir, "ca-key.pem"), "-pubout", "-out"])
-        .arg(&other)
-        .output()
-        .expect("openssl");
-    assert!(out.status.success());
+    let other = public_key(&dir, "ca-key.pem", "other-public.pem");
     let extra = format!(
         ", server_public_key=open(\"{}\", \"rb\").read()",
         other.display()
@@ -197,22 +185,16 @@ async fn tls_clients_pass_full_authentication_with_the_password_in_clear() {
     let extra = format!(", ssl={{\"ca\": \"{ca}\"}}");
     assert_eq!(pymysql(proxy.port, "app", &extra).as_deref(), Ok("42"));
 
-    let out = Command::new("mariadb")
-        .args([
-            "-h127.0.0.1",
-            &format!("-P{}", proxy.port),
-            "-uapp",
-            "-papp",
-        ])
-        .args([
+    let out = app_cli(
+        proxy.port,
+        &[
             "--ssl",
             &format!("--ssl-ca={ca}"),
             "-N",
             "-e",
             "SELECT 'tls ok'",
-        ])
-        .output()
-        .expect("mariadb CLI");
+        ],
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "tls ok",

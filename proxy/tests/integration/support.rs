@@ -352,6 +352,28 @@ pub fn admin_cli(proxy: &Proxy, sql: &str) -> Result<String, String> {
 /// In `dir`: a CA (`ca.pem`), a server certificate for 127.0.0.1 signed by it
 /// (`server-cert.pem`, `server-key.pem`), and a second, unrelated CA (`other-ca.pem`),
 /// made with openssl.
+/// A fresh directory of test certificates (see `make_certs`), named after `name`.
+pub fn certs_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rwsplit-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    make_certs(&dir);
+    dir
+}
+
+/// `dir/file` as a string (for command-line arguments).
+pub fn path_in(dir: &std::path::Path, file: &str) -> String {
+    dir.join(file).display().to_string()
+}
+
+/// The mariadb CLI through `port` as app:app, with more arguments.
+pub fn app_cli(port: u16, args: &[&str]) -> std::process::Output {
+    Command::new("mariadb")
+        .args(["-h127.0.0.1", &format!("-P{port}"), "-uapp", "-papp"])
+        .args(args)
+        .output()
+        .expect("mariadb CLI")
+}
+
 pub fn make_certs(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).expect("cert dir");
     let script = r#"
