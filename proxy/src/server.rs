@@ -113,10 +113,8 @@ impl Server {
         shared
             .listening
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        let limit = Arc::new(Semaphore::new(
-            shared.config().server.max_client_connections,
-        ));
         let max_clients = shared.config().server.max_client_connections;
+        let limit = Arc::new(Semaphore::new(max_clients));
         let open_files = raise_open_files_limit();
         // Each session holds its client's socket and its writer connection, and one more
         // per reader it reads from.

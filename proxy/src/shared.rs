@@ -117,16 +117,10 @@ fn rsa_keys_from_file(path: &str) -> Option<Arc<RsaKeys>> {
     if path.is_empty() {
         return None;
     }
-    let keys = std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|pem| RsaKeys::from_pem(&pem).map_err(|e| e.to_string()));
-    match keys {
-        Ok(k) => Some(Arc::new(k)),
-        Err(e) => {
-            tracing::error!(path, error = %e, "server.rsa_private_key_file unusable");
-            None
-        }
-    }
+    RsaKeys::from_file(path)
+        .map_err(|e| tracing::error!(error = %e, "server.rsa_private_key_file unusable"))
+        .ok()
+        .map(Arc::new)
 }
 
 impl Shared {

@@ -9,8 +9,6 @@ use rwsplit::classify::Classifier;
 use rwsplit::protocol::response::{Expect, Scanner};
 use rwsplit::protocol::{auth, change_user, command, execute, handshake, packet};
 
-const EXPECTS: [Expect; 6] = Expect::ALL;
-
 fn caps(bits: u32) -> CapabilityFlags {
     CapabilityFlags::from_bits_truncate(bits)
 }
@@ -128,8 +126,8 @@ proptest! {
                which in 0usize..6, chunk in 1usize..40,
                edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
                cut in any::<usize>()) {
-        scan_all(EXPECTS[which], bits, &bytes, chunk);
-        scan_all(EXPECTS[which], bits, &mutate(result_set(), &edits, cut), chunk);
+        scan_all(Expect::ALL[which], bits, &bytes, chunk);
+        scan_all(Expect::ALL[which], bits, &mutate(result_set(), &edits, cut), chunk);
     }
 
     #[test]

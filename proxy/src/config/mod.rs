@@ -145,15 +145,8 @@ impl Config {
             ));
         }
         if !self.server.rsa_private_key_file.is_empty() {
-            let path = &self.server.rsa_private_key_file;
-            let pem = std::fs::read_to_string(path).map_err(|e| {
-                invalid(
-                    "server.rsa_private_key_file",
-                    format!("cannot read {path}: {e}"),
-                )
-            })?;
-            crate::protocol::rsa::RsaKeys::from_pem(&pem)
-                .map_err(|e| invalid("server.rsa_private_key_file", format!("{path}: {e}")))?;
+            crate::protocol::rsa::RsaKeys::from_file(&self.server.rsa_private_key_file)
+                .map_err(|e| invalid("server.rsa_private_key_file", e))?;
         }
         if self.server.handshake_timeout_ms == 0 {
             return Err(invalid("server.handshake_timeout_ms", "must be at least 1"));

@@ -48,6 +48,12 @@ impl RsaKeys {
         RsaKeys::from_private(private)
     }
 
+    /// The key pair of a PEM file (as `from_pem`); the error names the file.
+    pub fn from_file(path: &str) -> Result<RsaKeys, String> {
+        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        RsaKeys::from_pem(&pem).map_err(|e| format!("{path}: {e}"))
+    }
+
     fn from_private(private: RsaPrivateKey) -> Result<RsaKeys, RsaError> {
         let public_pem = RsaPublicKey::from(&private)
             .to_public_key_pem(LineEnding::LF)

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::{BackendError, BackendStream, Downstream};
-use crate::shared::Shared;
-
-use super::ClientConn;
 use crate::config::Consistency;
 use crate::route::{BackendId, Flavour, Position, Topology};
-use crate::shared::EpochPosition;
+use crate::shared::{EpochPosition, Shared};
+
+use super::ClientConn;
 
 use super::Session;
 
@@ -23,13 +22,14 @@ pub enum Verdict {
     Other,
 }
 
-/// The client, while it receives the answer to a statement that may write on the writer
-/// (consistency = "global"): the global write epoch moves before the client sees the end
-/// of the answer, so a read the client sends next, on any connection, already knows it
-/// must see this write.
+/// The client, while it receives an answer from the writer. For a statement that may
+/// write (`writes`), the global write epoch (consistency = "global") moves before the
+/// client sees the end of the answer, so a read the client sends next, on any connection,
+/// already knows it must see this write.
 pub struct NotingWrites<'a> {
     pub client: &'a mut ClientConn,
     pub shared: &'a Shared,
+    pub writes: bool,
 }
 
 impl Downstream for NotingWrites<'_> {
@@ -42,7 +42,9 @@ impl Downstream for NotingWrites<'_> {
     }
 
     fn before_end(&mut self) {
-        self.shared.note_write();
+        if self.writes {
+            self.shared.note_write();
+        }
     }
 }
 

@@ -34,13 +34,9 @@ pub struct History {
 
 impl History {
     /// Records a command that succeeded on the writer. Returns its sequence number, or
-    /// `None` if the history is full (the session's reads must then stay on the writer).
-    pub fn push(&mut self, key: &str, literal: bool, cmd: Replay, max: usize) -> Option<u64> {
-        self.push_within(key, literal, cmd, max, usize::MAX)
-    }
-
-    /// As `push`, and also full when the history's text would pass `max_bytes`.
-    pub fn push_within(
+    /// `None` if the history is full: `max` entries, or `max_bytes` of text (the session's
+    /// reads must then stay on the writer).
+    pub fn push(
         &mut self,
         key: &str,
         literal: bool,

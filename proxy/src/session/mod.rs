@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, Killer, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
-use crate::config::{Config, Consistency, Fallback};
+use crate::config::{Config, Fallback};
 use crate::metrics::QueryMetrics;
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
@@ -618,7 +618,7 @@ impl Session {
         if served == Served::Writer && may_write(st) {
             self.writes.seq += 1;
             self.writes.last_us = crate::monitor::now_us();
-            self.shared.note_write();
+            // The global epoch moved already, before the answer's end (NotingWrites).
         }
         let parts: &[Statement] = if st.parts.is_empty() {
             std::slice::from_ref(st)
@@ -665,7 +665,7 @@ impl Session {
             .server
             .max_session_memory
             .saturating_sub(self.prepared.bytes());
-        match self.history.push_within(
+        match self.history.push(
             key,
             literal,
             cmd,
@@ -772,14 +772,14 @@ impl Session {
         };
         let result = match bytes {
             Ok(b) => match w.send(b.as_deref().unwrap_or(&msg.raw)).await {
-                Ok(()) if writes && self.config.routing.consistency == Consistency::Global => {
+                Ok(()) => {
                     let mut down = consistency::NotingWrites {
                         client: &mut self.client,
                         shared: &self.shared,
+                        writes,
                     };
                     relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
                 }
-                Ok(()) => relay_bounded(w, &mut self.client, expect, &mut forwarded, killer).await,
                 Err(e) => Err(RelayError::Backend(e)),
             },
             Err(e) if !e.is_unreachable() => {
