@@ -97,9 +97,13 @@ fn sysbench(port: u16, user: &str, args: &[&str]) -> String {
             &format!("--mysql-user={user}"),
             &format!("--mysql-password={user}"),
             "--mysql-db=sbtest",
-            // Large enough that the server itself sees no deadlocks between 4 threads.
+            // Large tables and uniformly drawn ids (sysbench's default "special" draws
+            // most ids from a small hot spot) keep lock conflicts between 4 threads rare.
             "--tables=4",
             "--table-size=25000",
+            "--rand-type=uniform",
+            // sysbench's default, written out: any other error fails the run.
+            "--mysql-ignore-errors=1213,1020,1205",
             "--db-ps-mode=disable",
         ])
         .args(args)
@@ -145,8 +149,16 @@ async fn sysbench_read_write_for_60_seconds() {
         &["oltp_read_write", "--threads=4", "--time=60", "run"],
     );
     let after = all_stats(&user).await;
-    assert_eq!(stat(&out, "ignored errors"), 0, "{out}");
-    assert!(stat(&out, "transactions") > 100, "{out}");
+    // sysbench fails on any error except the ones InnoDB itself raises between concurrent
+    // transactions (1213 deadlock, 1205 lock wait timeout, 1020 record changed), which it
+    // counts as "ignored" and retries. The server raises those without rwsplit too, rarely:
+    // allow one per thousand transactions, no more.
+    let transactions = stat(&out, "transactions");
+    assert!(transactions > 100, "{out}");
+    assert!(
+        stat(&out, "ignored errors") * 1000 <= transactions,
+        "too many deadlocks or lock wait timeouts:\n{out}"
+    );
     for r in &t.replicas {
         assert_eq!(
             delta(&before, &after, *r, "select_commands"),
