@@ -9,21 +9,22 @@ use crate::protocol::response::{Expect, Summary};
 
 use super::{BackendConn, BackendError, ConnectParams, Downstream, RelayError};
 
-/// What killing a statement on `conn`'s backend needs (taken before relaying).
-pub struct Killer {
+/// What killing a statement on `conn`'s backend needs: the limit, and how to build the
+/// login parameters of the side connection (called only if the limit is reached).
+pub struct Killer<P: FnOnce() -> ConnectParams> {
     pub limit: Duration,
-    pub params: ConnectParams,
+    pub params: P,
 }
 
 /// Relays like [`BackendConn::relay`]; past `killer.limit` the statement is killed and the
 /// relay goes on until the backend answers. Returns only once the KILL is done too, so it
 /// cannot reach the session's next statement.
-pub async fn relay_bounded<D: Downstream>(
+pub async fn relay_bounded<D: Downstream, P: FnOnce() -> ConnectParams>(
     conn: &mut BackendConn,
     down: &mut D,
     expect: Expect,
     forwarded: &mut bool,
-    killer: Option<Killer>,
+    killer: Option<Killer<P>>,
 ) -> Result<Summary, RelayError> {
     let Some(killer) = killer else {
         return conn.relay(down, expect, forwarded).await;
@@ -38,8 +39,9 @@ pub async fn relay_bounded<D: Downstream>(
     metrics::counter!("rwsplit_query_timeouts_total").increment(1);
     tracing::info!(backend = %addr, thread, limit_ms = killer.limit.as_millis() as u64,
         "query_timeout: killing the statement");
+    let params = (killer.params)();
     let kill = async {
-        if let Err(e) = kill_query(id, &addr, &killer.params, thread).await {
+        if let Err(e) = kill_query(id, &addr, &params, thread).await {
             tracing::warn!(backend = %addr, thread, error = %e, "query_timeout: KILL QUERY failed");
         }
     };

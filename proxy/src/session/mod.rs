@@ -6,6 +6,7 @@ mod client;
 mod consistency;
 mod history;
 mod login;
+mod params;
 mod prepared;
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use mysql_common::proto::MySerialize;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, Killer, RelayError};
+use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, RelayError};
 use crate::classify::{Detail, Flags, Kind, Statement};
 use crate::config::{Config, Fallback};
 use crate::metrics::QueryMetrics;
@@ -761,7 +762,6 @@ impl Session {
                 }
             }
         }
-        let killer = self.killer();
         let Some(w) = self.writer.as_mut() else {
             return self.tell(&SqlError::no_backend("no writer"), seq).await;
         };
@@ -778,6 +778,7 @@ impl Session {
                         shared: &self.shared,
                         writes,
                     };
+                    let killer = params::killer(&self.login, &self.config, &self.shared);
                     relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
                 }
                 Err(e) => Err(RelayError::Backend(e)),
@@ -837,7 +838,6 @@ impl Session {
                 return Err(Failure::Retry(id));
             }
         };
-        let killer = self.killer();
         let conn = &mut self.readers[idx];
         let mut forwarded = false;
         let load = conn.load().cloned();
@@ -854,6 +854,7 @@ impl Session {
         let result = match bytes {
             Ok(b) => match conn.send(b.as_deref().unwrap_or(&msg.raw)).await {
                 Ok(()) => {
+                    let killer = params::killer(&self.login, &self.config, &self.shared);
                     relay_bounded(conn, &mut self.client, expect, &mut forwarded, killer).await
                 }
                 Err(e) => Err(RelayError::Backend(e)),
@@ -912,30 +913,8 @@ impl Session {
         self.prepared.bytes() + self.history.bytes()
     }
 
-    /// With `server.query_timeout_ms` set: how to kill a statement that outlives it.
-    fn killer(&self) -> Option<Killer> {
-        match self.config.server.query_timeout_ms {
-            0 => None,
-            ms => Some(Killer {
-                limit: std::time::Duration::from_millis(ms),
-                params: self.params(None),
-            }),
-        }
-    }
-
     fn params(&self, db: Option<String>) -> ConnectParams {
-        ConnectParams {
-            user: self.login.user.backend_user().to_string(),
-            password: self.login.user.backend_password().to_string(),
-            db,
-            caps: self.login.caps,
-            mariadb_caps: self.login.mariadb_caps,
-            collation: self.login.collation,
-            attrs: self.login.attrs.clone(),
-            max_packet: self.login.max_packet,
-            connect_timeout: self.config.connect_timeout(),
-            tls: self.shared.routing().backend_tls.clone(),
-        }
+        params::connect_params(&self.login, &self.config, &self.shared, db)
     }
 
     /// Connects to the topology's writer and replays the session's history on it.
