@@ -1,0 +1,130 @@
+//! The session's backend connections: how they log in, opening them, bringing them to the
+//! session's state, and how a statement past `server.query_timeout_ms` is killed.
+
+use super::*;
+use crate::backend::Killer;
+
+impl Session {
+    pub(super) fn params(&self, db: Option<String>) -> ConnectParams {
+        connect_params(&self.login, &self.config, &self.shared, db)
+    }
+
+    /// Connects to the topology's writer and replays the session's history on it.
+    pub(super) async fn connect_writer(&mut self, topo: &Topology) -> Result<(), BackendError> {
+        let id = topo
+            .writer
+            .ok_or(BackendError::Protocol("no writer in the topology"))?;
+        let addr = writer_addr(topo);
+        let mut conn = match BackendConn::connect(id, &addr, &self.params(self.db.clone())).await {
+            Ok(c) => c,
+            Err(e) => {
+                if e.is_unreachable() {
+                    self.shared.report_down(id);
+                }
+                return Err(e);
+            }
+        };
+        conn.count_in(self.shared.load(id));
+        self.shared.set_server_info(conn.server.clone());
+        self.sync(&mut conn).await?;
+        self.writer = Some(conn);
+        Ok(())
+    }
+
+    /// Index of a connection to reader `id`, opened and synchronised as needed.
+    pub(super) async fn reader_conn(
+        &mut self,
+        id: BackendId,
+        topo: &Topology,
+    ) -> Result<usize, BackendError> {
+        let idx = match self.readers.iter().position(|c| c.id == id) {
+            Some(i) => i,
+            None => {
+                let addr = topo
+                    .get(id)
+                    .map(|b| b.addr.clone())
+                    .ok_or(BackendError::Protocol("reader left the topology"))?;
+                let mut conn =
+                    BackendConn::connect(id, &addr, &self.params(self.db.clone())).await?;
+                conn.count_in(self.shared.load(id));
+                if conn.status & status::AUTOCOMMIT == 0 {
+                    conn.query("SET autocommit=1").await?;
+                }
+                self.readers.push(conn);
+                self.readers.len() - 1
+            }
+        };
+        let mut conn = self.readers.swap_remove(idx);
+        match self.sync(&mut conn).await {
+            Ok(()) => {
+                self.readers.push(conn);
+                Ok(self.readers.len() - 1)
+            }
+            Err(e) => Err(e), // state unknown: the connection is dropped
+        }
+    }
+
+    /// Brings a backend connection to the session's state: default database, then the
+    /// session commands it has not applied.
+    pub(super) async fn sync(&self, conn: &mut BackendConn) -> Result<(), BackendError> {
+        if let Some(db) = &self.db {
+            if conn.db.as_ref() != Some(db) {
+                conn.init_db(db).await?;
+            }
+        }
+        for e in self.history.since(conn.applied) {
+            match &e.cmd {
+                Replay::Query(sql) => {
+                    conn.query(sql).await?;
+                }
+                Replay::SetOption(opt) => {
+                    let mut payload = vec![command::COM_SET_OPTION];
+                    payload.extend_from_slice(&opt.to_le_bytes());
+                    conn.command(&payload, Expect::Single).await?;
+                }
+            }
+            conn.applied = e.seq;
+        }
+        conn.applied = self.history.last_seq();
+        Ok(())
+    }
+}
+
+use super::login::Login;
+
+/// How this session's backend connections log in (`db`: the database to start in).
+fn connect_params(
+    login: &Login,
+    config: &Config,
+    shared: &Shared,
+    db: Option<String>,
+) -> ConnectParams {
+    ConnectParams {
+        user: login.user.backend_user().to_string(),
+        password: login.user.backend_password().to_string(),
+        db,
+        caps: login.caps,
+        mariadb_caps: login.mariadb_caps,
+        collation: login.collation,
+        attrs: login.attrs.clone(),
+        max_packet: login.max_packet,
+        connect_timeout: config.connect_timeout(),
+        tls: shared.routing().backend_tls.clone(),
+    }
+}
+
+/// With `server.query_timeout_ms` set: how to kill a statement that outlives it. The side
+/// connection's parameters are built only when a statement is actually killed.
+pub(super) fn killer<'a>(
+    login: &'a Login,
+    config: &'a Config,
+    shared: &'a Shared,
+) -> Option<Killer<impl FnOnce() -> ConnectParams + 'a>> {
+    match config.server.query_timeout_ms {
+        0 => None,
+        ms => Some(Killer {
+            limit: std::time::Duration::from_millis(ms),
+            params: move || connect_params(login, config, shared, None),
+        }),
+    }
+}
