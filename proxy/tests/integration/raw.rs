@@ -39,6 +39,10 @@ impl Raw {
             caps: caps(),
         };
         let (_, greeting) = raw.read_packet().expect("greeting");
+        if greeting.first() == Some(&0xFF) {
+            // Refused before the handshake (1040 too many connections): that is the answer.
+            return (raw, vec![greeting]);
+        }
         let hs: HandshakePacket<'_> = ParseBuf(&greeting).parse(()).expect("greeting parses");
         let nonce = hs.nonce();
         let plugin = AuthPlugin::from_bytes(plugin.as_bytes()).into_owned();
