@@ -140,21 +140,6 @@ impl Session {
             self.login.attrs = attrs;
         }
         self.db = db;
-        let topo = self.shared.topology();
-        if let Err(e) = self.connect_writer(&topo).await {
-            if !(e.is_unreachable() && topo.has_eligible_reader()) {
-                let addr = writer_addr(&topo);
-                self.client.send_error(&e.to_sql(&addr), seq).await?;
-                return Ok(false);
-            }
-        }
-        let st = self
-            .writer
-            .as_ref()
-            .map(|w| w.status)
-            .unwrap_or(status::AUTOCOMMIT);
-        self.state = SessionState::new(st);
-        self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
-        Ok(true)
+        self.open_writer_and_ok(seq).await
     }
 }

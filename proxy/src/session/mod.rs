@@ -199,6 +199,18 @@ impl Session {
     /// the server) and finishes the login. Returns false if the client was refused.
     async fn start(&mut self) -> Result<bool, SessionError> {
         let seq = self.login.next_seq;
+        let started = self.open_writer_and_ok(seq).await?;
+        if started {
+            tracing::debug!(session = self.id, user = %self.login.user.name, peer = %self.client.peer, "client logged in");
+        }
+        Ok(started)
+    }
+
+    /// The end of a login (or of COM_CHANGE_USER): opens the writer connection, which
+    /// checks the account and default database against the server, then answers OK. An
+    /// unreachable writer is tolerated while a reader can serve. Returns false if the
+    /// client was sent an error.
+    async fn open_writer_and_ok(&mut self, seq: u8) -> Result<bool, SessionError> {
         let topo = self.shared.topology();
         match self.connect_writer(&topo).await {
             Ok(()) => {}
@@ -218,7 +230,6 @@ impl Session {
             .unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
         self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
-        tracing::debug!(session = self.id, user = %self.login.user.name, peer = %self.client.peer, "client logged in");
         Ok(true)
     }
 
