@@ -66,7 +66,19 @@ pub fn router(state: AppState) -> Router {
     if services.orders {
         app = app.merge(orders::routes());
     }
-    app.fallback(web::not_found).with_state(state)
+    app.fallback(web::not_found)
+        .layer(axum::middleware::map_response(no_store))
+        .with_state(state)
+}
+
+/// Pages and answers change with every write and carry what is one user's (the login,
+/// CSRF tokens): no browser or shared cache may keep a copy, so a page loaded after a
+/// write is always asked of the app.
+async fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    res
 }
 
 /// Serves until `shutdown` completes.

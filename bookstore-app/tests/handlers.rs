@@ -242,8 +242,23 @@ async fn pages_that_need_a_login_redirect_to_it() {
             "{path}: {headers:?}"
         );
     }
-    let (status, _, _) = send(post_form("/books", None, "title=x")).await;
+    let (status, headers, _) = send(post_form("/books", None, "title=x")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    // No page or redirect may be kept by a browser: the next load asks the app again.
+    for (path, cookie) in [("/login", None), ("/books/new", Some(session(false).1))] {
+        let (_, h, _) = send(get(path, cookie.as_deref())).await;
+        assert!(
+            h.iter()
+                .any(|(k, v)| k == "cache-control" && v == "no-store"),
+            "{path}: {h:?}"
+        );
+    }
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "cache-control" && v == "no-store"),
+        "{headers:?}"
+    );
     // The JSON API answers 401 instead.
     let req = Request::post("/api/orders")
         .header(header::CONTENT_TYPE, "application/json")

@@ -227,7 +227,7 @@ async fn the_journey_in_chromium_through_rwsplit() {
     let catalog = b.source().await.expect("source");
     assert!(
         catalog.contains(&title),
-        "the catalog shows the new book at once"
+        "the catalog shows the new book at once; it showed:\n{catalog}"
     );
     let (replicas_after, _) = selects("browser").await;
     assert!(

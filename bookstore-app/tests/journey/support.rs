@@ -32,6 +32,14 @@ pub struct World {
 /// The world shared by every test of this binary (torn down when the process exits).
 pub fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
+    // Warnings and errors of the app and rwsplit (RUST_LOG for more): a failing test shows
+    // what went wrong behind the page it got.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(filter)
+        .try_init();
     // Set up on a thread of its own: callers are inside a test's runtime.
     WORLD.get_or_init(|| {
         std::thread::spawn(make_world)

@@ -93,11 +93,17 @@ impl Session {
                 self.set_verified(mode, id, epoch);
                 return Verdict::Reader;
             }
-            Err(e) => {
+            Err(e) if e.is_unreachable() => {
                 // The writer is gone: reads go on (they cannot see writes it lost anyway).
                 tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
                 outcome("writer_unreachable");
                 return Verdict::Reader;
+            }
+            Err(e) => {
+                // The writer answered, with an error: no reader is known to be fresh.
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");
+                outcome("error");
+                return Verdict::Other;
             }
         };
         let backend = topo.get(id);
