@@ -52,7 +52,12 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1200,900", format!("--user-data-dir={}", profile.display()),
+                // No page loaded ahead of the user: a catalog preloaded before a write and
+                // shown after it would be stale through no fault of rwsplit's.
+                "--disable-features=Prerender2,NoStatePrefetch,SpeculationRulesPrefetchFuture",
             ],
+            // Chromium's "Preload pages" setting: never.
+            "prefs": { "net.network_prediction_options": 2 },
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
