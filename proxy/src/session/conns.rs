@@ -2,7 +2,7 @@
 //! session's state, and how a statement past `server.query_timeout_ms` is killed.
 
 use super::*;
-use crate::backend::Killer;
+use crate::backend::{ConnectParams, Killer};
 
 impl Session {
     pub(super) fn params(&self, db: Option<String>) -> ConnectParams {

@@ -1,7 +1,12 @@
 //! Commands that act on the session itself: KILL of an rwsplit session,
 //! COM_RESET_CONNECTION and COM_CHANGE_USER.
 
+use mysql_common::packets::AuthSwitchRequest;
+use mysql_common::proto::MySerialize;
+
 use super::*;
+use crate::protocol::auth::{self, Method};
+use crate::protocol::change_user;
 
 impl Session {
     /// KILL [QUERY] of an rwsplit session id (the id clients see in the greeting): the

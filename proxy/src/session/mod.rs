@@ -15,17 +15,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mysql_common::packets::AuthSwitchRequest;
-use mysql_common::proto::MySerialize;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::backend::{relay_bounded, BackendConn, BackendError, ConnectParams, RelayError};
+use crate::backend::{BackendConn, BackendError};
 use crate::classify::{Detail, Flags, Kind, Statement};
 use crate::config::{Config, Fallback};
 use crate::metrics::QueryMetrics;
-use crate::protocol::auth::{self, Method};
-use crate::protocol::change_user;
 use crate::protocol::command::{self, Command};
 use crate::protocol::ok::ok_payload;
 use crate::protocol::response::{Expect, Summary};

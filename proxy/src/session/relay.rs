@@ -2,6 +2,7 @@
 //! that fails before the client saw anything is reported for a retry elsewhere.
 
 use super::*;
+use crate::backend::{relay_bounded, RelayError};
 
 impl Session {
     /// Runs a command on the writer whatever the router would say (prepared statements
