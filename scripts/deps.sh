@@ -9,7 +9,9 @@
 #              packaged service is never started: scripts/topology.sh runs its own servers.
 #   --test     PyMySQL and cryptography (pip, else Debian's python3-…), sysbench, and for the
 #              deployment checks docker-compose (Debian's, v1: `config` only, no engine)
-#              and kubernetes-validate (pip), openssl (test certificates for TLS)
+#              and kubernetes-validate (pip), openssl (test certificates for TLS), and
+#              Debian's prometheus (prometheus and promtool: the metrics tests run their
+#              own Prometheus; the packaged service is never started)
 #   --bench    sysbench and haproxy
 #   --browser  chromium and chromium-driver (the bookstore's browser test)
 #
@@ -23,7 +25,7 @@ for a in "$@"; do
     --test) want_test=1 ;;
     --bench) want_bench=1 ;;
     --browser) want_browser=1 ;;
-    -h|--help|help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help|help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "deps: unknown option $a (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +59,12 @@ want_pkg mariadb-server mariadbd
 want_pkg mariadb-server mariadb-install-db
 want_pkg mariadb-client mariadb
 if [ $want_test = 1 ] || [ $want_bench = 1 ]; then want_pkg sysbench sysbench; fi
-if [ $want_test = 1 ]; then want_pkg docker-compose docker-compose; want_pkg openssl openssl; fi
+if [ $want_test = 1 ]; then
+  want_pkg docker-compose docker-compose
+  want_pkg openssl openssl
+  want_pkg prometheus prometheus
+  want_pkg prometheus promtool
+fi
 if [ $want_bench = 1 ]; then want_pkg haproxy haproxy; fi
 if [ $want_browser = 1 ]; then
   want_pkg chromium chromium
@@ -71,8 +78,9 @@ trap remove_policy EXIT
 
 apt_install() { # PACKAGE...: apt-get install, with apt-get update and a retry when it fails
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install $* by hand"
-  # Packages like mariadb-server and haproxy start their service on install; a policy-rc.d
-  # that answers 101 ("action forbidden") stops that, as in Debian's container images.
+  # Packages like mariadb-server, haproxy and prometheus start their service on install; a
+  # policy-rc.d that answers 101 ("action forbidden") stops that, as in Debian's container
+  # images.
   if [ ! -e "$POLICY" ]; then
     printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null && "${SUDO[@]}" chmod 755 "$POLICY" \
       && policy_added=1

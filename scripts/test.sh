@@ -2,7 +2,8 @@
 # Runs every test of the repository: formatting and lint checks, unit tests, and the
 # integration tests (which start their own MariaDB primary + replicas on free ports), and
 # the fuzz targets for 10 s each. Arguments: passed to `cargo test` (then no fuzzing).
-# Installs what is missing first (MariaDB, PyMySQL, sysbench, Chromium) via scripts/deps.sh.
+# Installs what is missing first (MariaDB, PyMySQL, sysbench, Chromium, Prometheus) via
+# scripts/deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

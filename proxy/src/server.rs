@@ -99,6 +99,9 @@ impl Server {
         if !learn_server_info_once(&shared).await {
             tokio::spawn(learn_server_info(shared.clone()));
         }
+        let max_clients = shared.config().server.max_client_connections;
+        // Before the metrics listener serves: a scrape never sees the cap missing.
+        ::metrics::gauge!("rwsplit_max_client_connections").set(max_clients as f64);
         let mut side_tasks = Vec::new();
         if let Some(l) = self.metrics.take() {
             side_tasks.push(tokio::spawn(crate::metrics::http::serve(
@@ -113,7 +116,6 @@ impl Server {
         shared
             .listening
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        let max_clients = shared.config().server.max_client_connections;
         let limit = Arc::new(Semaphore::new(max_clients));
         let open_files = raise_open_files_limit();
         // Each session holds its client's socket and its writer connection, and one more

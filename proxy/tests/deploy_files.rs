@@ -2,8 +2,10 @@
 //! checked without a container engine: Debian's docker-compose accepts the Compose file,
 //! kubernetes-validate accepts the manifests against the Kubernetes schemas, rwsplit's own
 //! loader accepts the rwsplit configs they carry, and the values the seeds chose
-//! (autoscaling, probes, sidecar wiring) are what the files say. scripts/deps.sh --test
-//! installs docker-compose and kubernetes-validate; without them these tests fail.
+//! (autoscaling, probes, sidecar wiring) are what the files say, and Prometheus's promtool
+//! accepts the alert rules where the Compose stack and the PrometheusRule put them.
+//! scripts/deps.sh --test installs docker-compose, kubernetes-validate and promtool
+//! (Debian's prometheus); without them these tests fail.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -249,7 +251,10 @@ fn validate(files: &[PathBuf], version: Option<&str>) -> Output {
     run(&mut cmd)
 }
 
-/// The manifests with a schema in Kubernetes itself (the PodMonitor is a CRD).
+/// The manifests of the Prometheus Operator's CRDs (no schema in Kubernetes itself).
+const CRD_MANIFESTS: &[&str] = &["podmonitor.yaml", "prometheusrule.yaml"];
+
+/// The manifests with a schema in Kubernetes itself (not the CRDs').
 fn core_manifests() -> Vec<PathBuf> {
     let dir = repo().join("deploy/k8s");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -258,7 +263,7 @@ fn core_manifests() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            n != "podmonitor.yaml" && n != "kustomization.yaml"
+            !CRD_MANIFESTS.contains(&n) && n != "kustomization.yaml"
         })
         .collect();
     v.sort();
@@ -299,11 +304,92 @@ fn kustomization_lists_every_manifest() {
         .iter()
         .filter_map(|p| p.file_name()?.to_str().map(String::from))
         .collect();
-    all.push("podmonitor.yaml".into());
+    all.extend(CRD_MANIFESTS.iter().map(|n| n.to_string()));
     for f in &all {
         assert!(listed.contains(&f.as_str()), "kustomization.yaml lacks {f}");
     }
     assert_eq!(listed.len(), all.len(), "{listed:?} vs {all:?}");
+}
+
+fn promtool(args: &[&str], dir: &Path) -> Output {
+    run(Command::new("promtool").args(args).current_dir(dir))
+}
+
+#[test]
+fn the_prometheus_rule_carries_the_alert_rules_and_promtool_accepts_them() {
+    let rules = yaml(&repo().join("config/prometheus/rwsplit-alerts.yml"));
+    let pr = k8s("prometheusrule.yaml");
+    assert_eq!(pr["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(pr["kind"], "PrometheusRule");
+    assert!(pr["metadata"]["name"].is_string());
+    let groups = &pr["spec"]["groups"];
+    assert!(
+        groups.as_array().is_some_and(|g| !g.is_empty()),
+        "no rule groups"
+    );
+    assert_eq!(
+        groups, &rules["groups"],
+        "deploy/k8s/prometheusrule.yaml differs from config/prometheus/rwsplit-alerts.yml"
+    );
+    // The operator hands spec.groups to Prometheus as a rule file: promtool checks it so
+    // (JSON is YAML).
+    let d = scratch("prometheusrule");
+    let file = serde_json::json!({ "groups": groups }).to_string();
+    std::fs::write(d.join("rules.yml"), file).expect("write");
+    let out = promtool(&["check", "rules", "rules.yml"], &d);
+    assert!(out.status.success(), "{}", text(&out));
+    let n = groups[0]["rules"].as_array().map_or(0, |r| r.len());
+    assert!(n >= 7, "{n} rules");
+    assert!(
+        text(&out).contains(&format!("SUCCESS: {n} rules found")),
+        "{}",
+        text(&out)
+    );
+    // The check can fail: a rule with a PromQL error is refused.
+    let bad = serde_json::json!({ "groups": [{ "name": "x", "rules": [
+        { "alert": "Broken", "expr": "rate(rwsplit_errors_total[5m]" }
+    ]}]});
+    std::fs::write(d.join("bad.yml"), bad.to_string()).expect("write");
+    let out = promtool(&["check", "rules", "bad.yml"], &d);
+    assert!(!out.status.success(), "a PromQL error was accepted");
+}
+
+#[test]
+fn the_compose_prometheus_loads_the_alert_rules_it_mounts() {
+    let c = yaml(&repo().join("docker-compose.yml"));
+    let prom = &c["services"]["prometheus"];
+    // The container's /etc/prometheus, rebuilt from the service's bind mounts.
+    let d = scratch("compose-prometheus");
+    let mut mounted = Vec::new();
+    for v in prom["volumes"].as_array().expect("volumes") {
+        let v = v.as_str().expect("short volume syntax");
+        let mut parts = v.split(':');
+        let (src, dst) = (parts.next().expect("source"), parts.next().expect("target"));
+        if let Some(rel) = dst.strip_prefix("/etc/prometheus/") {
+            let src = repo().join(src.trim_start_matches("./"));
+            std::fs::copy(&src, d.join(rel)).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            mounted.push(rel.to_string());
+        }
+    }
+    assert!(
+        mounted.contains(&"rwsplit-alerts.yml".to_string()),
+        "the alert rules are not mounted: {mounted:?}"
+    );
+    let config = prom["command"]
+        .as_array()
+        .expect("command")
+        .iter()
+        .filter_map(|a| a.as_str()?.strip_prefix("--config.file=/etc/prometheus/"))
+        .next()
+        .expect("--config.file under /etc/prometheus");
+    let out = promtool(&["check", "config", config], &d);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("SUCCESS: 1 rule files found"),
+        "the Compose Prometheus loads no rule file: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("rules found"), "{}", text(&out));
 }
 
 fn container<'a>(spec: &'a Value, list: &str, name: &str) -> &'a Value {

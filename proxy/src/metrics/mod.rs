@@ -2,6 +2,7 @@
 //! digests. Labels are bounded: backends, routes, kinds, reasons, error codes; never
 //! statement text.
 
+pub mod describe;
 mod digests;
 pub mod http;
 
