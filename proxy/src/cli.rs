@@ -122,8 +122,9 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_HANDSHAKE_TIMEOUT", value_name = "MS")]
     pub handshake_timeout: Option<u64>,
 
-    /// Milliseconds a client may stay silent before its connection is closed; 0 = never
-    /// [default: 0].
+    /// Milliseconds a client may stay silent before its connection is closed, at most; its
+    /// session's own wait_timeout (as the server sets it) closes it earlier; 0 = no bound
+    /// of the operator's [default: 0].
     #[arg(long, env = "RWSPLIT_CLIENT_IDLE_TIMEOUT", value_name = "MS")]
     pub client_idle_timeout: Option<u64>,
 

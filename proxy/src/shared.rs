@@ -22,7 +22,8 @@ use crate::tls::{BackendTls, ClientTls};
 #[derive(Debug)]
 pub struct SessionInfo {
     pub id: u32,
-    pub user: String,
+    /// The account logged in (COM_CHANGE_USER changes it: see [`Shared::change_session_user`]).
+    pub user: Mutex<String>,
     pub peer: String,
     pub started: std::time::SystemTime,
     pub db: Mutex<Option<String>>,
@@ -32,6 +33,27 @@ pub struct SessionInfo {
     pub threads: Mutex<Vec<(BackendId, u32)>>,
     /// Set by another session's KILL CONNECTION: the session ends.
     pub killed: std::sync::atomic::AtomicBool,
+    /// Wakes the session when `killed` is set, so it ends at once, even while it waits for
+    /// its client's next command.
+    pub kill_signal: tokio::sync::Notify,
+}
+
+impl SessionInfo {
+    /// The account this session is logged in as now.
+    pub fn user(&self) -> String {
+        self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ends the session (KILL CONNECTION): it runs no further command.
+    pub fn kill(&self) {
+        self.killed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.kill_signal.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Reloads the configuration from where it came (file and flags); set by `main`.
@@ -381,9 +403,8 @@ impl Shared {
             .cloned()
     }
 
-    /// Registers a session for the admin interface; it leaves with the guard.
-    /// Registers a logged-in session; `None` when its user already has `user_cap` sessions
-    /// (0 = no cap).
+    /// Registers a logged-in session for the admin interface and KILL; it leaves with the
+    /// guard. `None` when its user already has `user_cap` sessions (0 = no cap).
     pub fn register_session(
         self: &Arc<Self>,
         info: SessionInfo,
@@ -392,9 +413,7 @@ impl Shared {
         let info = Arc::new(info);
         {
             let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            if user_cap > 0
-                && sessions.values().filter(|s| s.user == info.user).count() >= user_cap as usize
-            {
+            if at_cap(&sessions, &info.user(), user_cap, info.id) {
                 return None;
             }
             sessions.insert(info.id, info.clone());
@@ -404,6 +423,19 @@ impl Shared {
             shared: self.clone(),
             info,
         })
+    }
+
+    /// COM_CHANGE_USER: session `id` is now logged in as `user`, unless `user` already has
+    /// `user_cap` other sessions (0 = no cap): then `false` and nothing changes.
+    pub fn change_session_user(&self, id: u32, user: &str, user_cap: u32) -> bool {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if at_cap(&sessions, user, user_cap, id) {
+            return false;
+        }
+        if let Some(s) = sessions.get(&id) {
+            *s.user.lock().unwrap_or_else(|p| p.into_inner()) = user.to_string();
+        }
+        true
     }
 
     /// This process's heartbeat row id.
@@ -456,6 +488,16 @@ impl Shared {
         let e = m.entry(id).or_insert(0);
         *e = (*e).max(epoch);
     }
+}
+
+/// True when `user` has `cap` sessions other than `id` already (0 = no cap).
+fn at_cap(sessions: &HashMap<u32, Arc<SessionInfo>>, user: &str, cap: u32, id: u32) -> bool {
+    cap > 0
+        && sessions
+            .values()
+            .filter(|s| s.id != id && *s.user.lock().unwrap_or_else(|p| p.into_inner()) == user)
+            .count()
+            >= cap as usize
 }
 
 /// The topology before the first checks: the configured roles, no reader eligible yet.

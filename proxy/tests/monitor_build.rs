@@ -15,6 +15,7 @@ fn st(up: bool, read_only: Option<bool>, lag: Option<u64>) -> Option<Status> {
         position: Position::parse_mariadb("0-1-5").map(Arc::new),
         lag_ms: lag,
         replicating: None,
+        idle_timeouts: None,
     })
 }
 

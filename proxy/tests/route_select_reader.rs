@@ -1,10 +1,16 @@
-//! select_reader: weighted round robin over the eligible readers, by ticket; excluded
+//! choose_reader with the round_robin policy: weighted round robin over the eligible readers, by ticket; excluded
 //! readers are skipped; the writer is never chosen; no candidate → None.
 
 mod common_route;
 
 use common_route::{no_readers, topology};
-use rwsplit::route::{select_reader, Backend, BackendId, Role, Topology};
+use rwsplit::config::Policy;
+use rwsplit::route::{choose_reader, Backend, BackendId, Load, Role, Topology};
+
+/// Weighted round robin (the `round_robin` policy), loads ignored.
+fn select_reader(t: &Topology, ticket: u64, exclude: &[BackendId]) -> Option<BackendId> {
+    choose_reader(t, Policy::RoundRobin, ticket, exclude, |_| Load::default())
+}
 
 /// A reader: (id, weight, eligible).
 type R = (u32, u32, bool);

@@ -87,3 +87,78 @@ const CASES: &[(&str, &str)] = &[
 fn show_describe_explain() {
     check_fresh(CASES);
 }
+
+/// Tables that show the answering server's own state go where the SHOW form that shows
+/// the same state goes; the data dictionary and variables stay reads.
+const SERVER_LOCAL: &[(&str, &str)] = &[
+    ("SELECT * FROM information_schema.PROCESSLIST", "writer:other"),
+    (
+        "SELECT id, user FROM INFORMATION_SCHEMA.processlist WHERE command <> 'Sleep'",
+        "writer:other",
+    ),
+    (
+        "SELECT COUNT(*) FROM `information_schema`.`PROCESSLIST`",
+        "writer:other",
+    ),
+    (
+        "SELECT * FROM information_schema . processlist",
+        "writer:other",
+    ),
+    (
+        "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Com_select'",
+        "writer:other",
+    ),
+    (
+        "SELECT * FROM information_schema.GLOBAL_STATUS",
+        "writer:other",
+    ),
+    ("SELECT * FROM information_schema.USER_VARIABLES", "writer:other"),
+    ("SELECT * FROM information_schema.INNODB_TRX", "writer:other"),
+    (
+        "SELECT * FROM information_schema.INNODB_LOCK_WAITS",
+        "writer:other",
+    ),
+    (
+        "SELECT * FROM information_schema.METADATA_LOCK_INFO",
+        "writer:other",
+    ),
+    ("SELECT * FROM information_schema.PROFILING", "writer:other"),
+    (
+        "SELECT * FROM information_schema.USER_STATISTICS",
+        "writer:other",
+    ),
+    (
+        "SELECT * FROM performance_schema.threads WHERE PROCESSLIST_ID = 5",
+        "writer:other",
+    ),
+    (
+        "SELECT * FROM performance_schema.events_statements_current",
+        "writer:other",
+    ),
+    ("SELECT * FROM sys.session", "writer:other"),
+    (
+        "SELECT t.id FROM app.t JOIN information_schema.processlist p ON p.id = t.pid",
+        "writer:other",
+    ),
+    // The data dictionary and variables are the same everywhere (SHOW TABLES and SHOW
+    // VARIABLES are reads).
+    ("SELECT * FROM information_schema.TABLES", "reader"),
+    (
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_NAME = 'users'",
+        "reader",
+    ),
+    (
+        "SELECT * FROM information_schema.SESSION_VARIABLES",
+        "reader",
+    ),
+    ("SELECT * FROM information_schema.GLOBAL_VARIABLES", "reader"),
+    ("SELECT * FROM information_schema.SCHEMATA", "reader"),
+    // A column or table of the application that happens to be named like one.
+    ("SELECT processlist FROM app.stats", "reader"),
+    ("SELECT * FROM app.processlist", "reader"),
+];
+
+#[test]
+fn server_local_tables_go_where_show_processlist_goes() {
+    check_fresh(SERVER_LOCAL);
+}

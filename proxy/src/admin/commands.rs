@@ -165,7 +165,7 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                     let age = i.started.elapsed().map(|d| d.as_secs()).unwrap_or(0);
                     vec![
                         s(i.id),
-                        s(&i.user),
+                        s(i.user()),
                         s(&i.peer),
                         i.db.lock().ok().and_then(|d| d.clone()),
                         s(if i.in_transaction.load(Ordering::Relaxed) {

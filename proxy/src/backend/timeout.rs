@@ -57,11 +57,21 @@ pub async fn kill_query(
     params: &ConnectParams,
     thread: u32,
 ) -> Result<(), BackendError> {
+    kill_thread(id, addr, params, thread, true).await
+}
+
+/// `KILL [QUERY] thread` on a connection of its own to `addr`, logged in with `params`
+/// (the thread's own account needs no extra privilege to kill it).
+pub async fn kill_thread(
+    id: crate::route::BackendId,
+    addr: &str,
+    params: &ConnectParams,
+    thread: u32,
+    query_only: bool,
+) -> Result<(), BackendError> {
+    let verb = if query_only { "KILL QUERY" } else { "KILL" };
     let mut side = BackendConn::connect(id, addr, params).await?;
-    let r = side
-        .query(&format!("KILL QUERY {thread}"))
-        .await
-        .map(|_| ());
+    let r = side.query(&format!("{verb} {thread}")).await.map(|_| ());
     side.quit().await;
     r
 }

@@ -69,6 +69,41 @@ pub const SHOW_WRITER_WORDS: &[&str] = &[
     "ANALYZE",
 ];
 
+/// `information_schema` tables that show the answering server's own state (its threads,
+/// status counters, locks, per-connection statistics), as the `SHOW` forms in
+/// [`SHOW_WRITER_WORDS`] do: a read of one goes where `SHOW PROCESSLIST` goes.
+/// `INNODB_*` and `THREAD_POOL_*` tables count too (see [`is_server_local`]).
+/// `GLOBAL_VARIABLES`/`SESSION_VARIABLES` are not listed: `SHOW VARIABLES` is a read.
+pub const SERVER_LOCAL_TABLES: &[&str] = &[
+    "PROCESSLIST",
+    "SESSION_STATUS",
+    "GLOBAL_STATUS",
+    "USER_VARIABLES",
+    "USER_STATISTICS",
+    "CLIENT_STATISTICS",
+    "INDEX_STATISTICS",
+    "TABLE_STATISTICS",
+    "QUERY_RESPONSE_TIME",
+    "QUERY_CACHE_INFO",
+    "METADATA_LOCK_INFO",
+    "PROFILING",
+    "KEY_CACHES",
+    "SLAVE_STATUS",
+];
+
+/// True when `schema.table` shows server-local state: any table of `performance_schema`
+/// or `sys` (views over it), and the `information_schema` tables above.
+pub fn is_server_local(schema: &[u8], table: &[u8]) -> bool {
+    let prefixed = |p: &[u8]| table.len() > p.len() && table[..p.len()].eq_ignore_ascii_case(p);
+    if schema.eq_ignore_ascii_case(b"performance_schema") || schema.eq_ignore_ascii_case(b"sys") {
+        return true;
+    }
+    schema.eq_ignore_ascii_case(b"information_schema")
+        && (contains(SERVER_LOCAL_TABLES, table)
+            || prefixed(b"INNODB_")
+            || prefixed(b"THREAD_POOL_"))
+}
+
 /// True when `word` (any case) is in `list` (upper case).
 #[inline]
 pub fn contains(list: &[&str], word: &[u8]) -> bool {

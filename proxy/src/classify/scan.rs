@@ -2,8 +2,8 @@
 //! its digest, and where a second statement starts.
 
 use super::functions::{
-    contains, sysvar_name, LAST_STATEMENT_FUNCTIONS, LAST_STATEMENT_SYSVARS, WRITER_FUNCTIONS,
-    WRITER_SYSVARS,
+    contains, is_server_local, sysvar_name, LAST_STATEMENT_FUNCTIONS, LAST_STATEMENT_SYSVARS,
+    WRITER_FUNCTIONS, WRITER_SYSVARS,
 };
 use super::lexer::{Comment, Lexer, Token, TokenKind};
 use super::statement::Flags;
@@ -74,6 +74,8 @@ pub fn scan(src: &[u8]) -> Scan {
     let mut digest = FNV_OFFSET;
     let mut count = 0usize;
     let mut prev: Option<Token> = None;
+    // The token before `prev` (for `schema.table`).
+    let mut prev2: Option<Token> = None;
     let mut after_semicolon = false;
     let mut next_statement = None;
     // A run of literals separated by commas is hashed once: `IN (1,2,3)` = `IN (4)`.
@@ -119,10 +121,16 @@ pub fn scan(src: &[u8]) -> Scan {
                         flags |= Flags::WRITE_WORD;
                     }
                 }
+                if qualified_server_local(src, prev2, prev, text) {
+                    flags |= Flags::SERVER_LOCAL;
+                }
                 digest = fnv(digest, text);
                 in_literal_run = false;
             }
             TokenKind::QuotedIdent => {
+                if qualified_server_local(src, prev2, prev, text) {
+                    flags |= Flags::SERVER_LOCAL;
+                }
                 digest = fnv(digest, text);
                 in_literal_run = false;
             }
@@ -176,6 +184,7 @@ pub fn scan(src: &[u8]) -> Scan {
                 }
             }
         }
+        prev2 = prev;
         prev = Some(tok);
     }
     Scan {
@@ -187,4 +196,29 @@ pub fn scan(src: &[u8]) -> Scan {
         unterminated: lexer.unterminated,
         tokens: count,
     }
+}
+
+/// True when `table` is the name after `schema .` and names a server-local table.
+fn qualified_server_local(
+    src: &[u8],
+    schema: Option<Token>,
+    dot: Option<Token>,
+    table: &[u8],
+) -> bool {
+    let (Some(schema), Some(dot)) = (schema, dot) else {
+        return false;
+    };
+    if dot.kind != TokenKind::Punct(b'.')
+        || !matches!(schema.kind, TokenKind::Word | TokenKind::QuotedIdent)
+    {
+        return false;
+    }
+    is_server_local(unquote(schema.text(src)), unquote(table))
+}
+
+fn unquote(ident: &[u8]) -> &[u8] {
+    ident
+        .strip_prefix(b"`")
+        .and_then(|i| i.strip_suffix(b"`"))
+        .unwrap_or(ident)
 }

@@ -75,6 +75,9 @@ bitflags! {
         /// Calls a function that is neither built in nor listed as read-only (a stored
         /// function may write).
         const UNKNOWN_FUNCTION = 1 << 13;
+        /// Reads a table that shows the answering server's own state
+        /// (`information_schema.PROCESSLIST`, `performance_schema.*`, …).
+        const SERVER_LOCAL = 1 << 14;
     }
 }
 
@@ -88,7 +91,8 @@ impl Flags {
         .union(Flags::WRITER_SYSVAR)
         .union(Flags::WRITES_DATA)
         .union(Flags::WRITE_WORD)
-        .union(Flags::UNKNOWN_FUNCTION);
+        .union(Flags::UNKNOWN_FUNCTION)
+        .union(Flags::SERVER_LOCAL);
 }
 
 /// A routing hint from a leading comment: `/* rwsplit:writer */`, `/* rwsplit:reader */`.

@@ -31,8 +31,9 @@ pub struct ServerConfig {
     /// with error 1043). Default 10000.
     pub handshake_timeout_ms: u64,
     /// Milliseconds a logged-in client may stay silent between commands before rwsplit
-    /// closes its connection; 0 = never. Default 0 (the servers' wait_timeout still
-    /// applies to the backend connections).
+    /// closes its connection, at most; 0 = no bound. Default 0. The session's own
+    /// `wait_timeout` (the writer's global `wait_timeout`, `interactive_timeout` for a
+    /// CLIENT_INTERACTIVE client, or what the session SET) closes it earlier, as a server.
     pub client_idle_timeout_ms: u64,
     /// Milliseconds a statement may run on a backend before rwsplit kills it there
     /// (KILL QUERY on a side connection); the client gets the backend's error 1317 "Query

@@ -37,6 +37,11 @@ pub struct UserConfig {
     /// server's max_user_connections). 0 = no cap. Default 0.
     #[serde(default)]
     pub max_connections: u32,
+    /// This user may KILL (and KILL QUERY) the rwsplit sessions of every account, as a
+    /// server account with CONNECTION ADMIN (SUPER) may. Without it a session may kill
+    /// only sessions of its own account; others get error 1095. Default false.
+    #[serde(default)]
+    pub admin_kill: bool,
 }
 
 impl UserConfig {

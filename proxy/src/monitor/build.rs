@@ -20,6 +20,8 @@ pub struct Status {
     pub lag_ms: Option<u64>,
     /// Replication threads running (None: not a replica, or not visible).
     pub replicating: Option<bool>,
+    /// `@@global.wait_timeout` and `@@global.interactive_timeout`, in seconds.
+    pub idle_timeouts: Option<(u64, u64)>,
 }
 
 /// A row of Aurora's `replica_host_status` (or of the table emulating it).
@@ -140,6 +142,7 @@ pub fn build(
                 read_only: s.read_only,
                 position: s.position.clone(),
                 flavour: s.flavour,
+                idle_timeouts: s.idle_timeouts,
             }
         })
         .collect();

@@ -404,48 +404,80 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// aurora mode: reads the cluster's topology through the cluster endpoint.
+/// aurora mode: reads the cluster's topology through the cluster endpoint. While the
+/// endpoint cannot answer (after a failover its DNS name may still point at the writer
+/// that is gone), each instance known from the last reading is asked in turn: every
+/// Aurora instance serves the same topology table. The endpoint is tried again first
+/// every [`ENDPOINT_RETRY`] while another instance answers.
 async fn aurora_cluster(
     shared: Arc<Shared>,
     tx: mpsc::Sender<Msg>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut conn: Option<mysql_async::Conn> = None;
+    // The connection that answers, and whether it is the endpoint's.
+    let mut conn: Option<(mysql_async::Conn, bool)> = None;
+    let mut endpoint_tried = tokio::time::Instant::now();
     loop {
         let config = shared.config();
         let interval = Duration::from_millis(config.monitor.interval_ms);
         if config.backends.mode == TopologyMode::Aurora {
             let a = &config.backends.aurora;
+            let timeout = Duration::from_millis(config.monitor.timeout_ms);
             let (user, password) = config.monitor_credentials();
-            let read = async {
-                if conn.is_none() {
-                    conn = Some(
-                        mysql_async::Conn::new(monitor_opts(
-                            &a.cluster_endpoint,
-                            &user,
-                            &password,
-                            &config.backends,
-                        ))
-                        .await?,
-                    );
-                }
-                match conn.as_mut() {
-                    Some(c) => probe::aurora_rows(c, &a.topology_query).await,
-                    None => Err(mysql_async::Error::Other("no connection".into())),
-                }
-            };
-            match tokio::time::timeout(Duration::from_millis(config.monitor.timeout_ms), read).await
+            if conn.as_ref().is_some_and(|(_, endpoint)| !endpoint)
+                && endpoint_tried.elapsed() >= ENDPOINT_RETRY
             {
-                Ok(Ok(rows)) => {
-                    if tx.send(Msg::Aurora(rows)).await.is_err() {
-                        break;
+                conn = None;
+            }
+            let mut rows = None;
+            if let Some((c, _)) = conn.as_mut() {
+                let read = tokio::time::timeout(timeout, probe::aurora_rows(c, &a.topology_query));
+                match read.await {
+                    Ok(Ok(r)) => rows = Some(r),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "cannot read the cluster topology");
+                        conn = None;
+                    }
+                    Err(_) => conn = None,
+                }
+            }
+            if rows.is_none() {
+                endpoint_tried = tokio::time::Instant::now();
+                let mut candidates = vec![a.cluster_endpoint.clone()];
+                for b in &shared.topology().backends {
+                    if !candidates.contains(&b.addr) {
+                        candidates.push(b.addr.clone());
                     }
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(endpoint = %a.cluster_endpoint, error = %e, "cannot read the cluster topology");
-                    conn = None;
+                for (i, addr) in candidates.iter().enumerate() {
+                    let opts = monitor_opts(addr, &user, &password, &config.backends);
+                    let read = async {
+                        let mut c = mysql_async::Conn::new(opts).await?;
+                        let r = probe::aurora_rows(&mut c, &a.topology_query).await?;
+                        Ok::<_, mysql_async::Error>((c, r))
+                    };
+                    match tokio::time::timeout(timeout, read).await {
+                        Ok(Ok((c, r))) => {
+                            if i > 0 {
+                                tracing::info!(endpoint = %a.cluster_endpoint, instance = %addr, "cluster topology read through an instance: the endpoint does not answer");
+                            }
+                            conn = Some((c, i == 0));
+                            rows = Some(r);
+                            break;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(instance = %addr, error = %e, "cannot read the cluster topology")
+                        }
+                        Err(_) => {
+                            tracing::warn!(instance = %addr, "cluster topology query timed out")
+                        }
+                    }
                 }
-                Err(_) => conn = None,
+            }
+            if let Some(rows) = rows {
+                if tx.send(Msg::Aurora(rows)).await.is_err() {
+                    break;
+                }
             }
         }
         tokio::select! {
@@ -454,3 +486,6 @@ async fn aurora_cluster(
         }
     }
 }
+
+/// How often the cluster endpoint is tried again while another instance answers.
+const ENDPOINT_RETRY: Duration = Duration::from_secs(5);

@@ -96,11 +96,19 @@ impl MonitorConn {
         };
         let row: Option<Row> = c
             .query_first(format!(
-                "SELECT @@read_only, @@innodb_read_only, {gtid_expr}"
+                "SELECT @@read_only, @@innodb_read_only, {gtid_expr}, \
+                 @@global.wait_timeout, @@global.interactive_timeout"
             ))
             .await?;
+        let mut idle_timeouts = None;
         let (read_only, position) = match row {
             Some(r) => {
+                let secs = |i: usize| {
+                    r.get_opt::<Option<u64>, _>(i)
+                        .and_then(Result::ok)
+                        .flatten()
+                };
+                idle_timeouts = secs(3).zip(secs(4));
                 let ro: Option<i64> = r.get_opt(0).and_then(Result::ok).flatten();
                 let iro: Option<i64> = r.get_opt(1).and_then(Result::ok).flatten();
                 let pos: Option<String> = r.get_opt(2).and_then(Result::ok).flatten();
@@ -123,6 +131,7 @@ impl MonitorConn {
             position,
             lag_ms: None,
             replicating: None,
+            idle_timeouts,
         };
         if self.flavour == Flavour::AuroraMySql {
             return Ok(status); // lag comes from replica_host_status

@@ -73,6 +73,15 @@ impl SqlError {
         )
     }
 
+    /// 1927: this session was ended by KILL CONNECTION (the server's text).
+    pub fn connection_killed() -> Self {
+        SqlError::new(
+            codes::ER_CONNECTION_KILLED,
+            b"70100",
+            "Connection was killed",
+        )
+    }
+
     /// No backend could take the statement (what a direct client sees as 2003).
     pub fn no_backend(what: &str) -> Self {
         SqlError::new(
@@ -128,6 +137,15 @@ impl SqlError {
         )
     }
 
+    /// 1095: KILL of a session that belongs to another account (the server's text).
+    pub fn not_owner_of_thread(id: u64) -> Self {
+        SqlError::new(
+            codes::ER_KILL_DENIED_ERROR,
+            b"HY000",
+            format!("You are not owner of thread {id}"),
+        )
+    }
+
     pub fn packet_too_large() -> Self {
         SqlError::new(
             codes::ER_NET_PACKET_TOO_LARGE,
@@ -146,6 +164,7 @@ pub mod codes {
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;
     pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
     pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
+    pub const ER_KILL_DENIED_ERROR: u16 = 1095;
     pub const ER_SERVER_SHUTDOWN: u16 = 1053;
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
     pub const ER_UNKNOWN_ERROR: u16 = 1105;

@@ -1,6 +1,6 @@
 //! Routing: a pure function from a classified statement, the session's state and the
 //! topology to a route. No I/O, no globals, no waiting. Choosing *which* reader is a
-//! second pure step ([`select_reader`]).
+//! second pure step ([`choose_reader`], by the configured policy).
 
 mod gtid;
 mod select;
@@ -8,7 +8,7 @@ mod state;
 mod topology;
 
 pub use gtid::Position;
-pub use select::{choose_reader, select_reader, Load};
+pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
 pub use topology::{Backend, BackendId, Flavour, Role, Topology};
 
@@ -18,7 +18,7 @@ use crate::classify::{Detail, Flags, Hint, Kind, Statement};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Writer,
-    /// Any eligible reader (chosen by [`select_reader`]).
+    /// Any eligible reader (chosen by [`choose_reader`]).
     Reader,
     /// This backend, whatever its role (an open read-only transaction, the backend
     /// that ran the previous statement).
@@ -208,6 +208,10 @@ fn route_read(st: &Statement, state: &SessionState, topology: &Topology) -> Rout
     }
     if f.intersects(Flags::USER_VAR_ASSIGN | Flags::INTO) {
         return Route::writer(Reason::UserVariable);
+    }
+    // The answering server's own threads, counters, locks: where SHOW PROCESSLIST goes.
+    if f.contains(Flags::SERVER_LOCAL) {
+        return Route::writer(Reason::Other);
     }
     if f.contains(Flags::LAST_STATEMENT) {
         return last_backend(state, topology);

@@ -14,14 +14,8 @@ pub struct Load {
     pub ewma_us: u64,
 }
 
-/// Weighted round robin over the eligible readers, skipping `exclude`.
-pub fn select_reader(topology: &Topology, ticket: u64, exclude: &[BackendId]) -> Option<BackendId> {
-    choose_reader(topology, Policy::RoundRobin, ticket, exclude, |_| {
-        Load::default()
-    })
-}
-
-/// Chooses an eligible reader by `policy`, skipping `exclude`.
+/// Chooses an eligible reader by `policy`, skipping `exclude`: the one function that picks
+/// a reader, for a first choice and for every retry alike.
 pub fn choose_reader(
     topology: &Topology,
     policy: Policy,

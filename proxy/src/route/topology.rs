@@ -78,6 +78,9 @@ pub struct Backend {
     /// The position this backend has applied, as of the last check.
     pub position: Option<Arc<Position>>,
     pub flavour: Flavour,
+    /// `@@global.wait_timeout` and `@@global.interactive_timeout` in seconds, when known:
+    /// what a new connection's `wait_timeout` starts at (non-interactive, interactive).
+    pub idle_timeouts: Option<(u64, u64)>,
 }
 
 /// All backends, and which one is the writer.
@@ -101,6 +104,7 @@ impl Backend {
             read_only: None,
             position: None,
             flavour: Flavour::Unknown,
+            idle_timeouts: None,
         }
     }
 }

@@ -28,7 +28,60 @@ impl Session {
         self.shared.set_server_info(conn.server.clone());
         self.sync(&mut conn).await?;
         self.writer = Some(conn);
+        self.publish_threads();
         Ok(())
+    }
+
+    /// Publishes the backend threads of this session's connections in the registry, for a
+    /// KILL from another session (rebuilt only when the connections changed). Called when
+    /// a connection opens, so a statement running on it can be killed, and after every
+    /// statement.
+    pub(super) fn publish_threads(&mut self) {
+        let sig = self
+            .writer
+            .iter()
+            .chain(self.readers.iter())
+            .fold(0u64, |h, c| {
+                h.wrapping_mul(31)
+                    .wrapping_add(((c.id.0 as u64) << 32) | c.thread_id as u64)
+            });
+        if sig != self.threads_sig {
+            self.threads_sig = sig;
+            *self
+                .registration
+                .info
+                .threads
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = self
+                .writer
+                .iter()
+                .chain(self.readers.iter())
+                .map(|c| (c.id, c.thread_id))
+                .collect();
+        }
+    }
+
+    /// The session's connection to the topology's writer, for a read-your-writes position
+    /// (outside any transaction): a connection to a backend that is no longer the writer
+    /// is closed first, and one is opened when there is none.
+    pub(super) async fn current_writer(&mut self) -> Result<&mut BackendConn, BackendError> {
+        let topo = self.shared.topology();
+        if self
+            .writer
+            .as_ref()
+            .is_some_and(|w| Some(w.id) != topo.writer)
+            && !self.state.in_transaction_scope()
+        {
+            if let Some(old) = self.writer.take() {
+                old.quit().await;
+            }
+        }
+        if self.writer.is_none() {
+            self.connect_writer(&topo).await?;
+        }
+        self.writer
+            .as_mut()
+            .ok_or(BackendError::Protocol("no writer"))
     }
 
     /// Index of a connection to reader `id`, opened and synchronised as needed.
@@ -58,6 +111,7 @@ impl Session {
         match self.sync(&mut conn).await {
             Ok(()) => {
                 self.readers.push(conn);
+                self.publish_threads();
                 Ok(self.readers.len() - 1)
             }
             Err(e) => Err(e), // state unknown: the connection is dropped
@@ -111,6 +165,20 @@ fn connect_params(
         connect_timeout: config.connect_timeout(),
         tls: shared.routing().backend_tls.clone(),
     }
+}
+
+/// Login parameters of a side connection as `account`'s backend account (a KILL of that
+/// account's threads).
+pub(super) fn params_as(
+    login: &Login,
+    config: &Config,
+    shared: &Shared,
+    account: &crate::config::UserConfig,
+) -> ConnectParams {
+    let mut p = connect_params(login, config, shared, None);
+    p.user = account.backend_user().to_string();
+    p.password = account.backend_password().to_string();
+    p
 }
 
 /// With `server.query_timeout_ms` set: how to kill a statement that outlives it. The side

@@ -201,13 +201,6 @@ impl Session {
                 return Ok(Some(p.clone()));
             }
         }
-        let topo = self.shared.topology();
-        if self.writer.is_none() {
-            self.connect_writer(&topo).await?;
-        }
-        let Some(w) = self.writer.as_mut() else {
-            return Err(BackendError::Protocol("no writer"));
-        };
         let observed = self
             .shared
             .write_epoch
@@ -217,7 +210,19 @@ impl Session {
             (Flavour::MariaDb, _) => "SELECT @@gtid_binlog_pos",
             _ => "SELECT @@gtid_executed",
         };
-        let text = w.query_scalar(sql).await?.unwrap_or_default();
+        // Always the topology's writer now: after a failover, a connection to the old
+        // writer (dead, or demoted) knows nothing of the writes acknowledged since.
+        let w = self.current_writer().await?;
+        let text = match w.query_scalar(sql).await {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => {
+                if e.is_unreachable() {
+                    // Broken: the next read connects anew rather than asking it again.
+                    self.writer = None;
+                }
+                return Err(e);
+            }
+        };
         let parsed = match flavour {
             Flavour::MariaDb => Position::parse_mariadb(&text),
             _ => Position::parse_mysql(&text),

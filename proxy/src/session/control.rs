@@ -7,50 +7,64 @@ use mysql_common::proto::MySerialize;
 use super::*;
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
+use crate::session::login;
 
 impl Session {
-    /// KILL [QUERY] of an rwsplit session id (the id clients see in the greeting): the
-    /// statements of that session's backend connections are killed where they run, and for
-    /// KILL CONNECTION the session ends.
+    /// KILL [QUERY] of an rwsplit session id (the id clients see in the greeting). A
+    /// session may kill sessions of its own account; one whose account has `admin_kill`
+    /// may kill any; others get 1095, as from a server. The statements of the target's
+    /// backend connections are killed where they run, and for KILL CONNECTION the target
+    /// ends at once (it runs no further command). Returns false when the session killed
+    /// itself.
     pub(super) async fn kill(
         &mut self,
         msg: &Message,
         target: &crate::shared::SessionInfo,
         query_only: bool,
-    ) -> Result<(), SessionError> {
+    ) -> Result<bool, SessionError> {
+        if !self.login.user.admin_kill && target.user() != self.login.user.name {
+            metrics::counter!("rwsplit_errors_total", "code" => "1095").increment(1);
+            let err = SqlError::not_owner_of_thread(u64::from(target.id));
+            self.client.send_error(&err, msg.reply_seq()).await?;
+            return Ok(true);
+        }
+        if !query_only {
+            target.kill();
+        }
         let threads = target
             .threads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if !query_only {
-            target
-                .killed
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
+        // On a side connection of the target's own backend account, which may kill its
+        // own threads whatever the killer's backend account is allowed.
+        let account = self.config.user(&target.user()).cloned();
+        let params = conns::params_as(
+            &self.login,
+            &self.config,
+            &self.shared,
+            account.as_ref().unwrap_or(&self.login.user),
+        );
         let topo = self.shared.topology();
-        let verb = if query_only { "KILL QUERY" } else { "KILL" };
         for (backend, tid) in threads {
-            let conn = if Some(backend) == topo.writer {
-                if self.writer.is_none() && self.connect_writer(&topo).await.is_err() {
-                    continue;
-                }
-                self.writer.as_mut()
-            } else {
-                match self.reader_conn(backend, &topo).await {
-                    Ok(i) => self.readers.get_mut(i),
-                    Err(_) => None,
-                }
+            let Some(addr) = topo.get(backend).map(|b| b.addr.clone()) else {
+                continue;
             };
-            if let Some(c) = conn {
-                if let Err(e) = c.query(&format!("{verb} {tid}")).await {
-                    tracing::debug!(session = self.id, error = %e, "kill on a backend");
-                }
+            if let Err(e) =
+                crate::backend::kill_thread(backend, &addr, &params, tid, query_only).await
+            {
+                tracing::debug!(session = self.id, backend = %addr, error = %e, "kill on a backend");
             }
+        }
+        if target.id == self.id && !query_only {
+            // A session that kills itself gets what a server sends it: 1927, then the end.
+            let err = SqlError::connection_killed();
+            self.client.send_error(&err, msg.reply_seq()).await?;
+            return Ok(false);
         }
         let ok = ok_payload(0, 0, self.status_flags(), 0);
         self.client.send(&ok, msg.reply_seq()).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// COM_RESET_CONNECTION: resets every backend connection; nothing of the session's
@@ -83,6 +97,7 @@ impl Session {
         self.prepared.clear();
         let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
+        self.reset_wait_timeout();
         Ok(())
     }
 
@@ -118,17 +133,22 @@ impl Session {
         let seq = reply.reply_seq();
         let host = self.client.peer.ip().to_string();
         let response = reply.payload().into_owned();
-        let user = self.config.user(&name).cloned();
-        let Some(user) =
-            user.filter(|u| auth::verify(Method::Native, &scramble, &u.password, &response))
-        else {
-            self.client
-                .send_error(
-                    &SqlError::access_denied(&name, &host, !response.is_empty()),
-                    seq,
-                )
-                .await?;
-            return Ok(false);
+        let found = self.config.user(&name);
+        let proven =
+            found.is_some_and(|u| auth::verify(Method::Native, &scramble, &u.password, &response));
+        let (shared, id) = (self.shared.clone(), self.id);
+        let verified = login::verify_user(found, proven, self.client.is_tls(), |u| {
+            shared.change_session_user(id, &u.name, u.max_connections)
+        });
+        let user = match verified {
+            Ok(u) => u,
+            Err(refused) => {
+                let code = refused.to_sql(&name, &host, !response.is_empty());
+                metrics::counter!("rwsplit_errors_total", "code" => code.code.to_string())
+                    .increment(1);
+                self.client.send_error(&code, seq).await?;
+                return Ok(false);
+            }
         };
         // Drop everything of the old user.
         if let Some(w) = self.writer.take() {
@@ -145,6 +165,12 @@ impl Session {
             self.login.attrs = attrs;
         }
         self.db = db;
+        *self
+            .registration
+            .info
+            .db
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = self.db.clone();
         self.open_writer_and_ok(seq).await
     }
 }

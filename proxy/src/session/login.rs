@@ -41,8 +41,48 @@ pub fn new_scramble() -> [u8; 20] {
     s
 }
 
-/// Runs the connection phase up to (not including) the final OK. On a wrong password the
-/// client has been told (1045) and `Err(SessionError::AuthFailed)` returns.
+/// Why a user may not have a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Unknown account, wrong password, or no TLS for an account that requires it (1045).
+    Denied,
+    /// The account is at its `max_connections` (1203).
+    AtCap,
+}
+
+impl Refused {
+    /// The error a server gives for it.
+    pub fn to_sql(self, user: &str, host: &str, using_password: bool) -> SqlError {
+        match self {
+            Refused::Denied => SqlError::access_denied(user, host, using_password),
+            Refused::AtCap => SqlError::too_many_user_connections(user),
+        }
+    }
+}
+
+/// Verifies a user, at login and on COM_CHANGE_USER alike: `found` is the configured
+/// account of that name, `proven` whether the client's proof of its password checked out,
+/// `tls` whether the client connection is encrypted. Then `admit` takes the session into
+/// the registry under the account's connection cap, or returns false at the cap.
+pub fn verify_user(
+    found: Option<&UserConfig>,
+    proven: bool,
+    tls: bool,
+    admit: impl FnOnce(&UserConfig) -> bool,
+) -> Result<UserConfig, Refused> {
+    let user = found.ok_or(Refused::Denied)?;
+    if !proven || (user.require_tls && !tls) {
+        return Err(Refused::Denied);
+    }
+    if !admit(user) {
+        return Err(Refused::AtCap);
+    }
+    Ok(user.clone())
+}
+
+/// Runs the connection phase up to (not including) the final OK. The user is verified by
+/// [`verify_user`], `admit` registering the session; on a refusal the client has been told
+/// (1045, 1203) and an error returns.
 pub async fn authenticate(
     client: &mut ClientConn,
     info: &ServerInfo,
@@ -50,6 +90,7 @@ pub async fn authenticate(
     connection_id: u32,
     tls: Option<&ClientTls>,
     rsa: Option<&RsaKeys>,
+    admit: impl FnOnce(&UserConfig) -> bool,
 ) -> Result<Login, SessionError> {
     let scramble = new_scramble();
     let proposed;
@@ -94,11 +135,10 @@ pub async fn authenticate(
         }
     };
     let host = client.peer.ip().to_string();
-    let deny = |using: bool| SqlError::access_denied(&login.user, &host, using);
     let Some(user) = config.user(&login.user).cloned() else {
-        client
-            .send_error(&deny(!login.auth_response.is_empty()), seq)
-            .await?;
+        let using = !login.auth_response.is_empty();
+        let refused = Refused::Denied.to_sql(&login.user, &host, using);
+        client.send_error(&refused, seq).await?;
         return Err(SessionError::AuthFailed(login.user.clone()));
     };
     // Check the proof with the client's plugin when rwsplit speaks it; otherwise switch
@@ -137,10 +177,17 @@ pub async fn authenticate(
     } else {
         auth::verify(method, &scramble, &user.password, &response)
     };
-    if !proven || (user.require_tls && !client.is_tls()) {
-        client.send_error(&deny(!response.is_empty()), seq).await?;
-        return Err(SessionError::AuthFailed(login.user.clone()));
-    }
+    let user = match verify_user(Some(&user), proven, client.is_tls(), admit) {
+        Ok(u) => u,
+        Err(refused) => {
+            let err = refused.to_sql(&login.user, &host, !response.is_empty());
+            client.send_error(&err, seq).await?;
+            return Err(match refused {
+                Refused::Denied => SessionError::AuthFailed(login.user.clone()),
+                Refused::AtCap => SessionError::AtCap(login.user.clone()),
+            });
+        }
+    };
     if method == Method::CachingSha2 && !full {
         // Fast authentication succeeded; the OK follows.
         client.send(&[0x01, auth::FAST_AUTH_OK], seq).await?;

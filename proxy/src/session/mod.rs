@@ -7,6 +7,7 @@ mod conns;
 mod consistency;
 mod control;
 mod history;
+mod idle;
 mod login;
 mod prepared;
 mod relay;
@@ -51,6 +52,8 @@ pub enum SessionError {
     HandshakeTimeout,
     #[error("access denied for '{0}'")]
     AuthFailed(String),
+    #[error("'{0}' is at its max_connections")]
+    AtCap(String),
     #[error("backend: {0}")]
     Backend(#[from] BackendError),
 }
@@ -74,6 +77,26 @@ pub async fn serve(
         false => None,
     };
     let handshake = std::time::Duration::from_millis(config.server.handshake_timeout_ms);
+    // Filled by the login's verification: the session in the registry, under its user's cap.
+    let mut registered: Option<SessionGuard> = None;
+    let admit = |u: &crate::config::UserConfig| {
+        registered = shared.register_session(
+            crate::shared::SessionInfo {
+                id,
+                user: std::sync::Mutex::new(u.name.clone()),
+                peer: peer.to_string(),
+                started: std::time::SystemTime::now(),
+                db: Default::default(),
+                in_transaction: Default::default(),
+                statements: Default::default(),
+                threads: Default::default(),
+                killed: Default::default(),
+                kill_signal: Default::default(),
+            },
+            u.max_connections,
+        );
+        registered.is_some()
+    };
     let login = match tokio::time::timeout(
         handshake,
         login::authenticate(
@@ -83,6 +106,7 @@ pub async fn serve(
             id,
             tls.as_deref(),
             rsa.as_deref(),
+            admit,
         ),
     )
     .await
@@ -90,40 +114,31 @@ pub async fn serve(
     {
         Ok(l) => l,
         Err(e) => {
-            if matches!(e, SessionError::HandshakeTimeout) {
-                metrics::counter!("rwsplit_handshake_timeouts_total").increment(1);
-                client.shutdown().await;
-            }
-            if matches!(e, SessionError::AuthFailed(_)) {
-                metrics::counter!("rwsplit_auth_failures_total").increment(1);
+            match &e {
+                SessionError::HandshakeTimeout => {
+                    metrics::counter!("rwsplit_handshake_timeouts_total").increment(1);
+                    client.shutdown().await;
+                }
+                SessionError::AuthFailed(_) => {
+                    metrics::counter!("rwsplit_auth_failures_total").increment(1);
+                }
+                SessionError::AtCap(_) => {
+                    metrics::counter!("rwsplit_errors_total", "code" => "1203").increment(1);
+                }
+                _ => {}
             }
             return Err(e);
         }
     };
-    let shared_routing = shared.routing();
-    let registered = shared.register_session(
-        crate::shared::SessionInfo {
-            id,
-            user: login.user.name.clone(),
-            peer: peer.to_string(),
-            started: std::time::SystemTime::now(),
-            db: std::sync::Mutex::new(login.db.clone()),
-            in_transaction: Default::default(),
-            statements: Default::default(),
-            threads: Default::default(),
-            killed: Default::default(),
-        },
-        login.user.max_connections,
-    );
     let Some(registration) = registered else {
-        let err = SqlError::too_many_user_connections(&login.user.name);
-        client.send_error(&err, login.next_seq).await?;
-        metrics::counter!("rwsplit_errors_total", "code" => "1203").increment(1);
-        return Err(SessionError::Handshake(format!(
-            "'{}' is at its max_connections",
-            login.user.name
-        )));
+        return Err(SessionError::Handshake("login ended unregistered".into()));
     };
+    *registration
+        .info
+        .db
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = login.db.clone();
+    let shared_routing = shared.routing();
     let mut session = Session {
         id,
         db: login.db.clone(),
@@ -142,6 +157,7 @@ pub async fn serve(
         threads_sig: 0,
         stop,
         writes: Writes::default(),
+        wait_timeout_s: None,
     };
     if !session.start().await? {
         return Ok(());
@@ -175,6 +191,8 @@ struct Session {
     stop: watch::Receiver<bool>,
     /// This session's writes, for read-your-writes.
     writes: Writes,
+    /// The session's `wait_timeout` in seconds, when known (see `idle`).
+    wait_timeout_s: Option<u64>,
 }
 
 /// What read-your-writes needs to know of a session's own writes.
@@ -225,6 +243,7 @@ impl Session {
             .map(|w| w.status)
             .unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
+        self.reset_wait_timeout();
         self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
         Ok(true)
     }
@@ -237,32 +256,29 @@ impl Session {
                 tracing::debug!(session = self.id, "closing for shutdown");
                 return Ok(());
             }
-            if self
-                .registration
-                .info
-                .killed
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if self.registration.info.is_killed() {
                 tracing::debug!(session = self.id, "killed");
                 return Ok(());
             }
-            let idle_ms = self.config.server.client_idle_timeout_ms;
+            let limit = self.idle_limit();
             let idle = async {
-                if idle_ms > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(idle_ms)).await
-                } else {
-                    std::future::pending().await
+                match limit {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
                 }
             };
+            let info = self.registration.info.clone();
             let msg = tokio::select! {
                 biased;
                 m = self.read_command() => m?,
+                // KILL CONNECTION from another session: end now, not at the next command.
+                _ = info.kill_signal.notified() => continue,
                 _ = stop.changed(), if !stopping => {
                     stopping = true;
                     continue;
                 }
                 _ = idle => {
-                    tracing::debug!(session = self.id, "idle for server.client_idle_timeout_ms: closing");
+                    tracing::debug!(session = self.id, limit = ?limit, "idle past its wait_timeout or server.client_idle_timeout_ms: closing");
                     metrics::counter!("rwsplit_idle_timeouts_total").increment(1);
                     return Ok(());
                 }
@@ -310,6 +326,9 @@ impl Session {
 
     /// Handles one command. Returns false to end the session.
     async fn handle(&mut self, msg: &Message) -> Result<bool, SessionError> {
+        if self.registration.info.is_killed() {
+            return Ok(false);
+        }
         self.refresh();
         let payload = msg.payload();
         let cmd = match command::parse(&payload) {
@@ -331,7 +350,7 @@ impl Session {
                     if let Some(target) =
                         u32::try_from(id).ok().and_then(|i| self.shared.session(i))
                     {
-                        return self.kill(msg, &target, query_only).await.map(|()| true);
+                        return self.kill(msg, &target, query_only).await;
                     }
                 }
                 st.rule = self.routing.rules.route_for(
@@ -448,6 +467,12 @@ impl Session {
         let mut exclude: Vec<BackendId> = Vec::new();
         let mut served = self.resolve(route, &topo, &exclude);
         loop {
+            if self.registration.info.is_killed() {
+                // KILL CONNECTION arrived while this statement waited or ran: no retry.
+                let err = SqlError::connection_killed();
+                self.client.send_error(&err, msg.reply_seq()).await?;
+                return Ok(None);
+            }
             if let (Served::Reader(id), Target::Reader) = (served, route.target) {
                 if self.consistent(id, &topo).await == consistency::Verdict::Other {
                     // Not fresh enough: another reader, else the writer.
@@ -482,6 +507,12 @@ impl Session {
             match result {
                 Ok(summary) => {
                     self.after(st, served, &summary);
+                    if st.kind == Kind::Session
+                        && summary.error.is_none()
+                        && idle::may_set_wait_timeout(sql)
+                    {
+                        self.read_back_wait_timeout(served).await;
+                    }
                     self.count(Ran {
                         st,
                         served,
@@ -546,25 +577,8 @@ impl Session {
                 s.error.is_some(),
             );
         }
+        self.publish_threads();
         let info = &self.registration.info;
-        // The backend threads, for KILL: rebuilt only when the connections changed.
-        let sig = self
-            .writer
-            .iter()
-            .chain(self.readers.iter())
-            .fold(0u64, |h, c| {
-                h.wrapping_mul(31)
-                    .wrapping_add(((c.id.0 as u64) << 32) | c.thread_id as u64)
-            });
-        if sig != self.threads_sig {
-            self.threads_sig = sig;
-            *info.threads.lock().unwrap_or_else(|p| p.into_inner()) = self
-                .writer
-                .iter()
-                .chain(self.readers.iter())
-                .map(|c| (c.id, c.thread_id))
-                .collect();
-        }
         info.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         info.in_transaction.store(
@@ -599,12 +613,11 @@ impl Session {
     fn resolve(&self, route: Route, topo: &Topology, exclude: &[BackendId]) -> Served {
         match route.target {
             Target::Writer => Served::Writer,
-            Target::Reader => {
-                match route::select_reader(topo, self.shared.next_ticket(), exclude) {
-                    Some(id) => Served::Reader(id),
-                    None => Served::Writer,
-                }
-            }
+            // By the configured policy, as every other choice of a reader.
+            Target::Reader => match self.pick_reader(topo, exclude) {
+                Some(id) => Served::Reader(id),
+                None => Served::Writer,
+            },
             Target::Backend(id) if Some(id) == topo.writer => Served::Writer,
             Target::Backend(id) => Served::Reader(id),
             Target::Refuse => Served::Writer, // answered before resolving

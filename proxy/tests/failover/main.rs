@@ -13,5 +13,6 @@ mod consistency;
 mod deploy_init;
 mod failover;
 mod lag;
+mod ledger;
 mod prepared_raw;
 mod readiness;

@@ -199,3 +199,53 @@ async fn sysbench_read_write_for_60_seconds() {
         }
     }
 }
+
+/// PyMySQL's `test_connection_gone_away`: a client that set a short `wait_timeout` and
+/// stayed idle past it finds its connection gone (2006/2013), through rwsplit as directly;
+/// one idle for less than its `wait_timeout` goes on.
+#[test]
+fn an_idle_client_past_its_own_wait_timeout_is_disconnected_as_by_the_server() {
+    let proxy = Proxy::start(&[]);
+    let script = r#"
+import sys, time, pymysql
+port, user, wait, idle = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+c = pymysql.connect(host='127.0.0.1', port=port, user=user, password=user if user != 'root' else '')
+cur = c.cursor()
+cur.execute("SET wait_timeout=" + wait)
+cur.execute("SELECT @@session.wait_timeout")
+print("set", cur.fetchone()[0])
+time.sleep(idle)
+try:
+    cur.execute("SELECT 1")
+    print("answered", cur.fetchone()[0])
+except pymysql.err.OperationalError as e:
+    print("gone", e.args[0])
+"#;
+    let run = |port: u16, user: &str, wait: &str, idle: &str| {
+        let out = Command::new("python3")
+            .args(["-c", script, &port.to_string(), user, wait, idle])
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let gone = |out: &str| out.contains("gone 2006") || out.contains("gone 2013");
+    // Directly, the server closes it.
+    let direct = run(topology().primary, "root", "1", "2.5");
+    assert!(gone(&direct), "directly: {direct}");
+    // Through rwsplit, the same.
+    let through = run(proxy.port, "app", "1", "2.5");
+    assert!(
+        through.contains("set 1") && gone(&through),
+        "through rwsplit: {through}"
+    );
+    // Idle for less than its wait_timeout: it goes on.
+    let through = run(proxy.port, "app", "5", "1.5");
+    assert!(through.contains("answered 1"), "through rwsplit: {through}");
+    let page = http_get(proxy.metrics_port, "/metrics").1;
+    assert!(metric(&page, "rwsplit_idle_timeouts_total", &[]) >= 1.0);
+}

@@ -3,10 +3,12 @@
 //! binary, and real clients (mysql_async, the mariadb CLI, PyMySQL, sysbench).
 
 mod abuse;
+mod accounts;
 mod client_tls;
 mod clients;
 mod data;
 mod operations;
+mod policy;
 mod prepared;
 mod protocol_edges;
 mod query_timeout;

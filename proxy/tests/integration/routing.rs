@@ -335,3 +335,37 @@ async fn an_unreachable_reader_is_skipped() {
         );
     }
 }
+
+/// Server-local tables (a server's own threads, status, statistics) are read where SHOW
+/// PROCESSLIST goes, the writer; catalog tables that replicate stay on replicas.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_local_tables_are_read_where_show_processlist_goes() {
+    let proxy = Proxy::start(&[]);
+    let ids = server_ids().await;
+    let mut c = app(&proxy).await;
+    for sql in [
+        "SELECT @@server_id, COUNT(*) FROM information_schema.PROCESSLIST",
+        "SELECT @@server_id, COUNT(*) FROM INFORMATION_SCHEMA.processlist WHERE USER = 'app'",
+        "SELECT @@server_id, COUNT(*) FROM information_schema.SESSION_STATUS",
+        "SELECT @@server_id, COUNT(*) FROM `information_schema`.`GLOBAL_STATUS`",
+        "SELECT @@server_id, COUNT(*) FROM performance_schema.threads",
+        "SELECT @@server_id, COUNT(*) FROM information_schema.INNODB_TRX",
+    ] {
+        for _ in 0..3 {
+            let row: Option<(u32, i64)> = c.query_first(sql).await.unwrap();
+            assert_eq!(row.map(|r| r.0), Some(ids[0]), "{sql}");
+        }
+    }
+    let mut seen = HashSet::new();
+    for _ in 0..6 {
+        let row: Option<(u32, i64)> = c
+            .query_first("SELECT @@server_id, COUNT(*) FROM information_schema.TABLES")
+            .await
+            .unwrap();
+        seen.insert(row.map(|r| r.0).unwrap_or(0));
+    }
+    assert!(
+        seen.iter().all(|id| ids[1..].contains(id)),
+        "catalog reads go to replicas: {seen:?}"
+    );
+}

@@ -1,0 +1,365 @@
+//! Read-your-writes through a failover: a writer records every acknowledged key; readers
+//! on other connections (global mode) and the writer's own connection (session and global
+//! mode) read the newest acknowledged key back. The primary is killed with `kill -9` and
+//! its most advanced replica promoted. Once writes have moved to the new writer, no read
+//! may miss a key acknowledged before it started.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use crate::support::*;
+
+/// One read of the ledger: when it started, which key it looked for, whether it found it,
+/// and which server answered.
+#[derive(Debug, Clone)]
+struct Read {
+    started: Instant,
+    key: u64,
+    found: bool,
+    server: u32,
+    own: bool,
+}
+
+async fn promote_most_advanced(t: &Topo) -> u16 {
+    let mut best = (t.replicas[0], 0u64);
+    for r in &t.replicas {
+        let mut c = root(*r).await;
+        let st: Option<mysql_async::Row> = c.query_first("SHOW SLAVE STATUS").await.unwrap();
+        let io: String = st
+            .and_then(|row| row.get_opt::<String, _>("Gtid_IO_Pos").and_then(Result::ok))
+            .unwrap_or_default();
+        let seq: u64 = io
+            .split(',')
+            .filter_map(|g| g.rsplit('-').next()?.parse().ok())
+            .max()
+            .unwrap_or(0);
+        if seq >= best.1 {
+            best = (*r, seq);
+        }
+    }
+    t.script(&["promote", &best.0.to_string()]);
+    best.0
+}
+
+/// How rwsplit learns the topology in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `--mode read-only`: the writer is the host with `read_only = OFF`.
+    ReadOnly,
+    /// aurora mode against an emulated `replica_host_status`; the cluster endpoint is the
+    /// primary, which dies (the topology is then read through the other instances).
+    Aurora,
+}
+
+const AURORA_QUERY: &str = "SELECT SERVER_ID, SESSION_ID, TIMESTAMPDIFF(MICROSECOND, LAST_UPDATE_TIMESTAMP, NOW(6)) / 1000, \
+     REPLICA_LAG_IN_MILLISECONDS FROM aurora_emul.replica_host_status";
+
+/// The emulated cluster: `writer` holds MASTER_SESSION_ID, the others are readers.
+async fn set_aurora_rows(writer: u16, readers: &[u16]) {
+    let mut c = root(writer).await;
+    c.query_drop("DELETE FROM aurora_emul.replica_host_status")
+        .await
+        .unwrap();
+    let mut rows = vec![format!("('{writer}', 'MASTER_SESSION_ID', NOW(6), 0)")];
+    rows.extend(
+        readers
+            .iter()
+            .map(|r| format!("('{r}', 'reader-{r}', NOW(6), 5)")),
+    );
+    c.query_drop(format!(
+        "INSERT INTO aurora_emul.replica_host_status VALUES {}",
+        rows.join(", ")
+    ))
+    .await
+    .unwrap();
+}
+
+/// Starts rwsplit in front of `t` for a ledger run.
+fn start_proxy(t: &Topo, mode: Mode, consistency: &str, user: &str) -> Proxy {
+    match mode {
+        Mode::ReadOnly => {
+            let mut args: Vec<String> = [
+                "--mode",
+                "read-only",
+                "--consistency",
+                consistency,
+                "--user",
+                &format!("{user}:{user}"),
+                "--monitor-user",
+                "monitor:monitor",
+                "--monitor-interval",
+                "200",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            for p in t.all() {
+                args.push("--host".into());
+                args.push(format!("127.0.0.1:{p}"));
+            }
+            Proxy::start_with(&args)
+        }
+        Mode::Aurora => {
+            let config = format!(
+                r#"
+[backends]
+mode = "aurora"
+[backends.aurora]
+cluster_endpoint = "127.0.0.1:{p}"
+instance_pattern = "127.0.0.1:?"
+topology_query = "{AURORA_QUERY}"
+stale_after_ms = 30000
+[[users]]
+name = "{user}"
+password = "{user}"
+[monitor]
+user = "monitor"
+password = "monitor"
+interval_ms = 200
+[routing]
+consistency = "{consistency}"
+"#,
+                p = t.primary
+            );
+            let file = std::env::temp_dir().join(format!("rwsplit-ledger-{}.toml", t.primary));
+            std::fs::write(&file, config).unwrap();
+            Proxy::start_with(&["--config".into(), file.display().to_string()])
+        }
+    }
+}
+
+async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
+    let t = Topo::start(true);
+    let user = "it_ledger";
+    {
+        let mut r = root(t.primary).await;
+        for q in [
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{user}'"),
+            format!("GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%'"),
+            format!("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM '{user}'@'%'"),
+            "CREATE DATABASE ledger".into(),
+            "CREATE TABLE ledger.acks (id BIGINT PRIMARY KEY)".into(),
+            "CREATE DATABASE aurora_emul".into(),
+            "CREATE TABLE aurora_emul.replica_host_status (SERVER_ID VARCHAR(100), SESSION_ID VARCHAR(100), \
+             LAST_UPDATE_TIMESTAMP DATETIME(6), REPLICA_LAG_IN_MILLISECONDS DOUBLE)"
+                .into(),
+        ] {
+            r.query_drop(q).await.unwrap();
+        }
+    }
+    set_aurora_rows(t.primary, &t.replicas).await;
+    sync_replicas_of(&t).await;
+    let proxy = start_proxy(&t, mode, consistency, user);
+    let port = proxy.port;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let latest = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(Mutex::new(Vec::<(Instant, u64)>::new()));
+    let reads = Arc::new(Mutex::new(Vec::<Read>::new()));
+    let connect = move || mysql_async::Conn::new(opts(port, user, user, Some("ledger")));
+
+    // The writer: insert key k; once acknowledged, read it back on the same connection.
+    let writer = {
+        let (stop, latest, acked, reads) =
+            (stop.clone(), latest.clone(), acked.clone(), reads.clone());
+        tokio::spawn(async move {
+            let mut key = 0u64;
+            let mut conn: Option<mysql_async::Conn> = None;
+            while !stop.load(Ordering::Relaxed) {
+                if conn.is_none() {
+                    conn = connect().await.ok();
+                }
+                let Some(c) = conn.as_mut() else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                key += 1;
+                match c
+                    .query_drop(format!("INSERT INTO acks VALUES ({key})"))
+                    .await
+                {
+                    Ok(()) => {
+                        acked.lock().unwrap().push((Instant::now(), key));
+                        latest.store(key, Ordering::Release);
+                    }
+                    Err(mysql_async::Error::Server(_)) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        conn = None;
+                        continue;
+                    }
+                }
+                let started = Instant::now();
+                let q = format!("SELECT @@server_id, COUNT(*) FROM acks WHERE id = {key}");
+                if let Ok(Some((server, n))) = c.query_first::<(u32, u64), _>(q).await {
+                    reads.lock().unwrap().push(Read {
+                        started,
+                        key,
+                        found: n == 1,
+                        server,
+                        own: true,
+                    });
+                }
+            }
+        })
+    };
+    // Readers on other connections (global mode only: session mode promises a session
+    // its own writes).
+    let mut readers = Vec::new();
+    if consistency == "global" {
+        for _ in 0..3 {
+            let (stop, latest, reads) = (stop.clone(), latest.clone(), reads.clone());
+            readers.push(tokio::spawn(async move {
+                let mut conn: Option<mysql_async::Conn> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    if conn.is_none() {
+                        conn = connect().await.ok();
+                    }
+                    let Some(c) = conn.as_mut() else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    // The key is read before the statement is sent: acknowledged by then.
+                    let key = latest.load(Ordering::Acquire);
+                    if key == 0 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    let started = Instant::now();
+                    let q = format!("SELECT @@server_id, COUNT(*) FROM acks WHERE id = {key}");
+                    match c.query_first::<(u32, u64), _>(q).await {
+                        Ok(Some((server, n))) => reads.lock().unwrap().push(Read {
+                            started,
+                            key,
+                            found: n == 1,
+                            server,
+                            own: false,
+                        }),
+                        Ok(None) => {}
+                        Err(mysql_async::Error::Server(_)) => {
+                            tokio::time::sleep(Duration::from_millis(5)).await
+                        }
+                        Err(_) => conn = None,
+                    }
+                }
+            }));
+        }
+    }
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let killed_at = Instant::now();
+    t.script(&["kill", &t.primary.to_string()]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let new_writer = promote_most_advanced(&t).await;
+    if mode == Mode::Aurora {
+        let others: Vec<u16> = t
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| *r != new_writer)
+            .collect();
+        set_aurora_rows(new_writer, &others).await;
+    }
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    for r in readers {
+        r.await.unwrap();
+    }
+
+    let acked = acked.lock().unwrap().clone();
+    let reads = reads.lock().unwrap().clone();
+    // Writes have moved to the new writer once one was acknowledged after the kill.
+    let moved = acked
+        .iter()
+        .find(|(at, _)| *at > killed_at)
+        .map(|(at, _)| *at)
+        .expect("no write was acknowledged after the promotion");
+    let before: Vec<&Read> = reads.iter().filter(|r| r.started < killed_at).collect();
+    let after: Vec<&Read> = reads.iter().filter(|r| r.started >= moved).collect();
+    let stale = |rs: &[&Read]| -> Vec<Read> {
+        rs.iter()
+            .filter(|r| !r.found)
+            .map(|r| (*r).clone())
+            .collect()
+    };
+    assert!(
+        before.len() > 50,
+        "reads were flowing before the kill: {}",
+        before.len()
+    );
+    assert!(
+        after.len() > 50,
+        "reads were flowing after the promotion: {}",
+        after.len()
+    );
+    assert!(
+        after.iter().any(|r| r.own) && (consistency != "global" || after.iter().any(|r| !r.own)),
+        "both kinds of reads ran after the promotion"
+    );
+    let stale_before = stale(&before);
+    assert!(
+        stale_before.is_empty(),
+        "{consistency}: {} of {} reads before the kill were stale: {:?}",
+        stale_before.len(),
+        before.len(),
+        &stale_before[..stale_before.len().min(5)]
+    );
+    let stale_after = stale(&after);
+    assert!(
+        stale_after.is_empty(),
+        "{consistency}: {} of {} reads after the promotion were stale (key, server): {:?}",
+        stale_after.len(),
+        after.len(),
+        stale_after
+            .iter()
+            .take(5)
+            .map(|r| (r.key, r.server))
+            .collect::<Vec<_>>()
+    );
+    // No acknowledged write was lost.
+    let mut c = root(new_writer).await;
+    let have: Vec<u64> = c.query("SELECT id FROM ledger.acks").await.unwrap();
+    let have: BTreeSet<u64> = have.into_iter().collect();
+    let lost: Vec<u64> = acked
+        .iter()
+        .map(|(_, k)| *k)
+        .filter(|k| !have.contains(k))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    // Replicas served reads after the promotion, not only the new writer (else the test
+    // proves nothing about waiting for them).
+    let writer_id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
+    let by_replicas = after.iter().filter(|r| Some(r.server) != writer_id).count();
+    assert!(
+        by_replicas > 0,
+        "{mode:?}/{consistency}: no read after the promotion was served by a replica ({} reads)",
+        after.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stale_read_after_a_promotion_in_global_mode() {
+    ledger_through_a_promotion(Mode::ReadOnly, "global").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stale_read_after_a_promotion_in_session_mode() {
+    ledger_through_a_promotion(Mode::ReadOnly, "session").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stale_read_after_an_aurora_failover_in_global_mode() {
+    ledger_through_a_promotion(Mode::Aurora, "global").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stale_read_after_an_aurora_failover_in_session_mode() {
+    ledger_through_a_promotion(Mode::Aurora, "session").await;
+}
