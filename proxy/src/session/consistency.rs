@@ -93,8 +93,9 @@ impl Session {
                 self.set_verified(mode, id, epoch);
                 return Verdict::Reader;
             }
-            Err(e) if e.is_unreachable() => {
-                // The writer is gone: reads go on (they cannot see writes it lost anyway).
+            Err(e) if e.is_unreachable() || self.shared.topology().writer.is_none() => {
+                // The writer is gone (or none is known during a failover): reads go on
+                // (they cannot see writes it lost anyway).
                 tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
                 outcome("writer_unreachable");
                 return Verdict::Reader;
