@@ -470,7 +470,7 @@ impl Shared {
     /// Records that a write just completed (read-your-writes, global).
     pub fn note_write(&self) -> u64 {
         self.last_write_us
-            .store(crate::monitor::now_us(), Ordering::Relaxed);
+            .store(crate::clock::now_us(), Ordering::Relaxed);
         self.write_epoch.fetch_add(1, Ordering::AcqRel) + 1
     }
 

@@ -1,7 +1,8 @@
 //! Statement classification: a lexer pass decides the hot path; sqlparser checks every
 //! read shape once (cached by digest) and parses SET statements for session tracking.
 //!
-//! `shared/notes/classifying-mysql.md` has the measurements behind this split.
+//! The README ("What goes where") lists what goes where; `benches/` measures the cost
+//! of each path.
 
 pub mod builtins;
 pub mod functions;

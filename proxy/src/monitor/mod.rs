@@ -10,12 +10,13 @@ mod probe;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::now_us;
 use crate::config::{Config, TopologyMode};
 use crate::route::{BackendId, Role, Topology};
 use crate::shared::Shared;
@@ -40,14 +41,6 @@ pub fn spawn(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<JoinHandle
     handles.push(tokio::spawn(heartbeat(shared.clone(), stop.clone())));
     handles.push(tokio::spawn(aurora_cluster(shared, tx, stop)));
     handles
-}
-
-/// Microseconds since the Unix epoch.
-pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
 }
 
 /// The backends the configuration (and, in aurora mode, the cluster) says to watch:

@@ -1,5 +1,8 @@
 //! What the router must know about a client session, and how each statement changes it.
-//! Pure: the session layer calls [`SessionState::after`] with what the server answered.
+//! Pure. It changes only through its own methods: [`SessionState::after`] a statement with
+//! what the server answered, [`SessionState::after_writer_command`],
+//! [`SessionState::end_reader_transaction`], [`SessionState::keep_reads_on_writer`], and
+//! [`SessionState::new`] on login, reset, COM_CHANGE_USER or a lost writer.
 
 use std::collections::BTreeSet;
 
@@ -77,6 +80,29 @@ impl SessionState {
             autocommit: server_status & status::AUTOCOMMIT != 0,
             ..Default::default()
         }
+    }
+
+    /// A command other than a statement (COM_INIT_DB, COM_SET_OPTION, …) ran on the
+    /// writer and the server reported `server_status`.
+    pub fn after_writer_command(&mut self, server_status: Option<u16>) {
+        self.last = Some(Served::Writer);
+        if let Some(st) = server_status {
+            self.in_transaction = st & status::IN_TRANS != 0;
+            self.autocommit = st & status::AUTOCOMMIT != 0;
+        }
+    }
+
+    /// The read-only transaction held by a reader was committed there (a BEGIN inside it
+    /// commits it, as a server does implicitly).
+    pub fn end_reader_transaction(&mut self) {
+        self.tx_backend = None;
+        self.in_transaction = false;
+    }
+
+    /// The session's history no longer fits: its other connections cannot be brought to
+    /// its state, so its reads stay on the writer from now on.
+    pub fn keep_reads_on_writer(&mut self) {
+        self.reads_on_writer = true;
     }
 
     /// True while statements must stay on one backend for transactional reasons.

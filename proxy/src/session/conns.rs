@@ -1,8 +1,14 @@
 //! The session's backend connections: how they log in, opening them, bringing them to the
 //! session's state, and how a statement past `server.query_timeout_ms` is killed.
 
-use super::*;
+use super::{writer_addr, Replay, Session};
+use crate::backend::{BackendConn, BackendError};
 use crate::backend::{ConnectParams, Killer};
+use crate::config::Config;
+use crate::protocol::command;
+use crate::protocol::response::Expect;
+use crate::route::{status, BackendId, Topology};
+use crate::shared::Shared;
 
 impl Session {
     pub(super) fn params(&self, db: Option<String>) -> ConnectParams {

@@ -74,7 +74,7 @@ impl Session {
         let flavour = topo.flavour();
         if !flavour.has_gtid() {
             // Aurora: only a reader whose lag is shorter than the time since the write.
-            let since_ms = crate::monitor::now_us().saturating_sub(write_us) / 1000;
+            let since_ms = crate::clock::now_us().saturating_sub(write_us) / 1000;
             let lag = topo.get(id).and_then(|b| b.lag_ms);
             return match lag {
                 Some(l) if l + self.config.routing.consistency_margin_ms < since_ms => {

@@ -4,9 +4,14 @@
 use mysql_common::packets::AuthSwitchRequest;
 use mysql_common::proto::MySerialize;
 
-use super::*;
+use super::{conns, new_scramble, Message, Session, SessionError};
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
+use crate::protocol::command;
+use crate::protocol::ok::ok_payload;
+use crate::protocol::response::Expect;
+use crate::protocol::SqlError;
+use crate::route::{status, SessionState};
 use crate::session::login;
 
 impl Session {

@@ -454,8 +454,7 @@ impl Session {
                     self.readers.retain(|c| c.id != id);
                 }
             }
-            self.state.tx_backend = None;
-            self.state.in_transaction = false;
+            self.state.end_reader_transaction();
             route = route::route(st, &self.state, &topo);
         }
         if route.target == Target::Refuse {
@@ -640,7 +639,7 @@ impl Session {
         }
         if served == Served::Writer && may_write(st) {
             self.writes.seq += 1;
-            self.writes.last_us = crate::monitor::now_us();
+            self.writes.last_us = crate::clock::now_us();
             // The global epoch moved already, before the answer's end (NotingWrites).
         }
         let parts: &[Statement] = if st.parts.is_empty() {
@@ -705,7 +704,7 @@ impl Session {
                     session = self.id,
                     "session history full: this session's reads stay on the writer"
                 );
-                self.state.reads_on_writer = true;
+                self.state.keep_reads_on_writer();
             }
         }
     }

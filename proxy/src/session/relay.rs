@@ -1,8 +1,13 @@
 //! Running one command on the writer or on a reader, and relaying its answer; a reader
 //! that fails before the client saw anything is reported for a retry elsewhere.
 
-use super::*;
+use std::time::Instant;
+
+use super::{conns, consistency, prepared, writer_addr, Failure, Message, Session, SessionError};
 use crate::backend::{relay_bounded, RelayError};
+use crate::protocol::response::{Expect, Summary};
+use crate::protocol::SqlError;
+use crate::route::{status, BackendId, Served, SessionState, Topology};
 
 impl Session {
     /// Runs a command on the writer whatever the router would say (prepared statements
@@ -15,11 +20,7 @@ impl Session {
         let topo = self.shared.topology();
         match self.run_on_writer(msg, None, expect, &topo, true).await {
             Ok(s) => {
-                self.state.last = Some(Served::Writer);
-                if let Some(st) = s.status {
-                    self.state.in_transaction = st & status::IN_TRANS != 0;
-                    self.state.autocommit = st & status::AUTOCOMMIT != 0;
-                }
+                self.state.after_writer_command(s.status);
                 Ok(Some(s))
             }
             Err(Failure::Told) | Err(Failure::Retry(_)) => Ok(None),
