@@ -1,13 +1,16 @@
 //! Routing: a pure function from a classified statement, the session's state and the
-//! topology to a route. No I/O, no globals, no waiting. Choosing *which* reader is a
-//! second pure step ([`choose_reader`], by the configured policy).
+//! topology to a route. No I/O, no globals, no waiting. [`plan`] completes it into what
+//! the session carries out: the route, what must happen first, a refusal, and the
+//! readers to try in the order the configured policy prefers ([`choose_reader`]).
 
 mod gtid;
+mod plan;
 mod select;
 mod state;
 mod topology;
 
 pub use gtid::Position;
+pub use plan::{plan, Plan, PlanPolicy, Prelude, Refusal};
 pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
 pub use topology::{Backend, BackendId, Flavour, Role, Topology};

@@ -21,15 +21,15 @@ use tokio::sync::watch;
 
 use crate::backend::{BackendConn, BackendError};
 use crate::classify::{Detail, Flags, Kind, Statement};
-use crate::config::{Config, Fallback};
+use crate::config::Config;
 use crate::metrics::QueryMetrics;
 use crate::protocol::command::{self, Command};
 use crate::protocol::ok::ok_payload;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
 use crate::route::{
-    self, status, BackendId, Outcome, Position, Reason, Route, Served, SessionState, Target,
-    Topology,
+    self, status, BackendId, Outcome, Position, Prelude, Reason, Refusal, Served, SessionState,
+    Target, Topology,
 };
 use crate::shared::{RoutingParts, SessionGuard, Shared};
 
@@ -433,38 +433,32 @@ impl Session {
     ) -> Result<Option<(Served, Summary)>, SessionError> {
         let started = Instant::now();
         let topo = self.shared.topology();
-        let mut route = route::route(st, &self.state, &topo);
-        if route.reason == Reason::NoReader
-            && self.config.routing.fallback == Fallback::Error
-            && st.kind == Kind::Read
-        {
-            self.client
-                .send_error(
-                    &SqlError::no_backend("no reader is eligible (routing.fallback = \"error\")"),
-                    msg.reply_seq(),
-                )
-                .await?;
-            return Ok(None);
+        let plan = self.plan(st, &topo);
+        match plan.refusal {
+            Some(Refusal::NoReader) => {
+                let err =
+                    SqlError::no_backend("no reader is eligible (routing.fallback = \"error\")");
+                self.client.send_error(&err, msg.reply_seq()).await?;
+                return Ok(None);
+            }
+            Some(Refusal::ReadOnlyTransaction) => {
+                let err = SqlError::read_only_transaction();
+                self.client.send_error(&err, msg.reply_seq()).await?;
+                return Ok(None);
+            }
+            None => {}
         }
-        // BEGIN inside a read-only transaction held by a reader: commit it there first
-        // (a server commits implicitly).
-        if let (Kind::Begin, Some(Served::Reader(id))) = (st.kind, self.state.tx_backend) {
+        if let Some(Prelude::CommitReaderTransaction(id)) = plan.prelude {
             if let Some(c) = self.readers.iter_mut().find(|c| c.id == id) {
                 if c.query("COMMIT").await.is_err() {
                     self.readers.retain(|c| c.id != id);
                 }
             }
             self.state.end_reader_transaction();
-            route = route::route(st, &self.state, &topo);
         }
-        if route.target == Target::Refuse {
-            self.client
-                .send_error(&SqlError::read_only_transaction(), msg.reply_seq())
-                .await?;
-            return Ok(None);
-        }
-        let mut exclude: Vec<BackendId> = Vec::new();
-        let mut served = self.resolve(route, &topo, &exclude);
+        let mut reason = plan.route.reason;
+        let mut tried: Vec<BackendId> = Vec::new();
+        let mut served = plan.first(&topo);
         loop {
             if self.registration.info.is_killed() {
                 // KILL CONNECTION arrived while this statement waited or ran: no retry.
@@ -472,14 +466,14 @@ impl Session {
                 self.client.send_error(&err, msg.reply_seq()).await?;
                 return Ok(None);
             }
-            if let (Served::Reader(id), Target::Reader) = (served, route.target) {
+            if let (Served::Reader(id), Target::Reader) = (served, plan.route.target) {
                 if self.consistent(id, &topo).await == consistency::Verdict::Other {
-                    // Not fresh enough: another reader, else the writer.
-                    exclude.push(id);
-                    served = match self.pick_reader(&topo, &exclude) {
+                    // Not fresh enough: the next candidate, else the writer.
+                    tried.push(id);
+                    served = match plan.next_reader(&tried) {
                         Some(r) => Served::Reader(r),
                         None => {
-                            route.reason = Reason::Consistency;
+                            reason = Reason::Consistency;
                             Served::Writer
                         }
                     };
@@ -490,7 +484,7 @@ impl Session {
                 tracing::debug!(
                     session = self.id,
                     route = ?served,
-                    reason = route.reason.label(),
+                    reason = reason.label(),
                     kind = st.kind.label(),
                     sql = %crate::classify::normalize::normalize(sql, 200),
                     "statement"
@@ -515,7 +509,7 @@ impl Session {
                     self.count(Ran {
                         st,
                         served,
-                        reason: route.reason,
+                        reason,
                         topo: &topo,
                         started,
                         msg,
@@ -526,9 +520,9 @@ impl Session {
                 }
                 // A reader failed before the client saw anything: try elsewhere.
                 Err(Failure::Retry(id)) => {
-                    exclude.push(id);
-                    served = match self.pick_reader(&topo, &exclude) {
-                        Some(r) if route.target == Target::Reader => Served::Reader(r),
+                    tried.push(id);
+                    served = match plan.next_reader(&tried) {
+                        Some(r) if plan.route.target == Target::Reader => Served::Reader(r),
                         _ => Served::Writer,
                     };
                 }
@@ -608,19 +602,17 @@ impl Session {
         )
     }
 
-    /// Turns a route into a backend.
-    fn resolve(&self, route: Route, topo: &Topology, exclude: &[BackendId]) -> Served {
-        match route.target {
-            Target::Writer => Served::Writer,
-            // By the configured policy, as every other choice of a reader.
-            Target::Reader => match self.pick_reader(topo, exclude) {
-                Some(id) => Served::Reader(id),
-                None => Served::Writer,
-            },
-            Target::Backend(id) if Some(id) == topo.writer => Served::Writer,
-            Target::Backend(id) => Served::Reader(id),
-            Target::Refuse => Served::Writer, // answered before resolving
-        }
+    /// The plan for `st` now: the configured policy and fallback, the next ticket, the
+    /// readers' current loads.
+    fn plan(&self, st: &Statement, topo: &Topology) -> route::Plan {
+        let load = |id| self.shared.load_snapshot(id);
+        let policy = route::PlanPolicy {
+            policy: self.config.routing.policy,
+            fallback: self.config.routing.fallback,
+            ticket: self.shared.next_ticket(),
+            load: &load,
+        };
+        route::plan(st, &self.state, topo, &policy)
     }
 
     /// Updates the session after a statement ran.

@@ -1,0 +1,118 @@
+//! The plan for one statement: where it goes ([`route`]), what must happen first, whether
+//! it is refused, and the readers to try in order. Pure: the session carries a plan out
+//! (the consistency check and retries walk `candidates`) and decides nothing itself.
+
+use crate::classify::{Kind, Statement};
+use crate::config::{Fallback, Policy};
+
+use super::select::{choose_reader, Load};
+use super::state::{Served, SessionState};
+use super::topology::{BackendId, Topology};
+use super::{route, Reason, Route, Target};
+
+/// What the router needs of the configuration and the moment: the policy, the fallback,
+/// a ticket (a number that grows by one per choice) and the readers' loads.
+pub struct PlanPolicy<'a> {
+    pub policy: Policy,
+    pub fallback: Fallback,
+    pub ticket: u64,
+    pub load: &'a dyn Fn(BackendId) -> Load,
+}
+
+/// What must run before the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prelude {
+    /// COMMIT the read-only transaction this reader holds (a BEGIN inside it ends it, as
+    /// a server commits implicitly).
+    CommitReaderTransaction(BackendId),
+}
+
+/// Why the client gets an error in place of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A write inside a read-only transaction held by a reader (1792).
+    ReadOnlyTransaction,
+    /// A read with no eligible reader and `routing.fallback = "error"` (1105).
+    NoReader,
+}
+
+/// The plan for one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub route: Route,
+    pub prelude: Option<Prelude>,
+    pub refusal: Option<Refusal>,
+    /// For [`Target::Reader`]: every eligible reader, in the order the policy prefers.
+    pub candidates: Vec<BackendId>,
+}
+
+/// Plans `st` in a session in `state` over `topology`.
+pub fn plan(
+    st: &Statement,
+    state: &SessionState,
+    topology: &Topology,
+    policy: &PlanPolicy<'_>,
+) -> Plan {
+    let mut prelude = None;
+    let route = match (st.kind, state.tx_backend) {
+        (Kind::Begin, Some(Served::Reader(id))) => {
+            prelude = Some(Prelude::CommitReaderTransaction(id));
+            let mut after = state.clone();
+            after.end_reader_transaction();
+            route(st, &after, topology)
+        }
+        _ => route(st, state, topology),
+    };
+    let refusal = if route.target == Target::Refuse {
+        Some(Refusal::ReadOnlyTransaction)
+    } else if route.reason == Reason::NoReader
+        && policy.fallback == Fallback::Error
+        && st.kind == Kind::Read
+    {
+        Some(Refusal::NoReader)
+    } else {
+        None
+    };
+    let candidates = match (route.target, refusal) {
+        (Target::Reader, None) => ordered_readers(topology, policy),
+        _ => Vec::new(),
+    };
+    Plan {
+        route,
+        prelude,
+        refusal,
+        candidates,
+    }
+}
+
+/// Every eligible reader, best first by the policy: the policy's choice, then its choice
+/// among the rest, and so on.
+fn ordered_readers(topology: &Topology, policy: &PlanPolicy<'_>) -> Vec<BackendId> {
+    let mut order = Vec::new();
+    while let Some(id) = choose_reader(topology, policy.policy, policy.ticket, &order, policy.load)
+    {
+        order.push(id);
+    }
+    order
+}
+
+impl Plan {
+    /// The backend to try first.
+    pub fn first(&self, topology: &Topology) -> Served {
+        match self.route.target {
+            Target::Reader => self.next_reader(&[]).map_or(Served::Writer, Served::Reader),
+            Target::Backend(id) if Some(id) != topology.writer => Served::Reader(id),
+            Target::Writer | Target::Backend(_) | Target::Refuse => Served::Writer,
+        }
+    }
+
+    /// After the readers in `tried` could not serve (not fresh enough, or failed before
+    /// the client saw anything): the next candidate reader, if the statement may go to
+    /// any reader at all.
+    pub fn next_reader(&self, tried: &[BackendId]) -> Option<BackendId> {
+        self.candidates
+            .iter()
+            .copied()
+            .find(|id| !tried.contains(id))
+    }
+}

@@ -1,0 +1,225 @@
+//! `route::plan`: the route, the prelude, refusals (fallback = "error", writes in a
+//! reader's read-only transaction) and the readers in the order the policy prefers.
+
+mod common_route;
+use common_route::*;
+
+use rwsplit::config::{Fallback, Policy};
+use rwsplit::route::{plan, BackendId, Load, Plan, PlanPolicy, Prelude, Refusal, Served};
+
+/// Loads: reader 1 runs `a` statements at `ewma_a` µs, reader 2 `b` at `ewma_b`.
+fn loads(a: u32, ewma_a: u64, b: u32, ewma_b: u64) -> impl Fn(BackendId) -> Load {
+    move |id| match id.0 {
+        1 => Load {
+            active: a,
+            ewma_us: ewma_a,
+        },
+        2 => Load {
+            active: b,
+            ewma_us: ewma_b,
+        },
+        _ => Load::default(),
+    }
+}
+
+fn plan_in(sim: &Sim, sql: &str, policy: Policy, fallback: Fallback, ticket: u64) -> Plan {
+    plan_with(sim, sql, policy, fallback, ticket, &loads(0, 0, 0, 0))
+}
+
+fn plan_with(
+    sim: &Sim,
+    sql: &str,
+    policy: Policy,
+    fallback: Fallback,
+    ticket: u64,
+    load: &dyn Fn(BackendId) -> Load,
+) -> Plan {
+    let st = sim.c.classify(sql.as_bytes());
+    let p = PlanPolicy {
+        policy,
+        fallback,
+        ticket,
+        load,
+    };
+    plan(&st, &sim.state, &sim.t, &p)
+}
+
+fn ids(v: &[u32]) -> Vec<BackendId> {
+    v.iter().map(|i| BackendId(*i)).collect()
+}
+
+#[test]
+fn plans_for_every_reason_in_a_fresh_session() {
+    let sim = Sim::default();
+    // (sql, route, candidates)
+    let cases: &[(&str, &str, &[u32])] = &[
+        ("SELECT 1", "reader:read", &[1, 2]),
+        ("INSERT INTO t VALUES (1)", "writer:write", &[]),
+        ("BEGIN", "writer:transaction", &[]),
+        ("SELECT * FROM t FOR UPDATE", "writer:locking_read", &[]),
+        (
+            "SELECT LAST_INSERT_ID()",
+            "writer:side_effect_function",
+            &[],
+        ),
+        ("SET @a = 1", "writer:session_state", &[]),
+        ("/* rwsplit:writer */ SELECT 1", "writer:hint", &[]),
+        ("SHOW PROCESSLIST", "writer:other", &[]),
+        ("SELECT 1; SELECT 2", "writer:multi_statement", &[]),
+        (
+            "SELECT @@server_id FROM information_schema.PROCESSLIST",
+            "writer:other",
+            &[],
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (sql, want, candidates) in cases {
+        let p = plan_in(&sim, sql, Policy::RoundRobin, Fallback::Writer, 0);
+        let got = describe(&p.route);
+        if got != *want
+            || p.candidates != ids(candidates)
+            || p.prelude.is_some()
+            || p.refusal.is_some()
+        {
+            bad.push(format!(
+                "{sql}: got {got} {:?} {:?} {:?}",
+                p.candidates, p.prelude, p.refusal
+            ));
+        }
+        let first = p.first(&sim.t);
+        let want_first = match candidates.first() {
+            Some(i) => Served::Reader(BackendId(*i)),
+            None => Served::Writer,
+        };
+        if first != want_first {
+            bad.push(format!("{sql}: first {first:?}, want {want_first:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn candidates_follow_the_policy() {
+    let sim = Sim::default();
+    // (policy, ticket, loads, order)
+    type Case = (Policy, u64, (u32, u64, u32, u64), [u32; 2]);
+    let cases: &[Case] = &[
+        (Policy::RoundRobin, 0, (0, 0, 0, 0), [1, 2]),
+        (Policy::RoundRobin, 1, (0, 0, 0, 0), [2, 1]),
+        (Policy::RoundRobin, 1, (9, 0, 0, 0), [2, 1]),
+        (Policy::LeastConnections, 0, (3, 0, 0, 0), [2, 1]),
+        (Policy::LeastConnections, 1, (0, 0, 3, 0), [1, 2]),
+        (Policy::LeastConnections, 0, (1, 0, 1, 0), [1, 2]),
+        (Policy::LeastConnections, 1, (1, 0, 1, 0), [2, 1]),
+        (Policy::Latency, 0, (0, 90_000, 0, 300), [2, 1]),
+        (Policy::Latency, 7, (0, 300, 0, 90_000), [1, 2]),
+        // an unmeasured reader goes first, so it gets measured
+        (Policy::Latency, 3, (0, 300, 0, 0), [2, 1]),
+    ];
+    let mut bad = Vec::new();
+    for (policy, ticket, (a, ea, b, eb), want) in cases {
+        let load = loads(*a, *ea, *b, *eb);
+        let p = plan_with(&sim, "SELECT 1", *policy, Fallback::Writer, *ticket, &load);
+        if p.candidates != ids(want) {
+            bad.push(format!(
+                "{policy:?} ticket {ticket} loads {:?}: {:?}, want {want:?}",
+                (a, ea, b, eb),
+                p.candidates
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn the_session_walks_the_candidates_then_the_writer() {
+    let sim = Sim::default();
+    let p = plan_in(&sim, "SELECT 1", Policy::RoundRobin, Fallback::Writer, 1);
+    assert_eq!(p.first(&sim.t), Served::Reader(BackendId(2)));
+    assert_eq!(p.next_reader(&ids(&[2])), Some(BackendId(1)));
+    assert_eq!(p.next_reader(&ids(&[2, 1])), None);
+    // Not a read for any reader: no candidates to walk.
+    let p = plan_in(
+        &sim,
+        "UPDATE t SET a = 1",
+        Policy::RoundRobin,
+        Fallback::Writer,
+        1,
+    );
+    assert_eq!(p.next_reader(&[]), None);
+}
+
+#[test]
+fn no_eligible_reader_falls_back_or_refuses() {
+    let mut sim = Sim::default();
+    sim.t = no_readers();
+    let p = plan_in(
+        &sim,
+        "SELECT 1",
+        Policy::LeastConnections,
+        Fallback::Writer,
+        0,
+    );
+    assert_eq!(describe(&p.route), "writer:no_reader");
+    assert_eq!(p.refusal, None);
+    assert_eq!(p.first(&sim.t), Served::Writer);
+    let p = plan_in(
+        &sim,
+        "SELECT 1",
+        Policy::LeastConnections,
+        Fallback::Error,
+        0,
+    );
+    assert_eq!(p.refusal, Some(Refusal::NoReader));
+    assert!(p.candidates.is_empty());
+    // Only reads are refused: a write still goes to the writer.
+    let p = plan_in(
+        &sim,
+        "DELETE FROM t",
+        Policy::LeastConnections,
+        Fallback::Error,
+        0,
+    );
+    assert_eq!(
+        (describe(&p.route).as_str(), p.refusal),
+        ("writer:write", None)
+    );
+    // Readers back: the same read is planned for them.
+    sim.t = topology();
+    let p = plan_in(
+        &sim,
+        "SELECT 1",
+        Policy::LeastConnections,
+        Fallback::Error,
+        0,
+    );
+    assert_eq!((p.refusal, p.candidates.len()), (None, 2));
+}
+
+#[test]
+fn a_readers_read_only_transaction_plans_its_prelude_and_refusals() {
+    let mut sim = Sim::default();
+    sim.run("START TRANSACTION READ ONLY");
+    sim.run("SELECT 1");
+    // Inside it: reads stay on its reader, writes are refused.
+    let p = plan_in(&sim, "SELECT 2", Policy::RoundRobin, Fallback::Writer, 0);
+    assert_eq!(describe(&p.route), "backend1:in_transaction");
+    assert_eq!(p.first(&sim.t), Served::Reader(BackendId(1)));
+    let p = plan_in(
+        &sim,
+        "INSERT INTO t VALUES (1)",
+        Policy::RoundRobin,
+        Fallback::Writer,
+        0,
+    );
+    assert_eq!(p.refusal, Some(Refusal::ReadOnlyTransaction));
+    // BEGIN: commit it on the reader first, then a read-write transaction on the writer.
+    let p = plan_in(&sim, "BEGIN", Policy::RoundRobin, Fallback::Writer, 0);
+    assert_eq!(
+        p.prelude,
+        Some(Prelude::CommitReaderTransaction(BackendId(1)))
+    );
+    assert_eq!(describe(&p.route), "writer:transaction");
+    assert_eq!(p.refusal, None);
+    assert_eq!(p.first(&sim.t), Served::Writer);
+}
