@@ -35,13 +35,25 @@ fn plan_with(
     load: &dyn Fn(BackendId) -> Load,
 ) -> Plan {
     let st = sim.c.classify(sql.as_bytes());
+    let taken = std::cell::Cell::new(0);
+    let next = || {
+        taken.set(taken.get() + 1);
+        ticket
+    };
     let p = PlanPolicy {
         policy,
         fallback,
-        ticket,
+        ticket: &next,
         load,
     };
-    plan(&st, &sim.state, &sim.t, &p)
+    let planned = plan(&st, &sim.state, &sim.t, &p);
+    // A ticket is taken only when readers are chosen (writes do not stride round robin).
+    assert_eq!(
+        taken.get(),
+        usize::from(!planned.candidates.is_empty()),
+        "{sql}: tickets taken"
+    );
+    planned
 }
 
 fn ids(v: &[u32]) -> Vec<BackendId> {

@@ -11,11 +11,12 @@ use super::topology::{BackendId, Topology};
 use super::{route, Reason, Route, Target};
 
 /// What the router needs of the configuration and the moment: the policy, the fallback,
-/// a ticket (a number that grows by one per choice) and the readers' loads.
+/// the ticket (a number that grows by one per choice of a reader; asked for only when the
+/// plan chooses readers, so writes do not stride round robin) and the readers' loads.
 pub struct PlanPolicy<'a> {
     pub policy: Policy,
     pub fallback: Fallback,
-    pub ticket: u64,
+    pub ticket: &'a dyn Fn() -> u64,
     pub load: &'a dyn Fn(BackendId) -> Load,
 }
 
@@ -89,8 +90,11 @@ pub fn plan(
 /// among the rest, and so on.
 fn ordered_readers(topology: &Topology, policy: &PlanPolicy<'_>) -> Vec<BackendId> {
     let mut order = Vec::new();
-    while let Some(id) = choose_reader(topology, policy.policy, policy.ticket, &order, policy.load)
-    {
+    if !topology.has_eligible_reader() {
+        return order;
+    }
+    let ticket = (policy.ticket)();
+    while let Some(id) = choose_reader(topology, policy.policy, ticket, &order, policy.load) {
         order.push(id);
     }
     order

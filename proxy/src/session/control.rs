@@ -148,9 +148,8 @@ impl Session {
         let user = match verified {
             Ok(u) => u,
             Err(refused) => {
+                refused.count();
                 let code = refused.to_sql(&name, &host, !response.is_empty());
-                metrics::counter!("rwsplit_errors_total", "code" => code.code.to_string())
-                    .increment(1);
                 self.client.send_error(&code, seq).await?;
                 return Ok(false);
             }

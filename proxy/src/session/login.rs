@@ -51,6 +51,17 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// Counts the refusal (before the client is told, so a client that reads the metrics
+    /// next sees it).
+    pub fn count(self) {
+        match self {
+            Refused::Denied => metrics::counter!("rwsplit_auth_failures_total").increment(1),
+            Refused::AtCap => {
+                metrics::counter!("rwsplit_errors_total", "code" => "1203").increment(1)
+            }
+        }
+    }
+
     /// The error a server gives for it.
     pub fn to_sql(self, user: &str, host: &str, using_password: bool) -> SqlError {
         match self {
@@ -137,6 +148,7 @@ pub async fn authenticate(
     let host = client.peer.ip().to_string();
     let Some(user) = config.user(&login.user).cloned() else {
         let using = !login.auth_response.is_empty();
+        Refused::Denied.count();
         let refused = Refused::Denied.to_sql(&login.user, &host, using);
         client.send_error(&refused, seq).await?;
         return Err(SessionError::AuthFailed(login.user.clone()));
@@ -180,6 +192,7 @@ pub async fn authenticate(
     let user = match verify_user(Some(&user), proven, client.is_tls(), admit) {
         Ok(u) => u,
         Err(refused) => {
+            refused.count();
             let err = refused.to_sql(&login.user, &host, !response.is_empty());
             client.send_error(&err, seq).await?;
             return Err(match refused {

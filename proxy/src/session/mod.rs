@@ -114,18 +114,9 @@ pub async fn serve(
     {
         Ok(l) => l,
         Err(e) => {
-            match &e {
-                SessionError::HandshakeTimeout => {
-                    metrics::counter!("rwsplit_handshake_timeouts_total").increment(1);
-                    client.shutdown().await;
-                }
-                SessionError::AuthFailed(_) => {
-                    metrics::counter!("rwsplit_auth_failures_total").increment(1);
-                }
-                SessionError::AtCap(_) => {
-                    metrics::counter!("rwsplit_errors_total", "code" => "1203").increment(1);
-                }
-                _ => {}
+            if matches!(e, SessionError::HandshakeTimeout) {
+                metrics::counter!("rwsplit_handshake_timeouts_total").increment(1);
+                client.shutdown().await;
             }
             return Err(e);
         }
@@ -606,10 +597,11 @@ impl Session {
     /// readers' current loads.
     fn plan(&self, st: &Statement, topo: &Topology) -> route::Plan {
         let load = |id| self.shared.load_snapshot(id);
+        let ticket = || self.shared.next_ticket();
         let policy = route::PlanPolicy {
             policy: self.config.routing.policy,
             fallback: self.config.routing.fallback,
-            ticket: self.shared.next_ticket(),
+            ticket: &ticket,
             load: &load,
         };
         route::plan(st, &self.state, topo, &policy)
