@@ -67,20 +67,29 @@ impl Session {
         }
     }
 
+    /// Closes the session's connection to a backend that is no longer the topology's
+    /// writer (after a failover); true when it did.
+    pub(super) async fn drop_stale_writer(&mut self, topo: &Topology) -> bool {
+        if self
+            .writer
+            .as_ref()
+            .is_none_or(|w| Some(w.id) == topo.writer)
+        {
+            return false;
+        }
+        if let Some(old) = self.writer.take() {
+            old.quit().await;
+        }
+        true
+    }
+
     /// The session's connection to the topology's writer, for a read-your-writes position
     /// (outside any transaction): a connection to a backend that is no longer the writer
     /// is closed first, and one is opened when there is none.
     pub(super) async fn current_writer(&mut self) -> Result<&mut BackendConn, BackendError> {
         let topo = self.shared.topology();
-        if self
-            .writer
-            .as_ref()
-            .is_some_and(|w| Some(w.id) != topo.writer)
-            && !self.state.in_transaction_scope()
-        {
-            if let Some(old) = self.writer.take() {
-                old.quit().await;
-            }
+        if !self.state.in_transaction_scope() {
+            self.drop_stale_writer(&topo).await;
         }
         if self.writer.is_none() {
             self.connect_writer(&topo).await?;

@@ -196,13 +196,8 @@ impl Session {
         let mut statement = self.routing.classifier.classify(sql);
         statement.flags |= Flags::PREPARED;
         let topo = self.shared.topology();
-        if self.writer.is_none()
-            || self
-                .writer
-                .as_ref()
-                .is_some_and(|w| Some(w.id) != topo.writer)
-        {
-            self.writer = None;
+        self.drop_stale_writer(&topo).await;
+        if self.writer.is_none() {
             if let Err(e) = self.connect_writer(&topo).await {
                 tracing::debug!(session = self.id, error = %e, "preparing on a reader: the writer is away");
             }

@@ -38,23 +38,14 @@ impl Session {
     ) -> Result<Summary, Failure> {
         let seq = msg.reply_seq();
         // Follow the writer when it moved (not inside a transaction: that one is gone).
-        let stale = self
-            .writer
-            .as_ref()
-            .is_some_and(|w| Some(w.id) != topo.writer);
-        if stale {
-            if let Some(old) = self.writer.take() {
-                old.quit().await;
-            }
-            if self.state.in_transaction_scope() {
-                self.state = SessionState::new(status::AUTOCOMMIT);
-                return self
-                    .tell(
-                        &SqlError::lost_connection("the writer changed; the transaction was lost"),
-                        seq,
-                    )
-                    .await;
-            }
+        if self.drop_stale_writer(topo).await && self.state.in_transaction_scope() {
+            self.state = SessionState::new(status::AUTOCOMMIT);
+            return self
+                .tell(
+                    &SqlError::lost_connection("the writer changed; the transaction was lost"),
+                    seq,
+                )
+                .await;
         }
         if self.writer.is_none() {
             if let Err(e) = self.connect_writer(topo).await {
