@@ -44,6 +44,11 @@ impl SessionInfo {
         self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The session's default database is now `db` (login, USE, COM_CHANGE_USER).
+    pub fn set_db(&self, db: Option<String>) {
+        *self.db.lock().unwrap_or_else(|p| p.into_inner()) = db;
+    }
+
     /// Ends the session (KILL CONNECTION): it runs no further command.
     pub fn kill(&self) {
         self.killed

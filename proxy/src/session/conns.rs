@@ -119,6 +119,7 @@ impl Session {
                     conn.query("SET autocommit=1").await?;
                 }
                 self.readers.push(conn);
+                self.publish_threads();
                 self.readers.len() - 1
             }
         };
@@ -126,7 +127,6 @@ impl Session {
         match self.sync(&mut conn).await {
             Ok(()) => {
                 self.readers.push(conn);
-                self.publish_threads();
                 Ok(self.readers.len() - 1)
             }
             Err(e) => Err(e), // state unknown: the connection is dropped

@@ -169,12 +169,7 @@ impl Session {
             self.login.attrs = attrs;
         }
         self.db = db;
-        *self
-            .registration
-            .info
-            .db
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = self.db.clone();
+        self.registration.info.set_db(self.db.clone());
         self.open_writer_and_ok(seq).await
     }
 }

@@ -124,11 +124,7 @@ pub async fn serve(
     let Some(registration) = registered else {
         return Err(SessionError::Handshake("login ended unregistered".into()));
     };
-    *registration
-        .info
-        .db
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = login.db.clone();
+    registration.info.set_db(login.db.clone());
     let shared_routing = shared.routing();
     let mut session = Session {
         id,
@@ -570,7 +566,7 @@ impl Session {
             std::sync::atomic::Ordering::Relaxed,
         );
         if st.kind == Kind::Session {
-            *info.db.lock().unwrap_or_else(|p| p.into_inner()) = self.db.clone();
+            info.set_db(self.db.clone());
         }
     }
 

@@ -159,6 +159,28 @@ pub async fn root(port: u16) -> Conn {
         .expect("connect to backend as root")
 }
 
+/// The replica of `t` that received the most of the primary's binlog (the highest
+/// sequence number in its `Gtid_IO_Pos`): the one to promote when the primary is gone.
+pub async fn most_advanced_replica(t: &Topo) -> u16 {
+    let mut best = (t.replicas[0], 0u64);
+    for r in &t.replicas {
+        let mut c = root(*r).await;
+        let st: Option<mysql_async::Row> = c.query_first("SHOW SLAVE STATUS").await.unwrap();
+        let io: String = st
+            .and_then(|row| row.get_opt::<String, _>("Gtid_IO_Pos").and_then(Result::ok))
+            .unwrap_or_default();
+        let seq: u64 = io
+            .split(',')
+            .filter_map(|g| g.rsplit('-').next()?.parse().ok())
+            .max()
+            .unwrap_or(0);
+        if seq >= best.1 {
+            best = (*r, seq);
+        }
+    }
+    best.0
+}
+
 /// What one account did on one backend (MariaDB's user statistics): select_commands,
 /// update_commands (INSERT/UPDATE/DELETE…), other_commands, rows_inserted, … The
 /// replication applier and the monitor run as other accounts, so these count exactly

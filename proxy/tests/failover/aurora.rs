@@ -7,6 +7,41 @@ use mysql_async::prelude::Queryable;
 
 use crate::support::*;
 
+/// The emulated `replica_host_status` (in database `aurora_emul`).
+pub const EMULATION_DDL: [&str; 2] = [
+    "CREATE DATABASE aurora_emul",
+    "CREATE TABLE aurora_emul.replica_host_status (SERVER_ID VARCHAR(100), SESSION_ID VARCHAR(100), \
+     LAST_UPDATE_TIMESTAMP DATETIME(6), REPLICA_LAG_IN_MILLISECONDS DOUBLE)",
+];
+
+/// Starts rwsplit in aurora mode over the emulation, the cluster endpoint on port
+/// `endpoint`, with one user (password = name) and `consistency`.
+pub fn start_emulated(endpoint: u16, user: &str, consistency: &str) -> Proxy {
+    let config = format!(
+        r#"
+[backends]
+mode = "aurora"
+[backends.aurora]
+cluster_endpoint = "127.0.0.1:{endpoint}"
+instance_pattern = "127.0.0.1:?"
+topology_query = "SELECT SERVER_ID, SESSION_ID, TIMESTAMPDIFF(MICROSECOND, LAST_UPDATE_TIMESTAMP, NOW(6)) / 1000, REPLICA_LAG_IN_MILLISECONDS FROM aurora_emul.replica_host_status"
+stale_after_ms = 30000
+[[users]]
+name = "{user}"
+password = "{user}"
+[monitor]
+user = "monitor"
+password = "monitor"
+interval_ms = 200
+[routing]
+consistency = "{consistency}"
+"#
+    );
+    let file = std::env::temp_dir().join(format!("rwsplit-aurora-{endpoint}-{user}.toml"));
+    std::fs::write(&file, config).unwrap();
+    Proxy::start_with(&["--config".into(), file.display().to_string()])
+}
+
 async fn set_rows(primary: u16, rows: &[(u16, &str, i64, i64)]) {
     let mut c = root(primary).await;
     c.query_drop("DELETE FROM aurora_emul.replica_host_status")
@@ -60,13 +95,9 @@ async fn aurora_emulation_follows_the_cluster() {
     let ids = server_ids_of(&t).await;
     {
         let mut c = root(t.primary).await;
-        c.query_drop("CREATE DATABASE aurora_emul").await.unwrap();
-        c.query_drop(
-            "CREATE TABLE aurora_emul.replica_host_status (SERVER_ID VARCHAR(100), SESSION_ID VARCHAR(100), \
-             LAST_UPDATE_TIMESTAMP DATETIME(6), REPLICA_LAG_IN_MILLISECONDS DOUBLE)",
-        )
-        .await
-        .unwrap();
+        for q in EMULATION_DDL {
+            c.query_drop(q).await.unwrap();
+        }
     }
     let (p, r1, r2) = (t.primary, t.replicas[0], t.replicas[1]);
     set_rows(
@@ -78,29 +109,7 @@ async fn aurora_emulation_follows_the_cluster() {
         ],
     )
     .await;
-    let config = format!(
-        r#"
-[backends]
-mode = "aurora"
-[backends.aurora]
-cluster_endpoint = "127.0.0.1:{p}"
-instance_pattern = "127.0.0.1:?"
-topology_query = "SELECT SERVER_ID, SESSION_ID, TIMESTAMPDIFF(MICROSECOND, LAST_UPDATE_TIMESTAMP, NOW(6)) / 1000, REPLICA_LAG_IN_MILLISECONDS FROM aurora_emul.replica_host_status"
-stale_after_ms = 30000
-[[users]]
-name = "app"
-password = "app"
-[monitor]
-user = "monitor"
-password = "monitor"
-interval_ms = 200
-[routing]
-consistency = "eventual"
-"#
-    );
-    let file = std::env::temp_dir().join(format!("rwsplit-aurora-{p}.toml"));
-    std::fs::write(&file, config).unwrap();
-    let proxy = Proxy::start_with(&["--config".into(), file.display().to_string()]);
+    let proxy = start_emulated(p, "app", "eventual");
     let port = proxy.port;
 
     // The writer is the MASTER_SESSION_ID instance; reads go to the others.

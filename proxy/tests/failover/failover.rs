@@ -110,23 +110,7 @@ async fn failover_under_load_loses_no_acknowledged_write() {
     t.script(&["kill", &t.primary.to_string()]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Promote the replica that received the most.
-    let mut best = (t.replicas[0], 0u64);
-    for r in &t.replicas {
-        let mut c = root(*r).await;
-        let st: Option<mysql_async::Row> = c.query_first("SHOW SLAVE STATUS").await.unwrap();
-        let io: String = st
-            .and_then(|row| row.get_opt::<String, _>("Gtid_IO_Pos").and_then(Result::ok))
-            .unwrap_or_default();
-        let seq: u64 = io
-            .split(',')
-            .filter_map(|g| g.rsplit('-').next()?.parse().ok())
-            .max()
-            .unwrap_or(0);
-        if seq >= best.1 {
-            best = (*r, seq);
-        }
-    }
-    let new_writer = best.0;
+    let new_writer = most_advanced_replica(&t).await;
     let reads_before_promotion = reads.load(Ordering::Relaxed);
     t.script(&["promote", &new_writer.to_string()]);
     let promoted_at = Instant::now();

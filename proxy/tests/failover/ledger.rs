@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
+use crate::aurora::{start_emulated, EMULATION_DDL};
 use crate::support::*;
 
 /// One read of the ledger: when it started, which key it looked for, whether it found it,
@@ -24,25 +25,28 @@ struct Read {
     own: bool,
 }
 
+/// Reads `key` back on `c` (`own`: the connection that wrote it).
+async fn read_key(
+    c: &mut mysql_async::Conn,
+    key: u64,
+    own: bool,
+) -> Result<Option<Read>, mysql_async::Error> {
+    let started = Instant::now();
+    let q = format!("SELECT @@server_id, COUNT(*) FROM acks WHERE id = {key}");
+    let row = c.query_first::<(u32, u64), _>(q).await?;
+    Ok(row.map(|(server, n)| Read {
+        started,
+        key,
+        found: n == 1,
+        server,
+        own,
+    }))
+}
+
 async fn promote_most_advanced(t: &Topo) -> u16 {
-    let mut best = (t.replicas[0], 0u64);
-    for r in &t.replicas {
-        let mut c = root(*r).await;
-        let st: Option<mysql_async::Row> = c.query_first("SHOW SLAVE STATUS").await.unwrap();
-        let io: String = st
-            .and_then(|row| row.get_opt::<String, _>("Gtid_IO_Pos").and_then(Result::ok))
-            .unwrap_or_default();
-        let seq: u64 = io
-            .split(',')
-            .filter_map(|g| g.rsplit('-').next()?.parse().ok())
-            .max()
-            .unwrap_or(0);
-        if seq >= best.1 {
-            best = (*r, seq);
-        }
-    }
-    t.script(&["promote", &best.0.to_string()]);
-    best.0
+    let best = most_advanced_replica(t).await;
+    t.script(&["promote", &best.to_string()]);
+    best
 }
 
 /// How rwsplit learns the topology in a run.
@@ -54,9 +58,6 @@ enum Mode {
     /// primary, which dies (the topology is then read through the other instances).
     Aurora,
 }
-
-const AURORA_QUERY: &str = "SELECT SERVER_ID, SESSION_ID, TIMESTAMPDIFF(MICROSECOND, LAST_UPDATE_TIMESTAMP, NOW(6)) / 1000, \
-     REPLICA_LAG_IN_MILLISECONDS FROM aurora_emul.replica_host_status";
 
 /// The emulated cluster: `writer` holds MASTER_SESSION_ID, the others are readers.
 async fn set_aurora_rows(writer: u16, readers: &[u16]) {
@@ -103,32 +104,7 @@ fn start_proxy(t: &Topo, mode: Mode, consistency: &str, user: &str) -> Proxy {
             }
             Proxy::start_with(&args)
         }
-        Mode::Aurora => {
-            let config = format!(
-                r#"
-[backends]
-mode = "aurora"
-[backends.aurora]
-cluster_endpoint = "127.0.0.1:{p}"
-instance_pattern = "127.0.0.1:?"
-topology_query = "{AURORA_QUERY}"
-stale_after_ms = 30000
-[[users]]
-name = "{user}"
-password = "{user}"
-[monitor]
-user = "monitor"
-password = "monitor"
-interval_ms = 200
-[routing]
-consistency = "{consistency}"
-"#,
-                p = t.primary
-            );
-            let file = std::env::temp_dir().join(format!("rwsplit-ledger-{}.toml", t.primary));
-            std::fs::write(&file, config).unwrap();
-            Proxy::start_with(&["--config".into(), file.display().to_string()])
-        }
+        Mode::Aurora => start_emulated(t.primary, user, consistency),
     }
 }
 
@@ -143,11 +119,10 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
             format!("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM '{user}'@'%'"),
             "CREATE DATABASE ledger".into(),
             "CREATE TABLE ledger.acks (id BIGINT PRIMARY KEY)".into(),
-            "CREATE DATABASE aurora_emul".into(),
-            "CREATE TABLE aurora_emul.replica_host_status (SERVER_ID VARCHAR(100), SESSION_ID VARCHAR(100), \
-             LAST_UPDATE_TIMESTAMP DATETIME(6), REPLICA_LAG_IN_MILLISECONDS DOUBLE)"
-                .into(),
         ] {
+            r.query_drop(q).await.unwrap();
+        }
+        for q in EMULATION_DDL {
             r.query_drop(q).await.unwrap();
         }
     }
@@ -195,16 +170,8 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                         continue;
                     }
                 }
-                let started = Instant::now();
-                let q = format!("SELECT @@server_id, COUNT(*) FROM acks WHERE id = {key}");
-                if let Ok(Some((server, n))) = c.query_first::<(u32, u64), _>(q).await {
-                    reads.lock().unwrap().push(Read {
-                        started,
-                        key,
-                        found: n == 1,
-                        server,
-                        own: true,
-                    });
+                if let Ok(Some(r)) = read_key(c, key, true).await {
+                    reads.lock().unwrap().push(r);
                 }
             }
         })
@@ -231,16 +198,8 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
-                    let started = Instant::now();
-                    let q = format!("SELECT @@server_id, COUNT(*) FROM acks WHERE id = {key}");
-                    match c.query_first::<(u32, u64), _>(q).await {
-                        Ok(Some((server, n))) => reads.lock().unwrap().push(Read {
-                            started,
-                            key,
-                            found: n == 1,
-                            server,
-                            own: false,
-                        }),
+                    match read_key(c, key, false).await {
+                        Ok(Some(r)) => reads.lock().unwrap().push(r),
                         Ok(None) => {}
                         Err(mysql_async::Error::Server(_)) => {
                             tokio::time::sleep(Duration::from_millis(5)).await

@@ -222,16 +222,7 @@ except pymysql.err.OperationalError as e:
     print("gone", e.args[0])
 "#;
     let run = |port: u16, user: &str, wait: &str, idle: &str| {
-        let out = Command::new("python3")
-            .args(["-c", script, &port.to_string(), user, wait, idle])
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        python_args(script, &[&port.to_string(), user, wait, idle])
     };
     let gone = |out: &str| out.contains("gone 2006") || out.contains("gone 2013");
     // Directly, the server closes it.

@@ -270,10 +270,16 @@ pub fn mariadb_cli(port: u16, args: &[&str], stdin: Option<&str>) -> Result<Stri
 
 /// Runs a Python script (PyMySQL) with the proxy's port as argv[1]; returns stdout.
 pub fn python(port: u16, script: &str) -> String {
+    python_args(script, &[&port.to_string()])
+}
+
+/// Runs a Python script with these arguments (argv[1], …); returns stdout. The script
+/// must succeed.
+pub fn python_args(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(port.to_string())
+        .args(args)
         .output()
         .expect("python3");
     assert!(
