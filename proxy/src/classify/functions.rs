@@ -94,14 +94,28 @@ pub const SERVER_LOCAL_TABLES: &[&str] = &[
 /// True when `schema.table` shows server-local state: any table of `performance_schema`
 /// or `sys` (views over it), and the `information_schema` tables above.
 pub fn is_server_local(schema: &[u8], table: &[u8]) -> bool {
-    let prefixed = |p: &[u8]| table.len() > p.len() && table[..p.len()].eq_ignore_ascii_case(p);
     if schema.eq_ignore_ascii_case(b"performance_schema") || schema.eq_ignore_ascii_case(b"sys") {
         return true;
     }
     schema.eq_ignore_ascii_case(b"information_schema")
         && (contains(SERVER_LOCAL_TABLES, table)
-            || prefixed(b"INNODB_")
-            || prefixed(b"THREAD_POOL_"))
+            || has_prefix(table, b"INNODB_")
+            || has_prefix(table, b"THREAD_POOL_"))
+}
+
+/// True when `word` starts with `prefix` (any case) and goes on after it.
+#[inline]
+fn has_prefix(word: &[u8], prefix: &[u8]) -> bool {
+    word.len() > prefix.len() && word[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// An identifier without its enclosing backquotes (doubled backquotes inside stay).
+#[inline]
+pub fn unquote(ident: &[u8]) -> &[u8] {
+    ident
+        .strip_prefix(b"`")
+        .and_then(|i| i.strip_suffix(b"`"))
+        .unwrap_or(ident)
 }
 
 /// True when `word` (any case) is in `list` (upper case).
@@ -120,15 +134,11 @@ pub fn sysvar_name(tok: &[u8]) -> (&[u8], bool) {
         (&b"local."[..], false),
         (&b"global."[..], true),
     ] {
-        if name.len() > prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        if has_prefix(name, prefix) {
             name = &name[prefix.len()..];
             global = is_global;
             break;
         }
     }
-    let name = name
-        .strip_prefix(b"`")
-        .and_then(|n| n.strip_suffix(b"`"))
-        .unwrap_or(name);
-    (name, global)
+    (unquote(name), global)
 }

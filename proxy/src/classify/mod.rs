@@ -542,11 +542,13 @@ fn table_name_at(src: &[u8], s: &Scan, i: usize) -> Option<String> {
 
 /// An identifier's name: backquotes removed (doubled backquotes undone).
 pub fn ident(text: &[u8]) -> String {
-    let inner = text
-        .strip_prefix(b"`")
-        .and_then(|t| t.strip_suffix(b"`"))
-        .map(|t| String::from_utf8_lossy(t).replace("``", "`"));
-    inner.unwrap_or_else(|| String::from_utf8_lossy(text).into_owned())
+    let inner = functions::unquote(text);
+    let name = String::from_utf8_lossy(inner);
+    if inner.len() < text.len() {
+        name.replace("``", "`")
+    } else {
+        name.into_owned()
+    }
 }
 
 /// True when the words appear consecutively somewhere in the statement.

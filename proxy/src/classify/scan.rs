@@ -2,8 +2,8 @@
 //! its digest, and where a second statement starts.
 
 use super::functions::{
-    contains, is_server_local, sysvar_name, LAST_STATEMENT_FUNCTIONS, LAST_STATEMENT_SYSVARS,
-    WRITER_FUNCTIONS, WRITER_SYSVARS,
+    contains, is_server_local, sysvar_name, unquote, LAST_STATEMENT_FUNCTIONS,
+    LAST_STATEMENT_SYSVARS, WRITER_FUNCTIONS, WRITER_SYSVARS,
 };
 use super::lexer::{Comment, Lexer, Token, TokenKind};
 use super::statement::Flags;
@@ -214,11 +214,4 @@ fn qualified_server_local(
         return false;
     }
     is_server_local(unquote(schema.text(src)), unquote(table))
-}
-
-fn unquote(ident: &[u8]) -> &[u8] {
-    ident
-        .strip_prefix(b"`")
-        .and_then(|i| i.strip_suffix(b"`"))
-        .unwrap_or(ident)
 }
