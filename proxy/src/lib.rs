@@ -13,6 +13,7 @@ pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod live;
 pub mod metrics;
 pub mod monitor;
 pub mod protocol;

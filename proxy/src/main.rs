@@ -36,6 +36,7 @@ fn run() -> anyhow::Result<()> {
         let reload_cli = Arc::new(cli);
         server
             .shared
+            .live
             .set_reloader(Arc::new(move || reload_cli.load()));
         let shared = server.shared.clone();
         tokio::spawn(async move {

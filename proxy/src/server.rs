@@ -88,10 +88,10 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let monitors = crate::monitor::spawn(shared.clone(), stop_rx.clone());
         // Let the monitor check every backend once, so the first clients find readers.
-        let cfg = shared.config();
+        let cfg = shared.live.config();
         let first_check =
             Duration::from_millis(cfg.monitor.timeout_ms + cfg.backends.connect_timeout_ms);
-        if !shared.wait_topology_ready(first_check).await {
+        if !shared.topology.wait_ready(first_check).await {
             tracing::warn!("not every backend answered its first check; serving anyway");
         }
         // Greet clients as the writer does: learn its greeting before accepting (briefly),
@@ -99,7 +99,7 @@ impl Server {
         if !learn_server_info_once(&shared).await {
             tokio::spawn(learn_server_info(shared.clone()));
         }
-        let max_clients = shared.config().server.max_client_connections;
+        let max_clients = shared.live.config().server.max_client_connections;
         // Before the metrics listener serves: a scrape never sees the cap missing.
         ::metrics::gauge!("rwsplit_max_client_connections").set(max_clients as f64);
         let mut side_tasks = Vec::new();
@@ -113,9 +113,7 @@ impl Server {
         if let Some(l) = self.admin.take() {
             side_tasks.push(tokio::spawn(crate::admin::serve(l, shared.clone())));
         }
-        shared
-            .listening
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        shared.set_listening(true);
         let limit = Arc::new(Semaphore::new(max_clients));
         let open_files = raise_open_files_limit();
         // Each session holds its client's socket and its writer connection, and one more
@@ -165,11 +163,9 @@ impl Server {
             sessions = sessions.len(),
             "shutting down: no new clients; waiting for transactions to finish"
         );
-        shared
-            .listening
-            .store(false, std::sync::atomic::Ordering::Relaxed);
+        shared.set_listening(false);
         drop(self.listener);
-        let drain = Duration::from_millis(shared.config().server.drain_timeout_ms);
+        let drain = Duration::from_millis(shared.live.config().server.drain_timeout_ms);
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(drain, async {
             while sessions.join_next().await.is_some() {}
@@ -204,8 +200,8 @@ async fn learn_server_info(shared: Arc<Shared>) {
 }
 
 async fn learn_server_info_once(shared: &Shared) -> bool {
-    let config = shared.config();
-    let topo = shared.topology();
+    let config = shared.live.config();
+    let topo = shared.topology.current();
     let (user, password) = config.monitor_credentials();
     let params = ConnectParams {
         user,
@@ -217,7 +213,7 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
         attrs: None,
         max_packet: 16 << 20,
         connect_timeout: config.connect_timeout(),
-        tls: shared.routing().backend_tls.clone(),
+        tls: shared.live.snapshot().backend_tls.clone(),
     };
     // The writer's greeting; a reader's while the writer is out of reach.
     let mut candidates: Vec<_> = topo
@@ -233,7 +229,7 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
     for b in candidates {
         match BackendConn::connect(b.id, &b.addr, &params).await {
             Ok(conn) => {
-                shared.set_server_info(conn.server.clone());
+                shared.topology.set_server_info(&conn.server);
                 conn.quit().await;
                 return Some(b.id) == topo.writer;
             }

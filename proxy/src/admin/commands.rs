@@ -108,13 +108,13 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
             rows: vec![vec![s("rwsplit admin interface")]],
         })),
         AdminCommand::ShowBackends => {
-            let topo = shared.topology();
+            let topo = shared.topology.current();
             let rows = topo
                 .backends
                 .iter()
                 .map(|b| {
-                    let load = shared.load(b.id);
-                    let state = if shared.is_offline(&b.addr) {
+                    let load = shared.loads.of(b.id);
+                    let state = if shared.topology.is_offline(&b.addr) {
                         "offline"
                     } else if !b.up {
                         "down"
@@ -155,11 +155,9 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
             }))
         }
         AdminCommand::ShowSessions => {
-            let sessions = shared.sessions.lock().map_err(|_| "registry unavailable")?;
-            let mut list: Vec<_> = sessions.values().cloned().collect();
-            drop(sessions);
-            list.sort_by_key(|i| i.id);
-            let rows = list
+            let rows = shared
+                .sessions
+                .list()
                 .iter()
                 .map(|i| {
                     let age = i.started.elapsed().map(|d| d.as_secs()).unwrap_or(0);
@@ -167,7 +165,7 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                         s(i.id),
                         s(i.user()),
                         s(&i.peer),
-                        i.db.lock().ok().and_then(|d| d.clone()),
+                        i.db(),
                         s(if i.in_transaction.load(Ordering::Relaxed) {
                             "yes"
                         } else {
@@ -232,14 +230,14 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
             }))
         }
         AdminCommand::ShowConfig => {
-            let text = shared.config().to_masked_toml();
+            let text = shared.live.config().to_masked_toml();
             Ok(Some(Table {
                 columns: vec!["config"],
                 rows: text.lines().map(|l| vec![s(l)]).collect(),
             }))
         }
         AdminCommand::SetBackend { addr, offline } => {
-            let topo = shared.topology();
+            let topo = shared.topology.current();
             let Some(b) = topo.backends.iter().find(|b| b.addr == addr) else {
                 return Err(format!(
                     "no backend '{addr}'; backends: {}",
@@ -255,7 +253,7 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                     "'{addr}' is the writer: promote another node before draining it"
                 ));
             }
-            shared.set_offline(&addr, offline);
+            shared.topology.set_offline(&addr, offline);
             tracing::info!(backend = %addr, offline, "backend set by the admin interface");
             Ok(None)
         }

@@ -41,7 +41,7 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Admin {
     }
 
     async fn authenticate(&self, plugin: &str, user: &[u8], salt: &[u8], auth_data: &[u8]) -> bool {
-        let config = self.shared.config();
+        let config = self.shared.live.config();
         let Ok(scramble) = <[u8; 20]>::try_from(&salt[..salt.len().min(20)]) else {
             return false;
         };

@@ -6,7 +6,7 @@ mod timeout;
 
 pub use crate::tls::{BackendTls, Stream as BackendStream};
 pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
-pub use load::BackendLoad;
+pub use load::{BackendLoad, Loads};
 pub use timeout::{kill_query, kill_thread, relay_bounded, Killer};
 
 use crate::protocol::{ProtocolError, SqlError};

@@ -78,9 +78,9 @@ pub async fn serve(
 /// Gauges read from shared state at scrape time. Every gauge rwsplit exports is set or
 /// touched here (`increment(0.0)` keeps a gauge others maintain from counting as stale).
 fn refresh_gauges(shared: &Shared) {
-    let topo = shared.topology();
+    let topo = shared.topology.current();
     for b in &topo.backends {
-        let load = shared.load(b.id);
+        let load = shared.loads.of(b.id);
         ::metrics::gauge!("rwsplit_backend_connections", "backend" => b.addr.clone(), "state" => "open")
             .set(load.open.load(Ordering::Relaxed) as f64);
         ::metrics::gauge!("rwsplit_backend_connections", "backend" => b.addr.clone(), "state" => "active")
@@ -96,7 +96,7 @@ fn refresh_gauges(shared: &Shared) {
     }
     ::metrics::gauge!("rwsplit_query_digests").set(shared.digests.len() as f64);
     ::metrics::gauge!("rwsplit_max_replica_lag_seconds")
-        .set(shared.config().routing.max_replica_lag_ms as f64 / 1000.0);
+        .set(shared.live.config().routing.max_replica_lag_ms as f64 / 1000.0);
     // Maintained by the sessions and by the listener (the cap it started with).
     ::metrics::gauge!("rwsplit_client_connections").increment(0.0);
     ::metrics::gauge!("rwsplit_max_client_connections").increment(0.0);
@@ -123,10 +123,10 @@ async fn metrics_page(State(app): State<App>) -> Response {
 
 /// Ready: the client listener is up and the writer answers its checks.
 fn is_ready(shared: &Shared) -> Result<(), String> {
-    if !shared.listening.load(Ordering::Relaxed) {
+    if !shared.is_listening() {
         return Err("the client listener is not up".into());
     }
-    let topo = shared.topology();
+    let topo = shared.topology.current();
     match topo.writer.and_then(|w| topo.get(w)) {
         Some(w) if w.up => Ok(()),
         Some(w) => Err(format!("the writer {} is down", w.addr)),
@@ -147,18 +147,18 @@ async fn ready(State(app): State<App>) -> Response {
 
 async fn status(State(app): State<App>) -> Json<serde_json::Value> {
     let shared = &app.shared;
-    let topo = shared.topology();
+    let topo = shared.topology.current();
     let backends: Vec<_> = topo
         .backends
         .iter()
         .map(|b| {
-            let load = shared.load(b.id);
+            let load = shared.loads.of(b.id);
             json!({
                 "address": b.addr,
                 "role": b.role.label(),
                 "up": b.up,
                 "eligible": b.eligible,
-                "offline": shared.is_offline(&b.addr),
+                "offline": shared.topology.is_offline(&b.addr),
                 "read_only": b.read_only,
                 "lag_ms": b.lag_ms,
                 "weight": b.weight,
@@ -170,18 +170,18 @@ async fn status(State(app): State<App>) -> Json<serde_json::Value> {
             })
         })
         .collect();
-    let config = shared.config();
+    let config = shared.live.config();
     Json(json!({
         "ready": is_ready(shared).is_ok(),
-        "uptime_seconds": shared.started.elapsed().as_secs(),
+        "uptime_seconds": shared.uptime().as_secs(),
         "writer": topo.writer_addr(),
         "backends": backends,
-        "client_sessions": shared.sessions.lock().map(|s| s.len()).unwrap_or(0),
+        "client_sessions": shared.sessions.len(),
         "mode": format!("{:?}", config.backends.mode),
         "consistency": format!("{:?}", config.routing.consistency),
         "policy": format!("{:?}", config.routing.policy),
         "query_digests": shared.digests.len(),
-        "parse_failures": shared.routing().classifier.parse_failures(),
+        "parse_failures": shared.live.snapshot().classifier.parse_failures(),
     }))
 }
 

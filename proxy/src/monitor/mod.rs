@@ -6,9 +6,9 @@
 
 pub mod build;
 mod probe;
+pub mod store;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,11 +90,11 @@ async fn builder(
 ) {
     let mut watched: HashMap<BackendId, Watched> = HashMap::new();
     let mut aurora: Vec<AuroraRow> = Vec::new();
-    let mut config_rx = shared.subscribe_config();
-    let mut offline_rx = shared.subscribe_offline();
+    let mut config_rx = shared.live.subscribe();
+    let mut offline_rx = shared.topology.subscribe_offline();
     let mut published = false;
     loop {
-        let config = shared.config();
+        let config = shared.live.config();
         // Reconcile the checking tasks with what should be watched.
         let want = desired(&config, &aurora);
         watched.retain(|id, w| {
@@ -102,12 +102,12 @@ async fn builder(
             if !keep {
                 tracing::info!(backend = %w.addr, "no longer watched");
                 w.task.abort();
-                shared.forget_load(*id);
+                shared.loads.forget(*id);
             }
             keep
         });
         for (addr, hint) in &want {
-            let id = shared.backend_id(addr);
+            let id = shared.topology.backend_id(addr);
             match watched.get_mut(&id) {
                 Some(w) => w.role_hint = *hint,
                 None => {
@@ -151,7 +151,7 @@ async fn builder(
             let mut known: Vec<Known> = want
                 .iter()
                 .filter_map(|(addr, _)| {
-                    let id = shared.backend_id(addr);
+                    let id = shared.topology.backend_id(addr);
                     watched.get(&id).map(|w| {
                         let mut status = w.status.clone();
                         if let (Some(s), Some(lag)) = (status.as_mut(), lag_by_addr.get(addr)) {
@@ -168,7 +168,7 @@ async fn builder(
                 })
                 .collect();
             known.sort_by_key(|k| want.iter().position(|(a, _)| *a == k.addr));
-            let prev = shared.topology();
+            let prev = shared.topology.current();
             let mut next = build(
                 config.backends.mode,
                 &known,
@@ -179,15 +179,15 @@ async fn builder(
             for b in next
                 .backends
                 .iter_mut()
-                .filter(|b| shared.is_offline(&b.addr))
+                .filter(|b| shared.topology.is_offline(&b.addr))
             {
                 b.eligible = false;
             }
             report_changes(&prev, &next, published);
-            shared.set_topology(next);
+            shared.topology.publish(next);
             if !published {
                 published = true;
-                shared.mark_topology_ready();
+                shared.topology.mark_ready();
             }
         }
         tokio::select! {
@@ -255,14 +255,14 @@ async fn check_loop(
     let mut conn: Option<MonitorConn> = None;
     let mut failing = false;
     loop {
-        let config = shared.config();
+        let config = shared.live.config();
         let (user, password) = config.monitor_credentials();
         let params = ProbeParams {
             addr: addr.clone(),
             user: user.clone(),
             password: password.clone(),
             heartbeat: heartbeat_table(&config).map(|t| (t, shared.instance_id())),
-            heartbeat_written_us: shared.heartbeat_written_us.load(Ordering::Relaxed),
+            heartbeat_written_us: shared.topology.heartbeat_written_us(),
         };
         let timeout = Duration::from_millis(config.monitor.timeout_ms);
         let result = tokio::time::timeout(timeout, async {
@@ -321,11 +321,11 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut conn: Option<(String, mysql_async::Conn)> = None;
     let mut failing = false;
     loop {
-        let config = shared.config();
+        let config = shared.live.config();
         let interval = Duration::from_millis(config.monitor.heartbeat_interval_ms);
         if let (Some(table), Some(writer)) = (
             heartbeat_table(&config),
-            shared.topology().writer_addr().map(str::to_string),
+            shared.topology.current().writer_addr().map(str::to_string),
         ) {
             if conn.as_ref().is_some_and(|(a, _)| *a != writer) {
                 conn = None;
@@ -371,7 +371,7 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 .await
             {
                 Ok(Ok(ts)) => {
-                    shared.heartbeat_written_us.store(ts, Ordering::Relaxed);
+                    shared.topology.set_heartbeat_written_us(ts);
                     if failing {
                         tracing::info!(writer = %writer, "heartbeat written again");
                     }
@@ -411,7 +411,7 @@ async fn aurora_cluster(
     let mut conn: Option<(mysql_async::Conn, bool)> = None;
     let mut endpoint_tried = tokio::time::Instant::now();
     loop {
-        let config = shared.config();
+        let config = shared.live.config();
         let interval = Duration::from_millis(config.monitor.interval_ms);
         if config.backends.mode == TopologyMode::Aurora {
             let a = &config.backends.aurora;
@@ -437,7 +437,7 @@ async fn aurora_cluster(
             if rows.is_none() {
                 endpoint_tried = tokio::time::Instant::now();
                 let mut candidates = vec![a.cluster_endpoint.clone()];
-                for b in &shared.topology().backends {
+                for b in &shared.topology.current().backends {
                     if !candidates.contains(&b.addr) {
                         candidates.push(b.addr.clone());
                     }

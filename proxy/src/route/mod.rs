@@ -10,7 +10,7 @@ mod state;
 mod topology;
 
 pub use gtid::Position;
-pub use plan::{plan, Plan, PlanPolicy, Prelude, Refusal};
+pub use plan::{plan, plan_cursor, plan_prepare, Plan, PlanPolicy, Prelude, Refusal};
 pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
 pub use topology::{Backend, BackendId, Flavour, Role, Topology};

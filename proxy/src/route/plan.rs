@@ -100,6 +100,45 @@ fn ordered_readers(topology: &Topology, policy: &PlanPolicy<'_>) -> Vec<BackendI
     order
 }
 
+/// The plan for COM_STMT_PREPARE: on the writer; while the writer is away
+/// (`writer_away`), on the readers in the policy's order.
+pub fn plan_prepare(topology: &Topology, writer_away: bool, policy: &PlanPolicy<'_>) -> Plan {
+    let (target, candidates) = match writer_away {
+        true => (Target::Reader, ordered_readers(topology, policy)),
+        false => (Target::Writer, Vec::new()),
+    };
+    Plan {
+        route: Route {
+            target,
+            reason: Reason::Other,
+        },
+        prelude: None,
+        refusal: None,
+        candidates,
+    }
+}
+
+/// The plan for COM_STMT_FETCH: the backend holding the statement's open cursor (the
+/// writer when none is known), and nowhere else.
+pub fn plan_cursor(cursor: Option<Served>, topology: &Topology) -> Plan {
+    let target = match cursor {
+        Some(Served::Reader(id)) => Target::Backend(id),
+        _ => match topology.writer {
+            Some(w) => Target::Backend(w),
+            None => Target::Writer,
+        },
+    };
+    Plan {
+        route: Route {
+            target,
+            reason: Reason::LastStatement,
+        },
+        prelude: None,
+        refusal: None,
+        candidates: Vec::new(),
+    }
+}
+
 impl Plan {
     /// The backend to try first.
     pub fn first(&self, topology: &Topology) -> Served {
@@ -118,5 +157,21 @@ impl Plan {
             .iter()
             .copied()
             .find(|id| !tried.contains(id))
+    }
+
+    /// After the readers in `tried` were not fresh enough (read-your-writes): the next
+    /// candidate with `reason` unchanged, else the writer for [`Reason::Consistency`].
+    pub fn after_stale(&self, tried: &[BackendId], reason: Reason) -> (Served, Reason) {
+        match self.next_reader(tried) {
+            Some(r) => (Served::Reader(r), reason),
+            None => (Served::Writer, Reason::Consistency),
+        }
+    }
+
+    /// After the backends in `tried` failed before the client saw anything: the next
+    /// candidate reader, else the writer.
+    pub fn after_failure(&self, tried: &[BackendId]) -> Served {
+        self.next_reader(tried)
+            .map_or(Served::Writer, Served::Reader)
     }
 }

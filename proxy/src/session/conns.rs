@@ -1,75 +1,134 @@
-//! The session's backend connections: how they log in, opening them, bringing them to the
-//! session's state, and how a statement past `server.query_timeout_ms` is killed.
+//! One owner of a session's backend connections ([`Conns`]): the only code that opens
+//! them, brings them to the session's state, and drops them. Also how they log in, and
+//! how a statement past `server.query_timeout_ms` is killed.
 
-use super::{writer_addr, Replay, Session};
+use super::login::Login;
+use super::registry::SessionInfo;
+use super::{History, Replay};
 use crate::backend::{BackendConn, BackendError};
 use crate::backend::{ConnectParams, Killer};
-use crate::config::Config;
+use crate::config::UserConfig;
+use crate::live::Snapshot;
 use crate::protocol::command;
 use crate::protocol::response::Expect;
-use crate::route::{status, BackendId, Topology};
+use crate::route::{status, BackendId, Served, Topology};
 use crate::shared::Shared;
 
-impl Session {
-    pub(super) fn params(&self, db: Option<String>) -> ConnectParams {
-        connect_params(&self.login, &self.config, &self.shared, db)
+/// What a connection is opened with and brought to: the session's login, configuration,
+/// default database and history. Built from the session's fields by [`ctx!`], so the
+/// connections can be borrowed mutably beside it.
+pub(super) struct Ctx<'a> {
+    pub login: &'a Login,
+    pub live: &'a Snapshot,
+    pub shared: &'a Shared,
+    pub db: &'a Option<String>,
+    pub history: &'a History,
+    pub info: &'a SessionInfo,
+}
+
+/// The [`Ctx`] of a session (`ctx!(self)`).
+macro_rules! ctx {
+    ($s:expr) => {
+        $crate::session::conns::Ctx {
+            login: &$s.login,
+            live: &$s.live,
+            shared: &$s.shared,
+            db: &$s.db,
+            history: &$s.history,
+            info: &$s.registration.info,
+        }
+    };
+}
+pub(super) use ctx;
+
+impl Ctx<'_> {
+    fn params(&self) -> ConnectParams {
+        connect_params(self.login, self.live, self.db.clone())
+    }
+}
+
+/// A session's backend connections: at most one to the writer, one per reader.
+#[derive(Default)]
+pub(super) struct Conns {
+    writer: Option<BackendConn>,
+    readers: Vec<BackendConn>,
+    /// A signature of the backend threads last published for KILL.
+    threads_sig: u64,
+}
+
+impl Conns {
+    /// The backend of the writer connection, if one is open.
+    pub fn writer_id(&self) -> Option<BackendId> {
+        self.writer.as_ref().map(|w| w.id)
     }
 
-    /// Connects to the topology's writer and replays the session's history on it.
-    pub(super) async fn connect_writer(&mut self, topo: &Topology) -> Result<(), BackendError> {
+    /// The server status of the writer connection's last answer.
+    pub fn writer_status(&self) -> Option<u16> {
+        self.writer.as_ref().map(|w| w.status)
+    }
+
+    /// Opens a connection to the topology's writer (replacing any) and brings it to the
+    /// session's state.
+    pub async fn connect_writer(
+        &mut self,
+        topo: &Topology,
+        cx: &Ctx<'_>,
+    ) -> Result<(), BackendError> {
         let id = topo
             .writer
             .ok_or(BackendError::Protocol("no writer in the topology"))?;
-        let addr = writer_addr(topo);
-        let mut conn = match BackendConn::connect(id, &addr, &self.params(self.db.clone())).await {
+        let addr = super::writer_addr(topo);
+        let mut conn = match BackendConn::connect(id, &addr, &cx.params()).await {
             Ok(c) => c,
             Err(e) => {
                 if e.is_unreachable() {
-                    self.shared.report_down(id);
+                    cx.shared.topology.report_unreachable(id);
                 }
                 return Err(e);
             }
         };
-        conn.count_in(self.shared.load(id));
-        self.shared.set_server_info(conn.server.clone());
-        self.sync(&mut conn).await?;
+        conn.count_in(cx.shared.loads.of(id));
+        cx.shared.topology.set_server_info(&conn.server);
+        sync(&mut conn, cx).await?;
         self.writer = Some(conn);
-        self.publish_threads();
+        self.publish_threads(cx.info);
         Ok(())
     }
 
-    /// Publishes the backend threads of this session's connections in the registry, for a
-    /// KILL from another session (rebuilt only when the connections changed). Called when
-    /// a connection opens, so a statement running on it can be killed, and after every
-    /// statement.
-    pub(super) fn publish_threads(&mut self) {
-        let sig = self
-            .writer
-            .iter()
-            .chain(self.readers.iter())
-            .fold(0u64, |h, c| {
-                h.wrapping_mul(31)
-                    .wrapping_add(((c.id.0 as u64) << 32) | c.thread_id as u64)
-            });
-        if sig != self.threads_sig {
-            self.threads_sig = sig;
-            *self
-                .registration
-                .info
-                .threads
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = self
-                .writer
-                .iter()
-                .chain(self.readers.iter())
-                .map(|c| (c.id, c.thread_id))
-                .collect();
+    /// The writer connection, opened when there is none and brought to the session's
+    /// state (session changes made on a reader inside its read-only transaction).
+    pub async fn writer(
+        &mut self,
+        topo: &Topology,
+        cx: &Ctx<'_>,
+    ) -> Result<&mut BackendConn, BackendError> {
+        if self.writer.is_none() {
+            self.connect_writer(topo, cx).await?;
         }
+        let Some(w) = self.writer.as_mut() else {
+            return Err(BackendError::Protocol("no writer"));
+        };
+        let behind = w.applied < cx.history.last_seq() || (cx.db.is_some() && w.db != *cx.db);
+        if behind {
+            if let Err(e) = sync(w, cx).await {
+                // State unknown: the connection is dropped.
+                self.writer = None;
+                return Err(e);
+            }
+        }
+        self.writer
+            .as_mut()
+            .ok_or(BackendError::Protocol("no writer"))
     }
 
-    /// Closes the session's connection to a backend that is no longer the topology's
-    /// writer (after a failover); true when it did.
-    pub(super) async fn drop_stale_writer(&mut self, topo: &Topology) -> bool {
+    /// The open writer connection as it is (no connecting, no syncing).
+    pub fn open_writer(&mut self) -> Option<&mut BackendConn> {
+        self.writer.as_mut()
+    }
+
+    /// Closes the connection to a backend that is no longer the topology's writer (after
+    /// a failover); true when it did.
+    pub async fn drop_stale_writer(&mut self, topo: &Topology) -> bool {
         if self
             .writer
             .as_ref()
@@ -83,28 +142,14 @@ impl Session {
         true
     }
 
-    /// The session's connection to the topology's writer, for a read-your-writes position
-    /// (outside any transaction): a connection to a backend that is no longer the writer
-    /// is closed first, and one is opened when there is none.
-    pub(super) async fn current_writer(&mut self) -> Result<&mut BackendConn, BackendError> {
-        let topo = self.shared.topology();
-        if !self.state.in_transaction_scope() {
-            self.drop_stale_writer(&topo).await;
-        }
-        if self.writer.is_none() {
-            self.connect_writer(&topo).await?;
-        }
-        self.writer
-            .as_mut()
-            .ok_or(BackendError::Protocol("no writer"))
-    }
-
-    /// Index of a connection to reader `id`, opened and synchronised as needed.
-    pub(super) async fn reader_conn(
+    /// A connection to reader `id`, opened and brought to the session's state as needed.
+    /// One that fails to sync is dropped (its state is unknown).
+    pub async fn reader(
         &mut self,
         id: BackendId,
         topo: &Topology,
-    ) -> Result<usize, BackendError> {
+        cx: &Ctx<'_>,
+    ) -> Result<&mut BackendConn, BackendError> {
         let idx = match self.readers.iter().position(|c| c.id == id) {
             Some(i) => i,
             None => {
@@ -112,62 +157,139 @@ impl Session {
                     .get(id)
                     .map(|b| b.addr.clone())
                     .ok_or(BackendError::Protocol("reader left the topology"))?;
-                let mut conn =
-                    BackendConn::connect(id, &addr, &self.params(self.db.clone())).await?;
-                conn.count_in(self.shared.load(id));
+                let mut conn = BackendConn::connect(id, &addr, &cx.params()).await?;
+                conn.count_in(cx.shared.loads.of(id));
                 if conn.status & status::AUTOCOMMIT == 0 {
                     conn.query("SET autocommit=1").await?;
                 }
                 self.readers.push(conn);
-                self.publish_threads();
+                self.publish_threads(cx.info);
                 self.readers.len() - 1
             }
         };
-        let mut conn = self.readers.swap_remove(idx);
-        match self.sync(&mut conn).await {
-            Ok(()) => {
-                self.readers.push(conn);
-                Ok(self.readers.len() - 1)
-            }
-            Err(e) => Err(e), // state unknown: the connection is dropped
+        if let Err(e) = sync(&mut self.readers[idx], cx).await {
+            self.readers.swap_remove(idx);
+            return Err(e);
+        }
+        Ok(&mut self.readers[idx])
+    }
+
+    /// The open connection a statement ran on.
+    pub fn get_mut(&mut self, served: Served) -> Option<&mut BackendConn> {
+        match served {
+            Served::Writer => self.writer.as_mut(),
+            Served::Reader(id) => self.readers.iter_mut().find(|c| c.id == id),
         }
     }
 
-    /// Brings a backend connection to the session's state: default database, then the
-    /// session commands it has not applied.
-    pub(super) async fn sync(&self, conn: &mut BackendConn) -> Result<(), BackendError> {
-        if let Some(db) = &self.db {
-            if conn.db.as_ref() != Some(db) {
-                conn.init_db(db).await?;
+    /// Every open connection.
+    pub fn all_mut(&mut self) -> impl Iterator<Item = &mut BackendConn> {
+        self.writer.iter_mut().chain(self.readers.iter_mut())
+    }
+
+    /// Forgets the connection `served` ran on (broken, or its state unknown).
+    pub fn drop(&mut self, served: Served) {
+        match served {
+            Served::Writer => self.writer = None,
+            Served::Reader(id) => self.readers.retain(|c| c.id != id),
+        }
+    }
+
+    /// Forgets every connection to one of `backends` (broken).
+    pub fn drop_backends(&mut self, backends: &[BackendId]) {
+        self.readers.retain(|c| !backends.contains(&c.id));
+        if self
+            .writer
+            .as_ref()
+            .is_some_and(|w| backends.contains(&w.id))
+        {
+            self.writer = None;
+        }
+    }
+
+    /// COM_RESET_CONNECTION on every reader connection (one that fails is dropped); all
+    /// then count as having applied `history` (just cleared).
+    pub async fn reset_readers(&mut self, history: &History) {
+        let mut kept = Vec::new();
+        for mut r in self.readers.drain(..) {
+            match r
+                .command(&[command::COM_RESET_CONNECTION], Expect::Single)
+                .await
+            {
+                Ok(s) if s.error.is_none() => kept.push(r),
+                _ => {}
             }
         }
-        for e in self.history.since(conn.applied) {
-            match &e.cmd {
-                Replay::Query(sql) => {
-                    conn.query(sql).await?;
-                }
-                Replay::SetOption(opt) => {
-                    let mut payload = vec![command::COM_SET_OPTION];
-                    payload.extend_from_slice(&opt.to_le_bytes());
-                    conn.command(&payload, Expect::Single).await?;
-                }
-            }
-            conn.applied = e.seq;
+        self.readers = kept;
+        let last = history.last_seq();
+        for c in self.all_mut() {
+            c.applied = last;
         }
-        conn.applied = self.history.last_seq();
-        Ok(())
+    }
+
+    /// Says goodbye on every connection.
+    pub async fn quit_all(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.quit().await;
+        }
+        for r in self.readers.drain(..) {
+            r.quit().await;
+        }
+    }
+
+    /// Publishes the backend threads of the connections in the registry, for a KILL from
+    /// another session (rebuilt only when the connections changed). Called when a
+    /// connection opens, so a statement running on it can be killed, and after every
+    /// statement.
+    pub fn publish_threads(&mut self, info: &SessionInfo) {
+        let sig = self
+            .writer
+            .iter()
+            .chain(self.readers.iter())
+            .fold(0u64, |h, c| {
+                h.wrapping_mul(31)
+                    .wrapping_add(((c.id.0 as u64) << 32) | c.thread_id as u64)
+            });
+        if sig != self.threads_sig {
+            self.threads_sig = sig;
+            info.set_threads(
+                self.writer
+                    .iter()
+                    .chain(self.readers.iter())
+                    .map(|c| (c.id, c.thread_id))
+                    .collect(),
+            );
+        }
     }
 }
 
-use super::login::Login;
+/// Brings a backend connection to the session's state: default database, then the
+/// session commands it has not applied.
+async fn sync(conn: &mut BackendConn, cx: &Ctx<'_>) -> Result<(), BackendError> {
+    if let Some(db) = cx.db {
+        if conn.db.as_ref() != Some(db) {
+            conn.init_db(db).await?;
+        }
+    }
+    for e in cx.history.since(conn.applied) {
+        match &e.cmd {
+            Replay::Query(sql) => {
+                conn.query(sql).await?;
+            }
+            Replay::SetOption(opt) => {
+                let mut payload = vec![command::COM_SET_OPTION];
+                payload.extend_from_slice(&opt.to_le_bytes());
+                conn.command(&payload, Expect::Single).await?;
+            }
+        }
+        conn.applied = e.seq;
+    }
+    conn.applied = cx.history.last_seq();
+    Ok(())
+}
 
 /// How this session's backend connections log in (`db`: the database to start in).
-fn connect_params(
-    login: &Login,
-    config: &Config,
-    shared: &Shared,
-    db: Option<String>,
-) -> ConnectParams {
+fn connect_params(login: &Login, live: &Snapshot, db: Option<String>) -> ConnectParams {
     ConnectParams {
         user: login.user.backend_user().to_string(),
         password: login.user.backend_password().to_string(),
@@ -177,20 +299,15 @@ fn connect_params(
         collation: login.collation,
         attrs: login.attrs.clone(),
         max_packet: login.max_packet,
-        connect_timeout: config.connect_timeout(),
-        tls: shared.routing().backend_tls.clone(),
+        connect_timeout: live.config.connect_timeout(),
+        tls: live.backend_tls.clone(),
     }
 }
 
 /// Login parameters of a side connection as `account`'s backend account (a KILL of that
 /// account's threads).
-pub(super) fn params_as(
-    login: &Login,
-    config: &Config,
-    shared: &Shared,
-    account: &crate::config::UserConfig,
-) -> ConnectParams {
-    let mut p = connect_params(login, config, shared, None);
+pub(super) fn params_as(login: &Login, live: &Snapshot, account: &UserConfig) -> ConnectParams {
+    let mut p = connect_params(login, live, None);
     p.user = account.backend_user().to_string();
     p.password = account.backend_password().to_string();
     p
@@ -200,14 +317,13 @@ pub(super) fn params_as(
 /// connection's parameters are built only when a statement is actually killed.
 pub(super) fn killer<'a>(
     login: &'a Login,
-    config: &'a Config,
-    shared: &'a Shared,
+    live: &'a Snapshot,
 ) -> Option<Killer<impl FnOnce() -> ConnectParams + 'a>> {
-    match config.server.query_timeout_ms {
+    match live.config.server.query_timeout_ms {
         0 => None,
         ms => Some(Killer {
             limit: std::time::Duration::from_millis(ms),
-            params: move || connect_params(login, config, shared, None),
+            params: move || connect_params(login, live, None),
         }),
     }
 }

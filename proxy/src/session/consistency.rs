@@ -4,14 +4,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::backend::{BackendError, BackendStream, Downstream};
+use super::conns::ctx;
+use super::{ClientConn, Session};
+use crate::backend::{BackendConn, BackendError, BackendStream, Downstream};
 use crate::config::Consistency;
-use crate::route::{BackendId, Flavour, Position, Topology};
-use crate::shared::{EpochPosition, Shared};
-
-use super::ClientConn;
-
-use super::Session;
+use crate::route::{BackendId, Flavour, Position, Served, Topology};
+use crate::shared::Shared;
 
 /// Whether a reader may serve the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +41,7 @@ impl Downstream for NotingWrites<'_> {
 
     fn before_end(&mut self) {
         if self.writes {
-            self.shared.note_write();
+            self.shared.epochs.note_write();
         }
     }
 }
@@ -55,17 +53,13 @@ fn outcome(label: &'static str) {
 impl Session {
     /// Decides whether reader `id` is fresh enough; waits for it when needed.
     pub(super) async fn consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
-        let mode = self.config.routing.consistency;
+        let mode = self.live.config.routing.consistency;
         let (epoch, write_us) = match mode {
             Consistency::Eventual => return Verdict::Reader,
             Consistency::Session => (self.writes.seq, self.writes.last_us),
             Consistency::Global => (
-                self.shared
-                    .write_epoch
-                    .load(std::sync::atomic::Ordering::Acquire),
-                self.shared
-                    .last_write_us
-                    .load(std::sync::atomic::Ordering::Relaxed),
+                self.shared.epochs.current(),
+                self.shared.epochs.last_write_us(),
             ),
         };
         if epoch == 0 || self.verified_epoch(mode, id) >= epoch {
@@ -73,19 +67,7 @@ impl Session {
         }
         let flavour = topo.flavour();
         if !flavour.has_gtid() {
-            // Aurora: only a reader whose lag is shorter than the time since the write.
-            let since_ms = crate::clock::now_us().saturating_sub(write_us) / 1000;
-            let lag = topo.get(id).and_then(|b| b.lag_ms);
-            return match lag {
-                Some(l) if l + self.config.routing.consistency_margin_ms < since_ms => {
-                    outcome("lag_ok");
-                    Verdict::Reader
-                }
-                _ => {
-                    outcome("lag_too_high");
-                    Verdict::Other
-                }
-            };
+            return self.by_lag(id, topo, write_us);
         }
         let target = match self.target(mode, epoch, flavour).await {
             Ok(Some(t)) => t,
@@ -93,7 +75,7 @@ impl Session {
                 self.set_verified(mode, id, epoch);
                 return Verdict::Reader;
             }
-            Err(e) if e.is_unreachable() || self.shared.topology().writer.is_none() => {
+            Err(e) if e.is_unreachable() || self.shared.topology.current().writer.is_none() => {
                 // The writer is gone (or none is known during a failover): reads go on
                 // (they cannot see writes it lost anyway).
                 tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
@@ -107,24 +89,54 @@ impl Session {
                 return Verdict::Other;
             }
         };
+        let verdict = self.wait_for(id, topo, &target, flavour).await;
+        if verdict == Verdict::Reader {
+            self.set_verified(mode, id, epoch);
+        }
+        verdict
+    }
+
+    /// Without GTIDs (Aurora): only a reader whose lag is shorter than the time since the
+    /// write.
+    fn by_lag(&self, id: BackendId, topo: &Topology, write_us: u64) -> Verdict {
+        let since_ms = crate::clock::now_us().saturating_sub(write_us) / 1000;
+        let lag = topo.get(id).and_then(|b| b.lag_ms);
+        match lag {
+            Some(l) if l + self.live.config.routing.consistency_margin_ms < since_ms => {
+                outcome("lag_ok");
+                Verdict::Reader
+            }
+            _ => {
+                outcome("lag_too_high");
+                Verdict::Other
+            }
+        }
+    }
+
+    /// Whether reader `id` has applied `target`: known from the monitor's last look, else
+    /// waited for there (up to `routing.consistency_timeout_ms`) unless it lags more.
+    async fn wait_for(
+        &mut self,
+        id: BackendId,
+        topo: &Topology,
+        target: &(Position, String),
+        flavour: Flavour,
+    ) -> Verdict {
         let backend = topo.get(id);
         if backend
             .and_then(|b| b.position.as_ref())
             .is_some_and(|p| p.includes(&target.0))
         {
             outcome("already");
-            self.set_verified(mode, id, epoch);
             return Verdict::Reader;
         }
+        let limit_ms = self.live.config.routing.consistency_timeout_ms;
         // A reader lagging more than we would wait is not worth waiting for.
-        if backend
-            .and_then(|b| b.lag_ms)
-            .is_some_and(|l| l > self.config.routing.consistency_timeout_ms)
-        {
+        if backend.and_then(|b| b.lag_ms).is_some_and(|l| l > limit_ms) {
             outcome("skipped_lagging");
             return Verdict::Other;
         }
-        let timeout = self.config.routing.consistency_timeout_ms as f64 / 1000.0;
+        let timeout = limit_ms as f64 / 1000.0;
         let sql = match flavour {
             Flavour::MySql => format!(
                 "SELECT WAIT_FOR_EXECUTED_GTID_SET('{}', {timeout})",
@@ -133,8 +145,8 @@ impl Session {
             _ => format!("SELECT MASTER_GTID_WAIT('{}', {timeout})", target.1),
         };
         let started = Instant::now();
-        let result = match self.reader_conn(id, topo).await {
-            Ok(idx) => self.readers[idx].query_scalar(&sql).await,
+        let result = match self.conns.reader(id, topo, &ctx!(self)).await {
+            Ok(c) => c.query_scalar(&sql).await,
             Err(e) => Err(e),
         };
         metrics::histogram!("rwsplit_consistency_wait_seconds")
@@ -142,7 +154,6 @@ impl Session {
         match result.as_ref().map(|v| v.as_deref()) {
             Ok(Some("0")) => {
                 outcome("waited");
-                self.set_verified(mode, id, epoch);
                 Verdict::Reader
             }
             Ok(_) => {
@@ -151,25 +162,34 @@ impl Session {
             }
             Err(e) => {
                 tracing::debug!(session = self.id, backend = %id, error = %e, "consistency wait failed");
-                if let Some(i) = self.readers.iter().position(|c| c.id == id) {
-                    self.readers.swap_remove(i);
-                }
+                self.conns.drop(Served::Reader(id));
                 outcome("error");
                 Verdict::Other
             }
         }
     }
 
+    /// The session's connection to the topology's writer, for a read-your-writes position
+    /// (outside any transaction): a connection to a backend that is no longer the writer
+    /// is closed first, and one is opened when there is none.
+    async fn current_writer(&mut self) -> Result<&mut BackendConn, BackendError> {
+        let topo = self.shared.topology.current();
+        if !self.state.in_transaction_scope() {
+            self.conns.drop_stale_writer(&topo).await;
+        }
+        self.conns.writer(&topo, &ctx!(self)).await
+    }
+
     fn verified_epoch(&self, mode: Consistency, id: BackendId) -> u64 {
         match mode {
-            Consistency::Global => self.shared.reader_epoch(id),
+            Consistency::Global => self.shared.epochs.reader(id),
             _ => self.writes.verified.get(&id).copied().unwrap_or(0),
         }
     }
 
     fn set_verified(&mut self, mode: Consistency, id: BackendId, epoch: u64) {
         match mode {
-            Consistency::Global => self.shared.set_reader_epoch(id, epoch),
+            Consistency::Global => self.shared.epochs.set_reader(id, epoch),
             _ => {
                 let e = self.writes.verified.entry(id).or_insert(0);
                 *e = (*e).max(epoch);
@@ -186,26 +206,15 @@ impl Session {
         flavour: Flavour,
     ) -> Result<Option<Arc<(Position, String)>>, BackendError> {
         if mode == Consistency::Global {
-            if let Some(p) = self
-                .shared
-                .epoch_position
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-            {
-                if p.epoch >= epoch {
-                    return Ok(Some(p.position.clone()));
-                }
+            if let Some(p) = self.shared.epochs.position_for(epoch) {
+                return Ok(Some(p));
             }
         } else if let Some((e, p)) = &self.writes.target {
             if *e >= epoch {
                 return Ok(Some(p.clone()));
             }
         }
-        let observed = self
-            .shared
-            .write_epoch
-            .load(std::sync::atomic::Ordering::Acquire);
+        let observed = self.shared.epochs.current();
         let sql = match (flavour, mode) {
             (Flavour::MariaDb, Consistency::Session) => "SELECT @@last_gtid",
             (Flavour::MariaDb, _) => "SELECT @@gtid_binlog_pos",
@@ -219,7 +228,7 @@ impl Session {
             Err(e) => {
                 if e.is_unreachable() {
                     // Broken: the next read connects anew rather than asking it again.
-                    self.writer = None;
+                    self.conns.drop(Served::Writer);
                 }
                 return Err(e);
             }
@@ -233,19 +242,7 @@ impl Session {
         };
         let target = Arc::new((pos, text));
         match mode {
-            Consistency::Global => {
-                let mut g = self
-                    .shared
-                    .epoch_position
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                if g.as_ref().is_none_or(|p| p.epoch < observed) {
-                    *g = Some(EpochPosition {
-                        epoch: observed,
-                        position: target.clone(),
-                    });
-                }
-            }
+            Consistency::Global => self.shared.epochs.set_position(observed, target.clone()),
             _ => self.writes.target = Some((epoch, target.clone())),
         }
         Ok(Some(target))

@@ -4,10 +4,10 @@
 use mysql_common::packets::AuthSwitchRequest;
 use mysql_common::proto::MySerialize;
 
+use super::registry::SessionInfo;
 use super::{conns, new_scramble, Message, Session, SessionError};
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
-use crate::protocol::command;
 use crate::protocol::ok::ok_payload;
 use crate::protocol::response::Expect;
 use crate::protocol::SqlError;
@@ -24,7 +24,7 @@ impl Session {
     pub(super) async fn kill(
         &mut self,
         msg: &Message,
-        target: &crate::shared::SessionInfo,
+        target: &SessionInfo,
         query_only: bool,
     ) -> Result<bool, SessionError> {
         if !self.login.user.admin_kill && target.user() != self.login.user.name {
@@ -36,21 +36,13 @@ impl Session {
         if !query_only {
             target.kill();
         }
-        let threads = target
-            .threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let threads = target.threads();
         // On a side connection of the target's own backend account, which may kill its
         // own threads whatever the killer's backend account is allowed.
-        let account = self.config.user(&target.user()).cloned();
-        let params = conns::params_as(
-            &self.login,
-            &self.config,
-            &self.shared,
-            account.as_ref().unwrap_or(&self.login.user),
-        );
-        let topo = self.shared.topology();
+        let account = self.live.config.user(&target.user()).cloned();
+        let account = account.as_ref().unwrap_or(&self.login.user);
+        let params = conns::params_as(&self.login, &self.live, account);
+        let topo = self.shared.topology.current();
         for (backend, tid) in threads {
             let Some(addr) = topo.get(backend).map(|b| b.addr.clone()) else {
                 continue;
@@ -75,30 +67,15 @@ impl Session {
     /// COM_RESET_CONNECTION: resets every backend connection; nothing of the session's
     /// state survives.
     pub(super) async fn reset_connection(&mut self, msg: &Message) -> Result<(), SessionError> {
-        let summary = if self.writer.is_some() {
+        let summary = if self.conns.writer_id().is_some() {
             self.on_writer(msg, Expect::Single).await?
         } else {
             let ok = ok_payload(0, 0, status::AUTOCOMMIT, 0);
             self.client.send(&ok, msg.reply_seq()).await?;
             None
         };
-        let mut readers = std::mem::take(&mut self.readers);
-        let mut kept = Vec::new();
-        for mut r in readers.drain(..) {
-            match r
-                .command(&[command::COM_RESET_CONNECTION], Expect::Single)
-                .await
-            {
-                Ok(s) if s.error.is_none() => kept.push(r),
-                _ => {}
-            }
-        }
-        self.readers = kept;
         self.history.clear();
-        let last = self.history.last_seq();
-        for c in self.readers.iter_mut().chain(self.writer.iter_mut()) {
-            c.applied = last;
-        }
+        self.conns.reset_readers(&self.history).await;
         self.prepared.clear();
         let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
@@ -125,25 +102,18 @@ impl Session {
         let db = req.db;
         let collation = req.collation.unwrap_or(self.login.collation);
         let attrs = req.attrs;
-        // Always switch to native with a fresh scramble: the proof is then ours to check.
-        let scramble = new_scramble();
-        let mut data = scramble.to_vec();
-        data.push(0);
-        let mut payload = Vec::new();
-        AuthSwitchRequest::new(auth::NATIVE, &data[..]).serialize(&mut payload);
-        self.client.send(&payload, msg.reply_seq()).await?;
-        let Some(reply) = self.client.read_message().await? else {
+        let Some((scramble, reply)) = self.native_proof(msg.reply_seq()).await? else {
             return Ok(false);
         };
         let seq = reply.reply_seq();
         let host = self.client.peer.ip().to_string();
         let response = reply.payload().into_owned();
-        let found = self.config.user(&name);
+        let found = self.live.config.user(&name);
         let proven =
             found.is_some_and(|u| auth::verify(Method::Native, &scramble, &u.password, &response));
         let (shared, id) = (self.shared.clone(), self.id);
         let verified = login::verify_user(found, proven, self.client.is_tls(), |u| {
-            shared.change_session_user(id, &u.name, u.max_connections)
+            shared.sessions.change_user(id, &u.name, u.max_connections)
         });
         let user = match verified {
             Ok(u) => u,
@@ -155,12 +125,7 @@ impl Session {
             }
         };
         // Drop everything of the old user.
-        if let Some(w) = self.writer.take() {
-            w.quit().await;
-        }
-        for r in self.readers.drain(..) {
-            r.quit().await;
-        }
+        self.conns.quit_all().await;
         self.history.clear();
         self.prepared.clear();
         self.login.user = user;
@@ -171,5 +136,21 @@ impl Session {
         self.db = db;
         self.registration.info.set_db(self.db.clone());
         self.open_writer_and_ok(seq).await
+    }
+
+    /// Asks the client for a mysql_native_password proof against a fresh scramble (an
+    /// auth switch: the proof is then ours to check). `None` when the client went away.
+    async fn native_proof(&mut self, seq: u8) -> Result<Option<([u8; 20], Message)>, SessionError> {
+        let scramble = new_scramble();
+        let mut data = scramble.to_vec();
+        data.push(0);
+        let mut payload = Vec::new();
+        AuthSwitchRequest::new(auth::NATIVE, &data[..]).serialize(&mut payload);
+        self.client.send(&payload, seq).await?;
+        Ok(self
+            .client
+            .read_message()
+            .await?
+            .map(|reply| (scramble, reply)))
     }
 }

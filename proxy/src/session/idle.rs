@@ -46,7 +46,7 @@ impl Session {
     /// How long this client may stay idle now (`None`: no limit).
     pub(super) fn idle_limit(&self) -> Option<Duration> {
         limit(
-            self.config.server.client_idle_timeout_ms,
+            self.live.config.server.client_idle_timeout_ms,
             self.wait_timeout_s,
         )
     }
@@ -54,14 +54,14 @@ impl Session {
     /// Starts the session's `wait_timeout` afresh (login, COM_CHANGE_USER,
     /// COM_RESET_CONNECTION).
     pub(super) fn reset_wait_timeout(&mut self) {
-        let topo = self.shared.topology();
+        let topo = self.shared.topology.current();
         self.wait_timeout_s = initial_wait_timeout(&topo, self.login.caps);
     }
 
     /// After a statement that may have set `wait_timeout`: reads the session's value back
     /// from the connection it ran on (the server has validated and clamped it).
     pub(super) async fn read_back_wait_timeout(&mut self, served: Served) {
-        let Some(conn) = self.conn_mut(served) else {
+        let Some(conn) = self.conns.get_mut(served) else {
             return;
         };
         match conn.query_scalar("SELECT @@session.wait_timeout").await {

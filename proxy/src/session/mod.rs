@@ -6,10 +6,12 @@ mod client;
 mod conns;
 mod consistency;
 mod control;
+mod epochs;
 mod history;
 mod idle;
 mod login;
 mod prepared;
+mod registry;
 mod relay;
 
 use std::collections::HashMap;
@@ -19,9 +21,9 @@ use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::backend::{BackendConn, BackendError};
+use crate::backend::BackendError;
 use crate::classify::{Detail, Flags, Kind, Statement};
-use crate::config::Config;
+use crate::live::Snapshot;
 use crate::metrics::QueryMetrics;
 use crate::protocol::command::{self, Command};
 use crate::protocol::ok::ok_payload;
@@ -31,11 +33,14 @@ use crate::route::{
     self, status, BackendId, Outcome, Position, Prelude, Reason, Refusal, Served, SessionState,
     Target, Topology,
 };
-use crate::shared::{RoutingParts, SessionGuard, Shared};
+use crate::shared::Shared;
+use conns::{ctx, Conns};
 
 pub use client::{ClientConn, ClientError, Message};
+pub use epochs::{EpochPosition, Epochs};
 pub use history::{History, Replay};
 pub use login::{new_scramble, Login};
+pub use registry::{Registry, SessionGuard, SessionInfo};
 
 /// Why a session ended (other than the client saying goodbye).
 #[derive(Debug, thiserror::Error)]
@@ -66,52 +71,11 @@ pub async fn serve(
 ) -> Result<(), SessionError> {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr()?;
-    let config = shared.config();
-    let mut client = ClientConn::new(stream, peer, config.server.max_packet_size);
-    let id = shared.next_session_id();
-    let info = shared.server_info();
+    let live_rx = shared.live.subscribe();
+    let live = live_rx.borrow().clone();
+    let mut client = ClientConn::new(stream, peer, live.config.server.max_packet_size);
     metrics::counter!("rwsplit_connections_total").increment(1);
-    let tls = shared.routing().client_tls.clone();
-    let rsa = match config.server.caching_sha2_full_auth {
-        true => shared.rsa_keys().await,
-        false => None,
-    };
-    let handshake = std::time::Duration::from_millis(config.server.handshake_timeout_ms);
-    // Filled by the login's verification: the session in the registry, under its user's cap.
-    let mut registered: Option<SessionGuard> = None;
-    let admit = |u: &crate::config::UserConfig| {
-        registered = shared.register_session(
-            crate::shared::SessionInfo {
-                id,
-                user: std::sync::Mutex::new(u.name.clone()),
-                peer: peer.to_string(),
-                started: std::time::SystemTime::now(),
-                db: Default::default(),
-                in_transaction: Default::default(),
-                statements: Default::default(),
-                threads: Default::default(),
-                killed: Default::default(),
-                kill_signal: Default::default(),
-            },
-            u.max_connections,
-        );
-        registered.is_some()
-    };
-    let login = match tokio::time::timeout(
-        handshake,
-        login::authenticate(
-            &mut client,
-            &info,
-            &config,
-            id,
-            tls.as_deref(),
-            rsa.as_deref(),
-            admit,
-        ),
-    )
-    .await
-    .unwrap_or(Err(SessionError::HandshakeTimeout))
-    {
+    let (login, registration) = match log_in(&mut client, &shared, &live).await {
         Ok(l) => l,
         Err(e) => {
             if matches!(e, SessionError::HandshakeTimeout) {
@@ -121,27 +85,21 @@ pub async fn serve(
             return Err(e);
         }
     };
-    let Some(registration) = registered else {
-        return Err(SessionError::Handshake("login ended unregistered".into()));
-    };
     registration.info.set_db(login.db.clone());
-    let shared_routing = shared.routing();
     let mut session = Session {
-        id,
+        id: registration.info.id,
         db: login.db.clone(),
         login,
-        config,
+        live,
+        live_rx,
         client,
         shared,
         state: SessionState::default(),
         history: History::default(),
-        writer: None,
-        readers: Vec::new(),
+        conns: Conns::default(),
         prepared: prepared::Statements::default(),
-        routing: shared_routing,
         metrics: QueryMetrics::default(),
         registration,
-        threads_sig: 0,
         stop,
         writes: Writes::default(),
         wait_timeout_s: None,
@@ -154,26 +112,63 @@ pub async fn serve(
     r
 }
 
+/// The handshake and the client's proof, within `server.handshake_timeout_ms`; the
+/// session is registered (under its user's cap) as the login is verified.
+async fn log_in(
+    client: &mut ClientConn,
+    shared: &Shared,
+    live: &Snapshot,
+) -> Result<(Login, SessionGuard), SessionError> {
+    let config = &live.config;
+    let id = shared.sessions.next_id();
+    let info = shared.topology.server_info();
+    let rsa = match config.server.caching_sha2_full_auth {
+        true => shared.live.rsa_keys().await,
+        false => None,
+    };
+    let handshake = std::time::Duration::from_millis(config.server.handshake_timeout_ms);
+    let peer = client.peer.to_string();
+    // Filled by the login's verification: the session in the registry, under its user's cap.
+    let mut registered: Option<SessionGuard> = None;
+    let admit = |u: &crate::config::UserConfig| {
+        registered = shared.sessions.register(
+            SessionInfo::new(id, &u.name, peer.clone()),
+            u.max_connections,
+        );
+        registered.is_some()
+    };
+    let tls = live.client_tls.as_deref();
+    let login = tokio::time::timeout(
+        handshake,
+        login::authenticate(client, &info, config, id, tls, rsa.as_deref(), admit),
+    )
+    .await
+    .unwrap_or(Err(SessionError::HandshakeTimeout))?;
+    match registered {
+        Some(r) => Ok((login, r)),
+        None => Err(SessionError::Handshake("login ended unregistered".into())),
+    }
+}
+
 struct Session {
     id: u32,
     shared: Arc<Shared>,
-    config: Arc<Config>,
+    /// The configuration, classifier and rules (refreshed between statements when the
+    /// configuration changes).
+    live: Arc<Snapshot>,
+    live_rx: watch::Receiver<Arc<Snapshot>>,
     client: ClientConn,
     login: Login,
     db: Option<String>,
     state: SessionState,
     history: History,
-    writer: Option<BackendConn>,
-    readers: Vec<BackendConn>,
+    /// The backend connections; only [`Conns`] opens, syncs and drops them.
+    conns: Conns,
     /// Prepared statements, by the id the client knows.
     prepared: prepared::Statements,
-    /// Classifier and rules (refreshed when the configuration changes).
-    routing: Arc<RoutingParts>,
     metrics: QueryMetrics,
     /// This session in the registry the admin interface reads.
     registration: SessionGuard,
-    /// A signature of the backend connections last published for KILL.
-    threads_sig: u64,
     /// Becomes true when rwsplit shuts down: the session ends once no transaction is open.
     stop: watch::Receiver<bool>,
     /// This session's writes, for read-your-writes.
@@ -212,8 +207,8 @@ impl Session {
     /// unreachable writer is tolerated while a reader can serve. Returns false if the
     /// client was sent an error.
     async fn open_writer_and_ok(&mut self, seq: u8) -> Result<bool, SessionError> {
-        let topo = self.shared.topology();
-        match self.connect_writer(&topo).await {
+        let topo = self.shared.topology.current();
+        match self.conns.connect_writer(&topo, &ctx!(self)).await {
             Ok(()) => {}
             Err(e) if e.is_unreachable() && topo.has_eligible_reader() => {
                 tracing::warn!(session = self.id, error = %e, "writer unreachable at login; continuing with readers");
@@ -224,11 +219,7 @@ impl Session {
                 return Ok(false);
             }
         }
-        let st = self
-            .writer
-            .as_ref()
-            .map(|w| w.status)
-            .unwrap_or(status::AUTOCOMMIT);
+        let st = self.conns.writer_status().unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
         self.reset_wait_timeout();
         self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
@@ -291,12 +282,7 @@ impl Session {
     }
 
     async fn close(&mut self) {
-        if let Some(w) = self.writer.take() {
-            w.quit().await;
-        }
-        for r in self.readers.drain(..) {
-            r.quit().await;
-        }
+        self.conns.quit_all().await;
         self.client.shutdown().await;
     }
 
@@ -331,23 +317,7 @@ impl Session {
                 let ok = ok_payload(0, 0, self.status_flags(), 0);
                 self.client.send(&ok, msg.reply_seq()).await?;
             }
-            Command::Query(sql) => {
-                let mut st = self.routing.classifier.classify(sql);
-                if let Detail::Kill { id, query_only } = st.detail {
-                    if let Some(target) =
-                        u32::try_from(id).ok().and_then(|i| self.shared.session(i))
-                    {
-                        return self.kill(msg, &target, query_only).await;
-                    }
-                }
-                st.rule = self.routing.rules.route_for(
-                    sql,
-                    st.digest,
-                    &self.login.user.name,
-                    self.db.as_deref(),
-                );
-                self.routed(msg, None, &st, Expect::Results, sql).await?;
-            }
+            Command::Query(sql) => return self.query(msg, sql).await,
             Command::StmtPrepare(sql) => self.prepare(msg, sql).await?,
             Command::StmtExecute { id } => self.execute(msg, id, false).await?,
             Command::StmtBulkExecute { id } => self.execute(msg, id, true).await?,
@@ -364,27 +334,10 @@ impl Session {
                 let st = Statement::new(Kind::Read);
                 self.statement(msg, &st, Expect::FieldList).await?;
             }
-            Command::Statistics => {
-                self.on_writer(msg, Expect::Text).await?;
-            }
-            Command::Refresh | Command::Debug => {
-                self.on_writer(msg, Expect::Single).await?;
-            }
-            Command::ProcessInfo => {
-                self.on_writer(msg, Expect::Results).await?;
-            }
-            Command::SetOption(opt) => {
-                if let Some(s) = self.on_writer(msg, Expect::Single).await? {
-                    if s.error.is_none() {
-                        self.record(
-                            Served::Writer,
-                            Replay::SetOption(opt),
-                            "com_set_option",
-                            true,
-                        );
-                    }
-                }
-            }
+            Command::Statistics => drop(self.on_writer(msg, Expect::Text).await?),
+            Command::Refresh | Command::Debug => drop(self.on_writer(msg, Expect::Single).await?),
+            Command::ProcessInfo => drop(self.on_writer(msg, Expect::Results).await?),
+            Command::SetOption(opt) => self.set_option(msg, opt).await?,
             Command::ResetConnection => self.reset_connection(msg).await?,
             Command::ChangeUser(body) => return self.change_user(msg, body).await,
             Command::ProcessKill(_) | Command::Unknown(_) => {
@@ -395,6 +348,41 @@ impl Session {
             }
         }
         Ok(true)
+    }
+
+    /// COM_QUERY: KILL of an rwsplit session, else classified, matched against the rules
+    /// and routed. Returns false to end the session (it killed itself).
+    async fn query(&mut self, msg: &Message, sql: &[u8]) -> Result<bool, SessionError> {
+        let mut st = self.live.classifier.classify(sql);
+        if let Detail::Kill { id, query_only } = st.detail {
+            if let Some(target) = u32::try_from(id)
+                .ok()
+                .and_then(|i| self.shared.sessions.get(i))
+            {
+                return self.kill(msg, &target, query_only).await;
+            }
+        }
+        st.rule =
+            self.live
+                .rules
+                .route_for(sql, st.digest, &self.login.user.name, self.db.as_deref());
+        self.routed(msg, None, &st, Expect::Results, sql).await?;
+        Ok(true)
+    }
+
+    /// COM_SET_OPTION: on the writer, recorded for the readers.
+    async fn set_option(&mut self, msg: &Message, opt: u16) -> Result<(), SessionError> {
+        if let Some(s) = self.on_writer(msg, Expect::Single).await? {
+            if s.error.is_none() {
+                self.record(
+                    Served::Writer,
+                    Replay::SetOption(opt),
+                    "com_set_option",
+                    true,
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Routes and runs a statement (or a command treated as one).
@@ -408,7 +396,9 @@ impl Session {
     }
 
     /// Routes and runs a statement; `call` when it is a prepared statement's execution.
-    /// Returns where it ran and what came back, when it did.
+    /// Carries out the plan: a refusal, the prelude, then its candidates in order (a
+    /// reader not fresh enough, or one that fails before the client saw anything, gives
+    /// way to the next). Returns where it ran and what came back, when it did.
     /// `sql` is the statement's text, for its digest (empty: not counted).
     async fn routed(
         &mut self,
@@ -419,29 +409,14 @@ impl Session {
         sql: &[u8],
     ) -> Result<Option<(Served, Summary)>, SessionError> {
         let started = Instant::now();
-        let topo = self.shared.topology();
+        let topo = self.shared.topology.current();
         let plan = self.plan(st, &topo);
-        match plan.refusal {
-            Some(Refusal::NoReader) => {
-                let err =
-                    SqlError::no_backend("no reader is eligible (routing.fallback = \"error\")");
-                self.client.send_error(&err, msg.reply_seq()).await?;
-                return Ok(None);
-            }
-            Some(Refusal::ReadOnlyTransaction) => {
-                let err = SqlError::read_only_transaction();
-                self.client.send_error(&err, msg.reply_seq()).await?;
-                return Ok(None);
-            }
-            None => {}
+        if let Some(refusal) = plan.refusal {
+            self.refuse(msg, refusal).await?;
+            return Ok(None);
         }
-        if let Some(Prelude::CommitReaderTransaction(id)) = plan.prelude {
-            if let Some(c) = self.readers.iter_mut().find(|c| c.id == id) {
-                if c.query("COMMIT").await.is_err() {
-                    self.readers.retain(|c| c.id != id);
-                }
-            }
-            self.state.end_reader_transaction();
+        if let Some(prelude) = plan.prelude {
+            self.prelude(prelude).await;
         }
         let mut reason = plan.route.reason;
         let mut tried: Vec<BackendId> = Vec::new();
@@ -455,28 +430,12 @@ impl Session {
             }
             if let (Served::Reader(id), Target::Reader) = (served, plan.route.target) {
                 if self.consistent(id, &topo).await == consistency::Verdict::Other {
-                    // Not fresh enough: the next candidate, else the writer.
                     tried.push(id);
-                    served = match plan.next_reader(&tried) {
-                        Some(r) => Served::Reader(r),
-                        None => {
-                            reason = Reason::Consistency;
-                            Served::Writer
-                        }
-                    };
+                    (served, reason) = plan.after_stale(&tried, reason);
                     continue;
                 }
             }
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    session = self.id,
-                    route = ?served,
-                    reason = reason.label(),
-                    kind = st.kind.label(),
-                    sql = %crate::classify::normalize::normalize(sql, 200),
-                    "statement"
-                );
-            }
+            trace_statement(self.id, served, reason, st, sql);
             let result = match served {
                 Served::Writer => {
                     self.run_on_writer(msg, call, expect, &topo, may_write(st))
@@ -486,14 +445,7 @@ impl Session {
             };
             match result {
                 Ok(summary) => {
-                    self.after(st, served, &summary);
-                    if st.kind == Kind::Session
-                        && summary.error.is_none()
-                        && idle::may_set_wait_timeout(sql)
-                    {
-                        self.read_back_wait_timeout(served).await;
-                    }
-                    self.count(Ran {
+                    let ran = Ran {
                         st,
                         served,
                         reason,
@@ -502,21 +454,58 @@ impl Session {
                         msg,
                         summary: &summary,
                         sql,
-                    });
+                    };
+                    self.finish(ran).await;
                     return Ok(Some((served, summary)));
                 }
-                // A reader failed before the client saw anything: try elsewhere.
                 Err(Failure::Retry(id)) => {
                     tried.push(id);
-                    served = match plan.next_reader(&tried) {
-                        Some(r) if plan.route.target == Target::Reader => Served::Reader(r),
-                        _ => Served::Writer,
-                    };
+                    served = plan.after_failure(&tried);
                 }
                 Err(Failure::Told) => return Ok(None),
                 Err(Failure::Fatal(e)) => return Err(e),
             }
         }
+    }
+
+    /// Tells the client why the plan refused its statement.
+    async fn refuse(&mut self, msg: &Message, refusal: Refusal) -> Result<(), SessionError> {
+        let err = match refusal {
+            Refusal::NoReader => {
+                SqlError::no_backend("no reader is eligible (routing.fallback = \"error\")")
+            }
+            Refusal::ReadOnlyTransaction => SqlError::read_only_transaction(),
+        };
+        self.client.send_error(&err, msg.reply_seq()).await?;
+        Ok(())
+    }
+
+    /// Runs what the plan says must happen before the statement.
+    async fn prelude(&mut self, prelude: Prelude) {
+        match prelude {
+            Prelude::CommitReaderTransaction(id) => {
+                let reader = Served::Reader(id);
+                if let Some(c) = self.conns.get_mut(reader) {
+                    if c.query("COMMIT").await.is_err() {
+                        self.conns.drop(reader);
+                    }
+                }
+                self.state.end_reader_transaction();
+            }
+        }
+    }
+
+    /// After a statement ran: the session's state, `wait_timeout` when it may have
+    /// changed, then the counters.
+    async fn finish(&mut self, ran: Ran<'_>) {
+        self.after(ran.st, ran.served, ran.summary);
+        if ran.st.kind == Kind::Session
+            && ran.summary.error.is_none()
+            && idle::may_set_wait_timeout(ran.sql)
+        {
+            self.read_back_wait_timeout(ran.served).await;
+        }
+        self.count(ran);
     }
 
     /// Metrics, digest and the admin view of one statement.
@@ -537,27 +526,17 @@ impl Session {
             Served::Reader(id) => (id, false),
         };
         let addr = topo.get(id).map(|b| b.addr.as_str()).unwrap_or("(none)");
+        let sizes = (msg.raw.len() as u64, s.bytes);
         self.metrics.record(
-            id,
-            addr,
-            writer,
-            st.kind,
-            reason,
-            elapsed,
-            msg.raw.len() as u64,
-            s.bytes,
-            s.error,
+            id, addr, writer, st.kind, reason, elapsed, sizes.0, sizes.1, s.error,
         );
         if st.digest != 0 && !sql.is_empty() {
-            self.shared.digests.record(
-                st.digest,
-                || crate::classify::normalize::normalize(sql, 1024),
-                writer,
-                elapsed,
-                s.error.is_some(),
-            );
+            let text = || crate::classify::normalize::normalize(sql, 1024);
+            self.shared
+                .digests
+                .record(st.digest, text, writer, elapsed, s.error.is_some());
         }
-        self.publish_threads();
+        self.conns.publish_threads(&self.registration.info);
         let info = &self.registration.info;
         info.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -572,48 +551,41 @@ impl Session {
 
     /// Picks up a new configuration (hot reload) between statements.
     fn refresh(&mut self) {
-        if self.routing.generation != self.shared.generation() {
-            self.routing = self.shared.routing();
-            self.config = self.shared.config();
+        if self.live_rx.has_changed().unwrap_or(false) {
+            self.live = self.live_rx.borrow_and_update().clone();
         }
     }
 
-    /// An eligible reader by the configured policy.
-    fn pick_reader(&self, topo: &Topology, exclude: &[BackendId]) -> Option<BackendId> {
-        route::choose_reader(
-            topo,
-            self.config.routing.policy,
-            self.shared.next_ticket(),
-            exclude,
-            |id| self.shared.load_snapshot(id),
-        )
+    /// What the router is given besides the statement, the state and the topology: the
+    /// configured policy and fallback, the next ticket, the readers' current loads.
+    fn plan_policy<'a>(
+        &'a self,
+        ticket: &'a dyn Fn() -> u64,
+        load: &'a dyn Fn(BackendId) -> route::Load,
+    ) -> route::PlanPolicy<'a> {
+        route::PlanPolicy {
+            policy: self.live.config.routing.policy,
+            fallback: self.live.config.routing.fallback,
+            ticket,
+            load,
+        }
     }
 
-    /// The plan for `st` now: the configured policy and fallback, the next ticket, the
-    /// readers' current loads.
+    /// The plan for `st` now.
     fn plan(&self, st: &Statement, topo: &Topology) -> route::Plan {
-        let load = |id| self.shared.load_snapshot(id);
-        let ticket = || self.shared.next_ticket();
-        let policy = route::PlanPolicy {
-            policy: self.config.routing.policy,
-            fallback: self.config.routing.fallback,
-            ticket: &ticket,
-            load: &load,
-        };
-        route::plan(st, &self.state, topo, &policy)
+        let load = |id| self.shared.loads.snapshot(id);
+        let ticket = || self.shared.loads.next_ticket();
+        route::plan(st, &self.state, topo, &self.plan_policy(&ticket, &load))
     }
 
     /// Updates the session after a statement ran.
     fn after(&mut self, st: &Statement, served: Served, s: &Summary) {
         let ok = s.error.is_none();
-        self.state.after(
-            st,
-            served,
-            Outcome {
-                ok,
-                status: s.status,
-            },
-        );
+        let outcome = Outcome {
+            ok,
+            status: s.status,
+        };
+        self.state.after(st, served, outcome);
         if !ok {
             return;
         }
@@ -633,17 +605,13 @@ impl Session {
                 // every other connection replays it before its next use.
                 Detail::Set(effect) if effect.replayable => {
                     if let Some(cmd) = &effect.replay {
-                        self.record(
-                            served,
-                            Replay::Query(cmd.sql.clone()),
-                            &cmd.key,
-                            effect.literal,
-                        );
+                        let replay = Replay::Query(cmd.sql.clone());
+                        self.record(served, replay, &cmd.key, effect.literal);
                     }
                 }
                 Detail::Use { db } => {
                     self.db = Some(db.clone());
-                    if let Some(c) = self.conn_mut(served) {
+                    if let Some(c) = self.conns.get_mut(served) {
                         c.db = Some(db.clone());
                     }
                 }
@@ -652,30 +620,17 @@ impl Session {
         }
     }
 
-    /// The connection a statement ran on.
-    fn conn_mut(&mut self, served: Served) -> Option<&mut BackendConn> {
-        match served {
-            Served::Writer => self.writer.as_mut(),
-            Served::Reader(id) => self.readers.iter_mut().find(|c| c.id == id),
-        }
-    }
-
     /// Records a session command that just ran on `served`.
     fn record(&mut self, served: Served, cmd: Replay, key: &str, literal: bool) {
-        let room = self
-            .config
+        let config = &self.live.config;
+        let room = config
             .server
             .max_session_memory
             .saturating_sub(self.prepared.bytes());
-        match self.history.push(
-            key,
-            literal,
-            cmd,
-            self.config.routing.max_session_history,
-            room,
-        ) {
+        let max = config.routing.max_session_history;
+        match self.history.push(key, literal, cmd, max, room) {
             Some(seq) => {
-                if let Some(c) = self.conn_mut(served) {
+                if let Some(c) = self.conns.get_mut(served) {
                     c.applied = seq;
                 }
             }
@@ -693,6 +648,20 @@ impl Session {
     /// prepared statements with pending long data, and its session history.
     fn held_bytes(&self) -> usize {
         self.prepared.bytes() + self.history.bytes()
+    }
+}
+
+/// The statement and where it goes, at debug level.
+fn trace_statement(session: u32, served: Served, reason: Reason, st: &Statement, sql: &[u8]) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(
+            session,
+            route = ?served,
+            reason = reason.label(),
+            kind = st.kind.label(),
+            sql = %crate::classify::normalize::normalize(sql, 200),
+            "statement"
+        );
     }
 }
 

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
+use super::conns::ctx;
+use super::{Failure, Message, Session, SessionError};
 use crate::backend::{BackendConn, BackendError, BackendStmt, Capture, RelayError};
 use crate::classify::{Flags, Statement};
 use crate::protocol::command::{COM_STMT_CLOSE, COM_STMT_PREPARE, COM_STMT_RESET};
@@ -19,9 +21,7 @@ use crate::protocol::ok::ok_payload;
 use crate::protocol::packet::packets;
 use crate::protocol::response::Expect;
 use crate::protocol::{codes, SqlError};
-use crate::route::{status, Served};
-
-use super::{Message, Session, SessionError};
+use crate::route::{self, Served, Target};
 
 /// A statement the client prepared.
 #[derive(Debug, Clone)]
@@ -71,6 +71,26 @@ impl Statements {
     pub fn clear(&mut self) {
         self.map.clear();
         self.last = None;
+    }
+
+    /// Keeps a statement just prepared; returns the id the client knows it by.
+    fn add(&mut self, sql: &[u8], statement: Statement, params: u16, columns: u16) -> u32 {
+        self.next = self.next.wrapping_add(1).max(1);
+        let id = self.next;
+        let p = Prepared {
+            sql: Arc::from(sql),
+            statement: Arc::new(statement),
+            params,
+            columns,
+            types: None,
+            long_data: Vec::new(),
+            long_data_bytes: 0,
+            long_data_dropped: false,
+            cursor: None,
+        };
+        self.map.insert(id, p);
+        self.last = Some(id);
+        id
     }
 
     fn resolve(&self, id: u32) -> u32 {
@@ -183,42 +203,28 @@ impl Session {
         )
     }
 
-    /// COM_STMT_PREPARE: prepared on the writer (a reader while the writer is away), its
-    /// answer relayed with the session's own statement id.
+    /// COM_STMT_PREPARE: prepared where the plan says (the writer; a reader while the
+    /// writer is away), its answer relayed with the session's own statement id.
     pub(super) async fn prepare(&mut self, msg: &Message, sql: &[u8]) -> Result<(), SessionError> {
         let seq = msg.reply_seq();
-        if self.held_bytes() + sql.len() > self.config.server.max_session_memory {
+        let cap = self.live.config.server.max_session_memory;
+        if self.held_bytes() + sql.len() > cap {
             metrics::counter!("rwsplit_session_memory_refusals_total").increment(1);
-            let err = SqlError::session_memory(self.config.server.max_session_memory);
-            self.client.send_error(&err, seq).await?;
+            self.client
+                .send_error(&SqlError::session_memory(cap), seq)
+                .await?;
             return Ok(());
         }
-        let mut statement = self.routing.classifier.classify(sql);
+        let mut statement = self.live.classifier.classify(sql);
         statement.flags |= Flags::PREPARED;
-        let topo = self.shared.topology();
-        self.drop_stale_writer(&topo).await;
-        if self.writer.is_none() {
-            if let Err(e) = self.connect_writer(&topo).await {
-                tracing::debug!(session = self.id, error = %e, "preparing on a reader: the writer is away");
-            }
-        }
-        let reader = if self.writer.is_none() {
-            match self.pick_reader(&topo, &[]) {
-                Some(id) => self.reader_conn(id, &topo).await.ok(),
-                None => None,
-            }
-        } else {
-            None
+        let Some(served) = self.prepare_on().await else {
+            self.client
+                .send_error(&SqlError::no_backend("cannot prepare"), seq)
+                .await?;
+            return Ok(());
         };
-        let conn = match (self.writer.as_mut(), reader) {
-            (Some(w), _) => w,
-            (None, Some(i)) => &mut self.readers[i],
-            (None, None) => {
-                self.client
-                    .send_error(&SqlError::no_backend("cannot prepare"), seq)
-                    .await?;
-                return Ok(());
-            }
+        let Some(conn) = self.conns.get_mut(served) else {
+            return Ok(());
         };
         let mut capture = Capture::default();
         let mut forwarded = false;
@@ -231,15 +237,12 @@ impl Session {
         };
         let summary = match result {
             Ok(s) => s,
-            Err(e) => {
-                let addr = conn.addr.clone();
-                if Some(conn.id) == self.writer.as_ref().map(|w| w.id) {
-                    self.writer = None;
+            Err(RelayError::Client(io)) => return Err(SessionError::Io(io)),
+            Err(RelayError::Backend(b)) => {
+                let err = SqlError::lost_connection(&format!("{}: {b}", conn.addr));
+                if served == Served::Writer {
+                    self.conns.drop(served);
                 }
-                let err = match e {
-                    RelayError::Backend(b) => SqlError::lost_connection(&format!("{addr}: {b}")),
-                    RelayError::Client(io) => return Err(SessionError::Io(io)),
-                };
                 self.client.send_error(&err, seq).await?;
                 return Ok(());
             }
@@ -249,36 +252,43 @@ impl Session {
             self.client.write(&capture.0).await?;
             return Ok(());
         };
-        self.prepared.next = self.prepared.next.wrapping_add(1).max(1);
-        let client_id = self.prepared.next;
-        conn.stmts.insert(
-            client_id,
-            BackendStmt {
-                id: ok.statement_id,
-                types_sent: false,
-            },
-        );
+        let client_id = self.prepared.add(sql, statement, ok.params, ok.columns);
+        let backend = BackendStmt {
+            id: ok.statement_id,
+            types_sent: false,
+        };
+        conn.stmts.insert(client_id, backend);
         // PREPARE_OK: header (4), 0x00, then the statement id.
         if let Some(id) = capture.0.get_mut(5..9) {
             id.copy_from_slice(&client_id.to_le_bytes());
         }
         self.client.write(&capture.0).await?;
-        self.prepared.map.insert(
-            client_id,
-            Prepared {
-                sql: Arc::from(sql),
-                statement: Arc::new(statement),
-                params: ok.params,
-                columns: ok.columns,
-                types: None,
-                long_data: Vec::new(),
-                long_data_bytes: 0,
-                long_data_dropped: false,
-                cursor: None,
-            },
-        );
-        self.prepared.last = Some(client_id);
         Ok(())
+    }
+
+    /// Where a statement is prepared: the plan's choice among the writer (following it
+    /// when it moved) and, while it is away, the readers in the policy's order.
+    async fn prepare_on(&mut self) -> Option<Served> {
+        let topo = self.shared.topology.current();
+        self.conns.drop_stale_writer(&topo).await;
+        let writer_away = match self.conns.writer(&topo, &ctx!(self)).await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::debug!(session = self.id, error = %e, "preparing on a reader: the writer is away");
+                true
+            }
+        };
+        let plan = {
+            let load = |id| self.shared.loads.snapshot(id);
+            let ticket = || self.shared.loads.next_ticket();
+            route::plan_prepare(&topo, writer_away, &self.plan_policy(&ticket, &load))
+        };
+        if plan.route.target == Target::Writer {
+            return Some(Served::Writer);
+        }
+        let id = plan.next_reader(&[])?;
+        self.conns.reader(id, &topo, &ctx!(self)).await.ok()?;
+        Some(Served::Reader(id))
     }
 
     /// COM_STMT_EXECUTE (and MariaDB's COM_STMT_BULK_EXECUTE, which goes to the writer).
@@ -288,70 +298,24 @@ impl Session {
         id: u32,
         bulk: bool,
     ) -> Result<(), SessionError> {
-        let seq = msg.reply_seq();
         let id = self.prepared.resolve(id);
-        let payload = msg.payload();
-        let Some(p) = self.prepared.map.get_mut(&id) else {
-            let what = if bulk {
-                "mysqld_stmt_bulk_execute"
-            } else {
-                "mysqld_stmt_execute"
-            };
-            self.client
-                .send_error(&Self::unknown_statement(id, what), seq)
-                .await?;
+        let Some(layout) = self.check_execution(msg, id, bulk).await? else {
             return Ok(());
         };
-        if p.long_data_dropped {
-            p.long_data_dropped = false;
-            let err = SqlError::session_memory(self.config.server.max_session_memory);
-            self.client.send_error(&err, seq).await?;
+        let Some(p) = self.prepared.map.get(&id) else {
             return Ok(());
-        }
-        let layout = if bulk {
-            None
-        } else {
-            match execute_layout(&payload, p.params) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    self.client.send_error(&e.to_sql(), seq).await?;
-                    return Ok(());
-                }
-            }
         };
-        if let Some((off, len)) = layout.and_then(|l| l.types) {
-            if p.types.as_deref() != payload.get(off..off + len) {
-                p.types = payload.get(off..off + len).map(<[u8]>::to_vec);
-            }
-        }
         let (statement, sql) = (p.statement.clone(), p.sql.clone());
         let with_long_data = !p.long_data.is_empty();
-        // A copy only when this execution routes differently from the prepared statement.
-        let owned;
-        let st: &Statement = if bulk || !self.routing.rules.is_empty() {
-            let mut o = (*statement).clone();
-            if bulk {
-                o.kind = crate::classify::Kind::Write;
-            }
-            o.rule = self.routing.rules.route_for(
-                &sql,
-                o.digest,
-                &self.login.user.name,
-                self.db.as_deref(),
-            );
-            owned = o;
-            &owned
-        } else {
-            &statement
-        };
+        let st = self.execution_statement(&statement, &sql, bulk);
         let call = Call {
             client_id: id,
-            payload,
+            payload: msg.payload(),
             layout,
             with_long_data,
         };
         let ran = self
-            .routed(msg, Some(&call), st, Expect::Results, &sql)
+            .routed(msg, Some(&call), &st, Expect::Results, &sql)
             .await?;
         if let Some(p) = self.prepared.map.get_mut(&id) {
             if with_long_data {
@@ -368,7 +332,75 @@ impl Session {
         Ok(())
     }
 
-    /// COM_STMT_FETCH: on the backend holding the cursor.
+    /// Whether statement `id` can be executed now: it exists, its long data was kept,
+    /// its parameters parse (the parameter types sent are remembered). `Some(layout)`
+    /// when it can (`None` inside for a bulk execution); `None` when the client was told
+    /// why not.
+    async fn check_execution(
+        &mut self,
+        msg: &Message,
+        id: u32,
+        bulk: bool,
+    ) -> Result<Option<Option<ExecuteLayout>>, SessionError> {
+        let seq = msg.reply_seq();
+        let payload = msg.payload();
+        let Some(p) = self.prepared.map.get_mut(&id) else {
+            let what = match bulk {
+                true => "mysqld_stmt_bulk_execute",
+                false => "mysqld_stmt_execute",
+            };
+            let err = Self::unknown_statement(id, what);
+            self.client.send_error(&err, seq).await?;
+            return Ok(None);
+        };
+        if p.long_data_dropped {
+            p.long_data_dropped = false;
+            let err = SqlError::session_memory(self.live.config.server.max_session_memory);
+            self.client.send_error(&err, seq).await?;
+            return Ok(None);
+        }
+        if bulk {
+            return Ok(Some(None));
+        }
+        let layout = match execute_layout(&payload, p.params) {
+            Ok(l) => l,
+            Err(e) => {
+                self.client.send_error(&e.to_sql(), seq).await?;
+                return Ok(None);
+            }
+        };
+        if let Some((off, len)) = layout.types {
+            if p.types.as_deref() != payload.get(off..off + len) {
+                p.types = payload.get(off..off + len).map(<[u8]>::to_vec);
+            }
+        }
+        Ok(Some(Some(layout)))
+    }
+
+    /// How one execution routes: as the prepared statement, unless it is a bulk
+    /// execution (a write) or a routing rule matches it now (a copy then).
+    fn execution_statement<'s>(
+        &self,
+        statement: &'s Statement,
+        sql: &[u8],
+        bulk: bool,
+    ) -> Cow<'s, Statement> {
+        if !bulk && self.live.rules.is_empty() {
+            return Cow::Borrowed(statement);
+        }
+        let mut o = statement.clone();
+        if bulk {
+            o.kind = crate::classify::Kind::Write;
+        }
+        let user = &self.login.user.name;
+        o.rule = self
+            .live
+            .rules
+            .route_for(sql, o.digest, user, self.db.as_deref());
+        Cow::Owned(o)
+    }
+
+    /// COM_STMT_FETCH: on the backend holding the cursor (the plan for a cursor).
     pub(super) async fn fetch(&mut self, msg: &Message, id: u32) -> Result<(), SessionError> {
         let seq = msg.reply_seq();
         let id = self.prepared.resolve(id);
@@ -384,37 +416,33 @@ impl Session {
             layout: None,
             with_long_data: false,
         };
-        let topo = self.shared.topology();
-        let result = match p.cursor {
-            Some(Served::Reader(r)) => {
+        let topo = self.shared.topology.current();
+        let plan = route::plan_cursor(p.cursor, &topo);
+        let result = match plan.first(&topo) {
+            Served::Reader(r) => {
                 self.run_on_reader(r, msg, Some(&call), Expect::Fetch, &topo)
                     .await
             }
-            _ => {
+            Served::Writer => {
                 self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, false)
                     .await
             }
         };
         match result {
-            Ok(_) | Err(super::Failure::Told) => Ok(()),
-            Err(super::Failure::Retry(_)) => {
-                self.client
-                    .send_error(
-                        &SqlError::lost_connection("the backend holding the cursor is gone"),
-                        seq,
-                    )
-                    .await?;
+            Ok(_) | Err(Failure::Told) => Ok(()),
+            Err(Failure::Retry(_)) => {
+                let err = SqlError::lost_connection("the backend holding the cursor is gone");
+                self.client.send_error(&err, seq).await?;
                 Ok(())
             }
-            Err(super::Failure::Fatal(e)) => Err(e),
+            Err(Failure::Fatal(e)) => Err(e),
         }
     }
 
     /// Every backend connection holding the statement, with its id there.
     fn holders(&mut self, id: u32) -> Vec<(&mut BackendConn, u32)> {
-        self.writer
-            .iter_mut()
-            .chain(self.readers.iter_mut())
+        self.conns
+            .all_mut()
             .filter_map(|c| c.stmts.get(&id).map(|s| s.id).map(|sid| (c, sid)))
             .collect()
     }
@@ -454,14 +482,8 @@ impl Session {
                 self.client.send_error(&err, seq).await?;
             }
             None => {
-                let mut st = 0;
-                if self.state.autocommit {
-                    st |= status::AUTOCOMMIT;
-                }
-                if self.state.in_transaction {
-                    st |= status::IN_TRANS;
-                }
-                self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
+                let ok = ok_payload(0, 0, self.status_flags(), 0);
+                self.client.send(&ok, seq).await?;
             }
         }
         Ok(())
@@ -480,19 +502,14 @@ impl Session {
             }
             conn.stmts.remove(&id);
         }
-        if !lost.is_empty() {
-            self.readers.retain(|c| !lost.contains(&c.id));
-            if self.writer.as_ref().is_some_and(|w| lost.contains(&w.id)) {
-                self.writer = None;
-            }
-        }
+        self.conns.drop_backends(&lost);
     }
 
     /// COM_STMT_SEND_LONG_DATA: kept until the execution, which sends it to its backend.
     pub(super) fn long_data(&mut self, msg: &Message, id: u32) {
         let id = self.prepared.resolve(id);
         let held = self.held_bytes();
-        let cap = self.config.server.max_session_memory;
+        let cap = self.live.config.server.max_session_memory;
         if let Some(p) = self.prepared.map.get_mut(&id) {
             let payload = msg.payload();
             let len = payload.len();

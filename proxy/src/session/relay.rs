@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use super::{conns, consistency, prepared, writer_addr, Failure, Message, Session, SessionError};
-use crate::backend::{relay_bounded, RelayError};
+use super::conns::{self, ctx};
+use super::{consistency, prepared, writer_addr, Failure, Message, Session, SessionError};
+use crate::backend::{relay_bounded, BackendConn, BackendError, RelayError};
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
 use crate::route::{status, BackendId, Served, SessionState, Topology};
@@ -17,7 +18,7 @@ impl Session {
         msg: &Message,
         expect: Expect,
     ) -> Result<Option<Summary>, SessionError> {
-        let topo = self.shared.topology();
+        let topo = self.shared.topology.current();
         match self.run_on_writer(msg, None, expect, &topo, true).await {
             Ok(s) => {
                 self.state.after_writer_command(s.status);
@@ -28,6 +29,8 @@ impl Session {
         }
     }
 
+    /// Runs the command on the writer (`writes`: it may change data, so the global write
+    /// epoch moves before the client sees the end of the answer).
     pub(super) async fn run_on_writer(
         &mut self,
         msg: &Message,
@@ -37,98 +40,90 @@ impl Session {
         writes: bool,
     ) -> Result<Summary, Failure> {
         let seq = msg.reply_seq();
-        // Follow the writer when it moved (not inside a transaction: that one is gone).
-        if self.drop_stale_writer(topo).await && self.state.in_transaction_scope() {
-            self.state = SessionState::new(status::AUTOCOMMIT);
-            return self
-                .tell(
-                    &SqlError::lost_connection("the writer changed; the transaction was lost"),
-                    seq,
-                )
-                .await;
-        }
-        if self.writer.is_none() {
-            if let Err(e) = self.connect_writer(topo).await {
-                let addr = writer_addr(topo);
-                tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
-                return self.tell(&e.to_sql(&addr), seq).await;
-            }
-        }
-        // Session changes made elsewhere (inside a read-only transaction on a reader).
-        if let Some(mut w) = self.writer.take() {
-            let behind =
-                w.applied < self.history.last_seq() || (self.db.is_some() && w.db != self.db);
-            let synced = if behind {
-                self.sync(&mut w).await
-            } else {
-                Ok(())
-            };
-            match synced {
-                Ok(()) => self.writer = Some(w),
-                Err(e) => {
-                    let addr = w.addr.clone();
-                    return self.tell(&e.to_sql(&addr), seq).await;
-                }
-            }
-        }
-        let Some(w) = self.writer.as_mut() else {
+        self.writer_ready(topo, seq).await?;
+        let Some(w) = self.conns.open_writer() else {
             return self.tell(&SqlError::no_backend("no writer"), seq).await;
         };
         let mut forwarded = false;
-        let bytes = match call {
-            None => Ok(None),
-            Some(c) => prepared::packets_for(w, &self.prepared, c).await.map(Some),
-        };
-        let result = match bytes {
-            Ok(b) => match w.send(b.as_deref().unwrap_or(&msg.raw)).await {
-                Ok(()) => {
-                    let mut down = consistency::NotingWrites {
-                        client: &mut self.client,
-                        shared: &self.shared,
-                        writes,
-                    };
-                    let killer = conns::killer(&self.login, &self.config, &self.shared);
-                    relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
-                }
-                Err(e) => Err(RelayError::Backend(e)),
-            },
-            Err(e) if !e.is_unreachable() => {
+        let result = match send(w, &self.prepared, call, &msg.raw).await {
+            Ok(()) => {
+                let mut down = consistency::NotingWrites {
+                    client: &mut self.client,
+                    shared: &self.shared,
+                    writes,
+                };
+                let killer = conns::killer(&self.login, &self.live);
+                relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
+            }
+            Err(Sent::Refused(e)) => {
                 // The statement cannot be prepared on the writer: the client hears why.
                 let addr = w.addr.clone();
                 return self.tell(&e.to_sql(&addr), seq).await;
             }
-            Err(e) => Err(RelayError::Backend(e)),
+            Err(Sent::Lost(e)) => Err(RelayError::Backend(e)),
         };
         match result {
             Ok(s) => Ok(s),
             Err(RelayError::Client(e)) => {
-                self.writer = None;
+                self.conns.drop(Served::Writer);
                 Err(Failure::Fatal(SessionError::Io(e)))
             }
-            Err(RelayError::Backend(e)) => {
-                let addr = w.addr.clone();
-                let id = w.id;
-                tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
-                self.writer = None;
-                if e.is_unreachable() {
-                    self.shared.report_down(id);
-                }
-                let was_tx = self.state.in_transaction_scope();
-                self.state = SessionState::new(status::AUTOCOMMIT);
-                if forwarded {
-                    // The client is in the middle of an answer: only closing is honest.
-                    return Err(Failure::Fatal(SessionError::Backend(e)));
-                }
-                let what = if was_tx {
-                    format!("{addr}: {e}; the open transaction was rolled back")
-                } else {
-                    format!("{addr}: {e}")
-                };
-                self.tell(&SqlError::lost_connection(&what), seq).await
+            Err(RelayError::Backend(e)) => self.writer_lost(e, forwarded, seq).await,
+        }
+    }
+
+    /// Makes sure the session has a writer connection at the session's state: follows
+    /// the writer when it moved (not inside a transaction: that one is gone) and opens
+    /// one when needed. The client is told when it cannot.
+    async fn writer_ready(&mut self, topo: &Topology, seq: u8) -> Result<(), Failure> {
+        if self.conns.drop_stale_writer(topo).await && self.state.in_transaction_scope() {
+            self.state = SessionState::new(status::AUTOCOMMIT);
+            let err = SqlError::lost_connection("the writer changed; the transaction was lost");
+            return self.tell(&err, seq).await.map(drop);
+        }
+        match self.conns.writer(topo, &ctx!(self)).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let addr = writer_addr(topo);
+                tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
+                self.tell(&e.to_sql(&addr), seq).await.map(drop)
             }
         }
     }
 
+    /// The writer connection broke while running a command: it is dropped, the session
+    /// is back to autocommit, and the client hears what was lost (or, in the middle of an
+    /// answer, the session ends: only closing is honest then).
+    async fn writer_lost(
+        &mut self,
+        e: BackendError,
+        forwarded: bool,
+        seq: u8,
+    ) -> Result<Summary, Failure> {
+        let (id, addr) = match self.conns.open_writer() {
+            Some(w) => (Some(w.id), w.addr.clone()),
+            None => (None, "(none)".to_string()),
+        };
+        tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
+        self.conns.drop(Served::Writer);
+        if let (Some(id), true) = (id, e.is_unreachable()) {
+            self.shared.topology.report_unreachable(id);
+        }
+        let was_tx = self.state.in_transaction_scope();
+        self.state = SessionState::new(status::AUTOCOMMIT);
+        if forwarded {
+            return Err(Failure::Fatal(SessionError::Backend(e)));
+        }
+        let what = if was_tx {
+            format!("{addr}: {e}; the open transaction was rolled back")
+        } else {
+            format!("{addr}: {e}")
+        };
+        self.tell(&SqlError::lost_connection(&what), seq).await
+    }
+
+    /// Runs the command on reader `id`; a reader that cannot serve before the client saw
+    /// anything asks for a retry elsewhere.
     pub(super) async fn run_on_reader(
         &mut self,
         id: BackendId,
@@ -137,74 +132,71 @@ impl Session {
         expect: Expect,
         topo: &Topology,
     ) -> Result<Summary, Failure> {
-        let idx = match self.reader_conn(id, topo).await {
-            Ok(i) => i,
+        let conn = match self.conns.reader(id, topo, &ctx!(self)).await {
+            Ok(c) => c,
             Err(e) => {
                 tracing::debug!(session = self.id, backend = %id, error = %e, "reader not usable");
                 if e.is_unreachable() {
-                    self.shared.report_down(id);
+                    self.shared.topology.report_unreachable(id);
                 }
                 return Err(Failure::Retry(id));
             }
         };
-        let conn = &mut self.readers[idx];
         let mut forwarded = false;
         let load = conn.load().cloned();
         if let Some(l) = &load {
             l.active.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let started = Instant::now();
-        let bytes = match call {
-            None => Ok(None),
-            Some(c) => prepared::packets_for(conn, &self.prepared, c)
-                .await
-                .map(Some),
-        };
-        let result = match bytes {
-            Ok(b) => match conn.send(b.as_deref().unwrap_or(&msg.raw)).await {
-                Ok(()) => {
-                    let killer = conns::killer(&self.login, &self.config, &self.shared);
-                    relay_bounded(conn, &mut self.client, expect, &mut forwarded, killer).await
-                }
-                Err(e) => Err(RelayError::Backend(e)),
-            },
-            Err(e) => Err(RelayError::Backend(e)),
+        let result = match send(conn, &self.prepared, call, &msg.raw).await {
+            Ok(()) => {
+                let killer = conns::killer(&self.login, &self.live);
+                relay_bounded(conn, &mut self.client, expect, &mut forwarded, killer).await
+            }
+            Err(Sent::Refused(e) | Sent::Lost(e)) => Err(RelayError::Backend(e)),
         };
         if let Some(l) = &load {
             l.active.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             l.observe(started.elapsed().as_micros() as u64);
         }
+        let addr = conn.addr.clone();
         match result {
             Ok(s) => Ok(s),
             Err(RelayError::Client(e)) => {
-                self.readers.swap_remove(idx);
+                self.conns.drop(Served::Reader(id));
                 Err(Failure::Fatal(SessionError::Io(e)))
             }
-            Err(RelayError::Backend(e)) => {
-                let conn = self.readers.swap_remove(idx);
-                tracing::warn!(session = self.id, backend = %conn.addr, error = %e, "reader connection lost");
-                if e.is_unreachable() {
-                    self.shared.report_down(id);
-                }
-                let in_tx = self.state.tx_backend == Some(Served::Reader(id));
-                if forwarded {
-                    return Err(Failure::Fatal(SessionError::Backend(e)));
-                }
-                if in_tx {
-                    self.state = SessionState::new(status::AUTOCOMMIT);
-                    return self
-                        .tell(
-                            &SqlError::lost_connection(&format!(
-                                "{}: {e}; the read-only transaction was lost",
-                                conn.addr
-                            )),
-                            msg.reply_seq(),
-                        )
-                        .await;
-                }
-                Err(Failure::Retry(id))
-            }
+            Err(RelayError::Backend(e)) => self.reader_lost(id, &addr, e, forwarded, msg).await,
         }
+    }
+
+    /// A reader connection broke while running a command: dropped; the command is
+    /// retried elsewhere unless the client saw part of the answer (the session ends) or
+    /// the reader held the session's read-only transaction (the client is told).
+    async fn reader_lost(
+        &mut self,
+        id: BackendId,
+        addr: &str,
+        e: BackendError,
+        forwarded: bool,
+        msg: &Message,
+    ) -> Result<Summary, Failure> {
+        self.conns.drop(Served::Reader(id));
+        tracing::warn!(session = self.id, backend = %addr, error = %e, "reader connection lost");
+        if e.is_unreachable() {
+            self.shared.topology.report_unreachable(id);
+        }
+        if forwarded {
+            return Err(Failure::Fatal(SessionError::Backend(e)));
+        }
+        if self.state.tx_backend == Some(Served::Reader(id)) {
+            self.state = SessionState::new(status::AUTOCOMMIT);
+            let what = format!("{addr}: {e}; the read-only transaction was lost");
+            return self
+                .tell(&SqlError::lost_connection(&what), msg.reply_seq())
+                .await;
+        }
+        Err(Failure::Retry(id))
     }
 
     /// Sends an error to the client for the current command.
@@ -215,4 +207,33 @@ impl Session {
             Err(e) => Err(Failure::Fatal(SessionError::Io(e))),
         }
     }
+}
+
+/// Why a command could not be sent.
+enum Sent {
+    /// The backend refused to prepare the statement (it answered: the connection is fine).
+    Refused(BackendError),
+    /// The connection broke.
+    Lost(BackendError),
+}
+
+/// Sends the client's command to `conn`: as it came, or for a prepared statement's
+/// execution, with this backend's statement id (preparing it there first if needed).
+async fn send(
+    conn: &mut BackendConn,
+    stmts: &prepared::Statements,
+    call: Option<&prepared::Call<'_>>,
+    raw: &[u8],
+) -> Result<(), Sent> {
+    let bytes = match call {
+        None => None,
+        Some(c) => match prepared::packets_for(conn, stmts, c).await {
+            Ok(b) => Some(b),
+            Err(e) if e.is_unreachable() => return Err(Sent::Lost(e)),
+            Err(e) => return Err(Sent::Refused(e)),
+        },
+    };
+    conn.send(bytes.as_deref().unwrap_or(raw))
+        .await
+        .map_err(Sent::Lost)
 }
