@@ -5,7 +5,9 @@ mod common_route;
 use common_route::*;
 
 use rwsplit::config::{Fallback, Policy};
-use rwsplit::route::{plan, BackendId, Load, Plan, PlanPolicy, Prelude, Refusal, Served};
+use rwsplit::route::{
+    plan, plan_cursor, plan_prepare, BackendId, Load, Plan, PlanPolicy, Prelude, Refusal, Served,
+};
 
 /// Loads: reader 1 runs `a` statements at `ewma_a` µs, reader 2 `b` at `ewma_b`.
 fn loads(a: u32, ewma_a: u64, b: u32, ewma_b: u64) -> impl Fn(BackendId) -> Load {
@@ -234,4 +236,92 @@ fn a_readers_read_only_transaction_plans_its_prelude_and_refusals() {
     assert_eq!(describe(&p.route), "writer:transaction");
     assert_eq!(p.refusal, None);
     assert_eq!(p.first(&sim.t), Served::Writer);
+}
+
+#[test]
+fn stale_and_failed_readers_give_way_in_order_then_to_the_writer() {
+    let sim = Sim::default();
+    let p = plan_in(&sim, "SELECT 1", Policy::RoundRobin, Fallback::Writer, 0);
+    // (tried, after a stale reader, after a failed one)
+    let cases: &[(&[u32], (Served, &str), Served)] = &[
+        (
+            &[1],
+            (Served::Reader(BackendId(2)), "read"),
+            Served::Reader(BackendId(2)),
+        ),
+        (&[1, 2], (Served::Writer, "consistency"), Served::Writer),
+        (&[2, 1], (Served::Writer, "consistency"), Served::Writer),
+    ];
+    for (tried, (stale, reason), failed) in cases {
+        let (served, r) = p.after_stale(&ids(tried), p.route.reason);
+        assert_eq!(
+            (served, r.label()),
+            (*stale, *reason),
+            "stale after {tried:?}"
+        );
+        assert_eq!(
+            p.after_failure(&ids(tried)),
+            *failed,
+            "failed after {tried:?}"
+        );
+    }
+    // A statement bound to one reader (its read-only transaction) has no one to give
+    // way to but the writer.
+    let mut sim = Sim::default();
+    sim.run("START TRANSACTION READ ONLY");
+    sim.run("SELECT 1");
+    let p = plan_in(&sim, "SELECT 2", Policy::RoundRobin, Fallback::Writer, 0);
+    assert_eq!(p.after_failure(&ids(&[1])), Served::Writer);
+}
+
+#[test]
+fn prepares_go_to_the_writer_and_to_readers_by_policy_while_it_is_away() {
+    let sim = Sim::default();
+    let taken = std::cell::Cell::new(0);
+    let ticket = || {
+        taken.set(taken.get() + 1);
+        1
+    };
+    let load = loads(0, 0, 0, 0);
+    let p = PlanPolicy {
+        policy: Policy::RoundRobin,
+        fallback: Fallback::Writer,
+        ticket: &ticket,
+        load: &load,
+    };
+    let at_writer = plan_prepare(&sim.t, false, &p);
+    assert_eq!(describe(&at_writer.route), "writer:other");
+    assert_eq!(at_writer.first(&sim.t), Served::Writer);
+    assert_eq!(taken.get(), 0, "no ticket for a prepare on the writer");
+    let away = plan_prepare(&sim.t, true, &p);
+    assert_eq!(away.candidates, ids(&[2, 1]));
+    assert_eq!(away.first(&sim.t), Served::Reader(BackendId(2)));
+    assert_eq!(taken.get(), 1);
+    let lc = PlanPolicy {
+        policy: Policy::LeastConnections,
+        load: &loads(4, 0, 9, 0),
+        ..p
+    };
+    assert_eq!(plan_prepare(&sim.t, true, &lc).candidates, ids(&[1, 2]));
+    // No reader either: nowhere to prepare.
+    assert_eq!(plan_prepare(&no_readers(), true, &p).next_reader(&[]), None);
+}
+
+#[test]
+fn fetches_go_to_the_backend_holding_the_cursor_and_nowhere_else() {
+    let sim = Sim::default();
+    let cases: &[(Option<Served>, Served)] = &[
+        (
+            Some(Served::Reader(BackendId(2))),
+            Served::Reader(BackendId(2)),
+        ),
+        (Some(Served::Writer), Served::Writer),
+        (None, Served::Writer),
+    ];
+    for (cursor, want) in cases {
+        let p = plan_cursor(*cursor, &sim.t);
+        assert_eq!(p.first(&sim.t), *want, "{cursor:?}");
+        assert_eq!(p.after_failure(&ids(&[1, 2])), Served::Writer);
+        assert!(p.candidates.is_empty(), "{cursor:?}: no other backend");
+    }
 }

@@ -161,6 +161,9 @@ impl BackendConn {
         Ok(conn)
     }
 
+    /// The connection phase as a client of the backend: the handshake response with the
+    /// session's capabilities, collation and attributes, TLS when configured, then the
+    /// authentication exchange.
     async fn login(&mut self, p: &ConnectParams) -> Result<(), BackendError> {
         let (seq, greeting) = self.read_packet().await?;
         if greeting.first() == Some(&0xFF) {
@@ -171,7 +174,7 @@ impl BackendConn {
             .map_err(|_| BackendError::Protocol("bad greeting"))?;
         let server = ServerInfo::from_greeting(&hs);
         self.thread_id = hs.connection_id();
-        let mut nonce = hs.nonce();
+        let nonce = hs.nonce();
         let server_caps = hs.capabilities();
         let mut caps = (p.caps & server_caps) - unsupported_caps();
         caps |= required_caps() | CapabilityFlags::CLIENT_PLUGIN_AUTH;
@@ -207,41 +210,65 @@ impl BackendConn {
         ]));
         let mut seq = seq.wrapping_add(1);
         if let Some(tls) = &p.tls {
-            if server_caps.contains(CapabilityFlags::CLIENT_SSL) {
-                // The SSLRequest (the response's first 32 bytes) in plain, then TLS, then
-                // the whole response inside it.
-                let mut req = payload.get(..32).map(<[u8]>::to_vec).unwrap_or_default();
-                let with_ssl = self.caps | CapabilityFlags::CLIENT_SSL;
-                if let Some(b) = req.get_mut(..4) {
-                    b.copy_from_slice(&with_ssl.bits().to_le_bytes());
-                }
-                if let Some(b) = payload.get_mut(..4) {
-                    b.copy_from_slice(&with_ssl.bits().to_le_bytes());
-                }
-                self.caps = with_ssl;
-                self.write_payload(&req, seq).await?;
-                seq = seq.wrapping_add(1);
-                let host = host_of(&self.addr).to_string();
-                self.stream
-                    .connect_tls(tls, &host)
-                    .await
-                    .map_err(|e| BackendError::Tls(format!("handshake with {}: {e}", self.addr)))?;
-            } else if tls.required() {
+            seq = self.start_tls(tls, server_caps, &mut payload, seq).await?;
+        }
+        self.write_payload(&payload, seq).await?;
+        self.authenticate(p, plugin, nonce).await?;
+        self.server = server;
+        Ok(())
+    }
+
+    /// Upgrades to TLS when the server offers it: the SSLRequest (the response's first
+    /// 32 bytes) in plain, then the TLS handshake; the response then goes inside it.
+    /// Returns the next sequence id.
+    async fn start_tls(
+        &mut self,
+        tls: &BackendTls,
+        server_caps: CapabilityFlags,
+        payload: &mut [u8],
+        seq: u8,
+    ) -> Result<u8, BackendError> {
+        if !server_caps.contains(CapabilityFlags::CLIENT_SSL) {
+            if tls.required() {
                 return Err(BackendError::Tls(format!(
                     "{} does not offer TLS (backends.tls = {:?})",
                     self.addr, tls.mode
                 )));
             }
+            return Ok(seq);
         }
-        self.write_payload(&payload, seq).await?;
-        let mut plugin = plugin;
+        let mut req = payload.get(..32).map(<[u8]>::to_vec).unwrap_or_default();
+        let with_ssl = self.caps | CapabilityFlags::CLIENT_SSL;
+        if let Some(b) = req.get_mut(..4) {
+            b.copy_from_slice(&with_ssl.bits().to_le_bytes());
+        }
+        if let Some(b) = payload.get_mut(..4) {
+            b.copy_from_slice(&with_ssl.bits().to_le_bytes());
+        }
+        self.caps = with_ssl;
+        self.write_payload(&req, seq).await?;
+        let host = host_of(&self.addr).to_string();
+        self.stream
+            .connect_tls(tls, &host)
+            .await
+            .map_err(|e| BackendError::Tls(format!("handshake with {}: {e}", self.addr)))?;
+        Ok(seq.wrapping_add(1))
+    }
+
+    /// The server's answers to the handshake response, until its OK: auth switches and
+    /// caching_sha2_password's steps (`nonce`: the greeting's scramble).
+    async fn authenticate(
+        &mut self,
+        p: &ConnectParams,
+        mut plugin: AuthPlugin<'static>,
+        mut nonce: Vec<u8>,
+    ) -> Result<(), BackendError> {
         loop {
             let (s, p2) = self.read_packet().await?;
-            seq = s.wrapping_add(1);
+            let seq = s.wrapping_add(1);
             match p2.first() {
                 Some(0x00) => {
                     self.status = ok_status(&p2, self.caps);
-                    self.server = server;
                     return Ok(());
                 }
                 Some(0xFF) => return Err(BackendError::server(&p2)),

@@ -217,6 +217,78 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|p| p + from)
 }
 
+impl Lexer<'_> {
+    /// A token starting with a digit at `start`: a number (`1.5`, `1e-3`, `0x0F`), or an
+    /// identifier (`1abc`).
+    fn number(&mut self, start: usize) -> TokenKind {
+        self.pos = self.word_end(start);
+        // Decimal part and exponent: 1.5, 1e-3
+        if self.peek(0) == b'.' && self.peek(1).is_ascii_digit() {
+            self.pos = self.word_end(self.pos + 1);
+        }
+        if matches!(self.peek(0), b'+' | b'-')
+            && matches!(self.src.get(self.pos.wrapping_sub(1)), Some(b'e' | b'E'))
+            && self.peek(1).is_ascii_digit()
+        {
+            self.pos = self.word_end(self.pos + 1);
+        }
+        let text = &self.src[start..self.pos];
+        if text.iter().all(|b| b.is_ascii_digit())
+            || text.starts_with(b"0x")
+            || text.starts_with(b"0b")
+            || text
+                .iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            TokenKind::Number
+        } else {
+            // Identifiers may start with digits (`1abc`).
+            TokenKind::Word
+        }
+    }
+
+    /// `@@session.x`, `@@global.x`, `@@x`; also ``@@`x` ``.
+    fn sysvar(&mut self) -> TokenKind {
+        self.pos += 2;
+        loop {
+            if self.peek(0) == b'`' {
+                self.skip_quoted(b'`', false);
+            } else {
+                self.pos = self.word_end(self.pos);
+            }
+            if self.peek(0) == b'.'
+                && (self.peek(1) == b'`' || self.word_end(self.pos + 1) > self.pos + 1)
+            {
+                self.pos += 1;
+                continue;
+            }
+            break;
+        }
+        TokenKind::SysVar
+    }
+
+    /// `@name` (its name may contain `.`), `@'name'`, or a lone `@`.
+    fn user_var(&mut self, start: usize) -> TokenKind {
+        self.pos += 1;
+        match self.peek(0) {
+            q @ (b'\'' | b'"' | b'`') => self.skip_quoted(q, q != b'`'),
+            _ => loop {
+                self.pos = self.word_end(self.pos);
+                if self.peek(0) == b'.' && self.word_end(self.pos + 1) > self.pos + 1 {
+                    self.pos += 1;
+                    continue;
+                }
+                break;
+            },
+        }
+        if self.pos == start + 1 {
+            TokenKind::Punct(b'@')
+        } else {
+            TokenKind::UserVar
+        }
+    }
+}
+
 impl Iterator for Lexer<'_> {
     type Item = Token;
 
@@ -235,80 +307,13 @@ impl Iterator for Lexer<'_> {
                 self.skip_quoted(b'`', false);
                 TokenKind::QuotedIdent
             }
-            b'0'..=b'9' => {
-                self.pos = self.word_end(start);
-                // Decimal part and exponent: 1.5, 1e-3
-                if self.peek(0) == b'.' && self.peek(1).is_ascii_digit() {
-                    self.pos = self.word_end(self.pos + 1);
-                }
-                if matches!(self.peek(0), b'+' | b'-')
-                    && matches!(self.src.get(self.pos.wrapping_sub(1)), Some(b'e' | b'E'))
-                    && self.peek(1).is_ascii_digit()
-                {
-                    self.pos = self.word_end(self.pos + 1);
-                }
-                let text = &self.src[start..self.pos];
-                if text.iter().all(|b| b.is_ascii_digit())
-                    || text.starts_with(b"0x")
-                    || text.starts_with(b"0b")
-                    || text.iter().all(|b| {
-                        b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')
-                    })
-                {
-                    TokenKind::Number
-                } else {
-                    // Identifiers may start with digits (`1abc`).
-                    TokenKind::Word
-                }
-            }
+            b'0'..=b'9' => self.number(start),
             b'.' if self.peek(1).is_ascii_digit() => {
                 self.pos = self.word_end(start + 1);
                 TokenKind::Number
             }
-            b'@' => {
-                if self.peek(1) == b'@' {
-                    self.pos += 2;
-                    // @@session.x, @@global.x, @@x; also @@`x`
-                    loop {
-                        if self.peek(0) == b'`' {
-                            self.skip_quoted(b'`', false);
-                        } else {
-                            self.pos = self.word_end(self.pos);
-                        }
-                        if self.peek(0) == b'.'
-                            && (self.peek(1) == b'`' || self.word_end(self.pos + 1) > self.pos + 1)
-                        {
-                            self.pos += 1;
-                            continue;
-                        }
-                        break;
-                    }
-                    TokenKind::SysVar
-                } else {
-                    self.pos += 1;
-                    match self.peek(0) {
-                        q @ (b'\'' | b'"' | b'`') => self.skip_quoted(q, q != b'`'),
-                        _ => {
-                            // user variable names may contain '.' too
-                            loop {
-                                self.pos = self.word_end(self.pos);
-                                if self.peek(0) == b'.'
-                                    && self.word_end(self.pos + 1) > self.pos + 1
-                                {
-                                    self.pos += 1;
-                                    continue;
-                                }
-                                break;
-                            }
-                        }
-                    }
-                    if self.pos == start + 1 {
-                        TokenKind::Punct(b'@')
-                    } else {
-                        TokenKind::UserVar
-                    }
-                }
-            }
+            b'@' if self.peek(1) == b'@' => self.sysvar(),
+            b'@' => self.user_var(start),
             b'?' => {
                 self.pos += 1;
                 TokenKind::Placeholder

@@ -156,38 +156,16 @@ impl Classifier {
             _ => return Statement::new(Kind::Other),
         };
         let up = w0.to_ascii_uppercase();
-        match up.as_slice() {
+        let w = up.as_slice();
+        if let Some(st) = transaction_control(src, s, w).or_else(|| lock_control(src, s, w)) {
+            return st;
+        }
+        match w {
             b"SELECT" | b"WITH" | b"VALUES" | b"TABLE" => self.checked_read(src, s),
             b"SHOW" => show(src, s),
             b"DESCRIBE" | b"DESC" | b"EXPLAIN" => self.explain(src, s),
             b"ANALYZE" => self.analyze(src, s),
             b"HELP" => Statement::new(Kind::Read),
-            b"BEGIN" => {
-                if s.is(src, 1, "NOT") {
-                    Statement::new(Kind::Other) // BEGIN NOT ATOMIC … END
-                } else {
-                    Statement::new(Kind::Begin).with_detail(Detail::Begin { read_only: false })
-                }
-            }
-            b"START" => {
-                if s.is(src, 1, "TRANSACTION") {
-                    Statement::new(Kind::Begin).with_detail(Detail::Begin {
-                        read_only: start_read_only(src),
-                    })
-                } else {
-                    Statement::new(Kind::Other) // START SLAVE / REPLICA
-                }
-            }
-            b"COMMIT" => Statement::new(Kind::End),
-            b"ROLLBACK" => {
-                if rollback_to(src) {
-                    Statement::new(Kind::Savepoint)
-                } else {
-                    Statement::new(Kind::End)
-                }
-            }
-            b"SAVEPOINT" => Statement::new(Kind::Savepoint),
-            b"RELEASE" => Statement::new(Kind::Savepoint),
             b"SET" => self.set(src, s),
             b"USE" => match s.token(1) {
                 Some(t) if matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) => {
@@ -197,26 +175,6 @@ impl Classifier {
                 }
                 _ => Statement::new(Kind::Other),
             },
-            b"LOCK" => Statement::new(Kind::Lock),
-            b"UNLOCK" => Statement::new(Kind::Unlock),
-            b"FLUSH" => {
-                if contains_words(src, &["WITH", "READ", "LOCK"])
-                    || contains_words(src, &["FOR", "EXPORT"])
-                {
-                    Statement::new(Kind::Lock)
-                } else {
-                    Statement::new(Kind::Other)
-                }
-            }
-            b"BACKUP" => {
-                if s.is(src, 1, "UNLOCK") {
-                    Statement::new(Kind::Unlock)
-                } else if s.is(src, 1, "LOCK") {
-                    Statement::new(Kind::Lock)
-                } else {
-                    Statement::new(Kind::Other)
-                }
-            }
             b"XA" => xa(src, s),
             b"GET" => {
                 if s.is(src, 1, "DIAGNOSTICS")
@@ -573,4 +531,45 @@ fn after_top_level_word(src: &[u8], word: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// BEGIN, START TRANSACTION, COMMIT, ROLLBACK [TO], SAVEPOINT, RELEASE (`w`: the first
+/// word, upper-cased).
+fn transaction_control(src: &[u8], s: &Scan, w: &[u8]) -> Option<Statement> {
+    Some(match w {
+        // BEGIN NOT ATOMIC … END is a compound statement.
+        b"BEGIN" if s.is(src, 1, "NOT") => Statement::new(Kind::Other),
+        b"BEGIN" => Statement::new(Kind::Begin).with_detail(Detail::Begin { read_only: false }),
+        b"START" if s.is(src, 1, "TRANSACTION") => {
+            Statement::new(Kind::Begin).with_detail(Detail::Begin {
+                read_only: start_read_only(src),
+            })
+        }
+        b"START" => Statement::new(Kind::Other), // START SLAVE / REPLICA
+        b"COMMIT" => Statement::new(Kind::End),
+        b"ROLLBACK" if rollback_to(src) => Statement::new(Kind::Savepoint),
+        b"ROLLBACK" => Statement::new(Kind::End),
+        b"SAVEPOINT" | b"RELEASE" => Statement::new(Kind::Savepoint),
+        _ => return None,
+    })
+}
+
+/// LOCK/UNLOCK TABLES, FLUSH TABLES WITH READ LOCK / FOR EXPORT, BACKUP [UN]LOCK (`w`: the
+/// first word, upper-cased).
+fn lock_control(src: &[u8], s: &Scan, w: &[u8]) -> Option<Statement> {
+    Some(match w {
+        b"LOCK" => Statement::new(Kind::Lock),
+        b"UNLOCK" => Statement::new(Kind::Unlock),
+        b"FLUSH"
+            if contains_words(src, &["WITH", "READ", "LOCK"])
+                || contains_words(src, &["FOR", "EXPORT"]) =>
+        {
+            Statement::new(Kind::Lock)
+        }
+        b"FLUSH" => Statement::new(Kind::Other),
+        b"BACKUP" if s.is(src, 1, "UNLOCK") => Statement::new(Kind::Unlock),
+        b"BACKUP" if s.is(src, 1, "LOCK") => Statement::new(Kind::Lock),
+        b"BACKUP" => Statement::new(Kind::Other),
+        _ => return None,
+    })
 }

@@ -71,16 +71,13 @@ pub fn scan(src: &[u8]) -> Scan {
     let mut lexer = Lexer::new(src);
     let mut lead: [Option<Token>; LEAD] = [None; LEAD];
     let mut flags = Flags::empty();
-    let mut digest = FNV_OFFSET;
+    let mut digest = Digest::default();
     let mut count = 0usize;
     let mut prev: Option<Token> = None;
     // The token before `prev` (for `schema.table`).
     let mut prev2: Option<Token> = None;
     let mut after_semicolon = false;
     let mut next_statement = None;
-    // A run of literals separated by commas is hashed once: `IN (1,2,3)` = `IN (4)`.
-    let mut in_literal_run = false;
-
     for tok in lexer.by_ref() {
         if after_semicolon {
             next_statement = Some(tok.start);
@@ -92,96 +89,15 @@ pub fn scan(src: &[u8]) -> Scan {
         }
         count += 1;
         let text = tok.text(src);
+        flags |= token_flags(src, tok, text, prev, prev2);
         match tok.kind {
-            TokenKind::Word => {
-                let p = prev
-                    .filter(|t| t.kind == TokenKind::Word)
-                    .map(|t| t.text(src));
-                if eq(text, b"UPDATE") || eq(text, b"SHARE") {
-                    if p.is_some_and(|p| eq(p, b"FOR")) {
-                        flags |= Flags::LOCKING_READ;
-                    } else if eq(text, b"UPDATE") {
-                        flags |= Flags::WRITE_WORD;
-                    }
-                } else if eq(text, b"IN") {
-                    if p.is_some_and(|p| eq(p, b"LOCK")) {
-                        flags |= Flags::LOCKING_READ;
-                    }
-                } else if eq(text, b"INTO") {
-                    flags |= Flags::INTO;
-                } else if eq(text, b"SQL_CALC_FOUND_ROWS") {
-                    flags |= Flags::CALC_FOUND_ROWS;
-                } else if eq(text, b"VALUE") {
-                    if p.is_some_and(|p| eq(p, b"NEXT") || eq(p, b"PREVIOUS")) {
-                        flags |= Flags::WRITER_FUNCTION;
-                    }
-                } else if eq(text, b"INSERT") || eq(text, b"DELETE") || eq(text, b"REPLACE") {
-                    // REPLACE( is the string function, not the statement.
-                    if !(eq(text, b"REPLACE") && src.get(tok.end) == Some(&b'(')) {
-                        flags |= Flags::WRITE_WORD;
-                    }
-                }
-                if qualified_server_local(src, prev2, prev, text) {
-                    flags |= Flags::SERVER_LOCAL;
-                }
-                digest = fnv(digest, text);
-                in_literal_run = false;
-            }
-            TokenKind::QuotedIdent => {
-                if qualified_server_local(src, prev2, prev, text) {
-                    flags |= Flags::SERVER_LOCAL;
-                }
-                digest = fnv(digest, text);
-                in_literal_run = false;
-            }
-            TokenKind::Str | TokenKind::Number | TokenKind::Placeholder => {
-                // An introducer (`_utf8mb4'x'`) was hashed as a word already; fine.
-                if !in_literal_run {
-                    digest = fnv(digest, b"?");
-                    in_literal_run = true;
-                }
-            }
-            TokenKind::UserVar => {
-                flags |= Flags::USER_VAR_READ;
-                digest = fnv(digest, text);
-                in_literal_run = false;
-            }
-            TokenKind::SysVar => {
-                let (name, _) = sysvar_name(text);
-                if contains(WRITER_SYSVARS, name) {
-                    flags |= Flags::WRITER_SYSVAR;
-                } else if contains(LAST_STATEMENT_SYSVARS, name) {
-                    flags |= Flags::LAST_STATEMENT;
-                }
-                digest = fnv(digest, text);
-                in_literal_run = false;
-            }
-            TokenKind::Assign => {
-                if prev.is_some_and(|t| t.kind == TokenKind::UserVar) {
-                    flags |= Flags::USER_VAR_ASSIGN;
-                }
-                digest = fnv(digest, b":=");
-                in_literal_run = false;
-            }
-            TokenKind::Semicolon => {
-                after_semicolon = true;
-            }
-            TokenKind::Punct(c) => {
-                if c == b'(' {
-                    // A function call: its name is the word before the parenthesis.
-                    if let Some(p) = prev.filter(|t| t.kind == TokenKind::Word) {
-                        let name = p.text(src);
-                        if contains(WRITER_FUNCTIONS, name) {
-                            flags |= Flags::WRITER_FUNCTION;
-                        } else if contains(LAST_STATEMENT_FUNCTIONS, name) {
-                            flags |= Flags::LAST_STATEMENT;
-                        }
-                    }
-                }
-                if !(c == b',' && in_literal_run) {
-                    digest = fnv(digest, &[c]);
-                    in_literal_run = false;
-                }
+            // An introducer (`_utf8mb4'x'`) was hashed as a word already; fine.
+            TokenKind::Str | TokenKind::Number | TokenKind::Placeholder => digest.literal(),
+            TokenKind::Semicolon => after_semicolon = true,
+            TokenKind::Punct(c) => digest.punct(c),
+            TokenKind::Assign => digest.text(b":="),
+            TokenKind::Word | TokenKind::QuotedIdent | TokenKind::UserVar | TokenKind::SysVar => {
+                digest.text(text)
             }
         }
         prev2 = prev;
@@ -190,11 +106,124 @@ pub fn scan(src: &[u8]) -> Scan {
     Scan {
         lead,
         flags,
-        digest,
+        digest: digest.hash,
         next_statement,
         leading_comment: lexer.leading_comment,
         unterminated: lexer.unterminated,
         tokens: count,
+    }
+}
+
+/// The digest of a token stream: words and punctuation case-folded, literals replaced by
+/// `?`, and a run of literals separated by commas hashed once (`IN (1,2,3)` = `IN (4)`).
+struct Digest {
+    hash: u64,
+    in_literal_run: bool,
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest {
+            hash: FNV_OFFSET,
+            in_literal_run: false,
+        }
+    }
+}
+
+impl Digest {
+    #[inline]
+    fn text(&mut self, text: &[u8]) {
+        self.hash = fnv(self.hash, text);
+        self.in_literal_run = false;
+    }
+
+    #[inline]
+    fn literal(&mut self) {
+        if !self.in_literal_run {
+            self.hash = fnv(self.hash, b"?");
+            self.in_literal_run = true;
+        }
+    }
+
+    #[inline]
+    fn punct(&mut self, c: u8) {
+        if !(c == b',' && self.in_literal_run) {
+            self.text(&[c]);
+        }
+    }
+}
+
+/// The flags one token sets, given the two before it.
+#[inline]
+fn token_flags(
+    src: &[u8],
+    tok: Token,
+    text: &[u8],
+    prev: Option<Token>,
+    prev2: Option<Token>,
+) -> Flags {
+    let local = |f: Flags| match qualified_server_local(src, prev2, prev, text) {
+        true => f | Flags::SERVER_LOCAL,
+        false => f,
+    };
+    match tok.kind {
+        TokenKind::Word => local(word_flags(src, tok, text, prev)),
+        TokenKind::QuotedIdent => local(Flags::empty()),
+        TokenKind::UserVar => Flags::USER_VAR_READ,
+        TokenKind::SysVar => {
+            let (name, _) = sysvar_name(text);
+            if contains(WRITER_SYSVARS, name) {
+                Flags::WRITER_SYSVAR
+            } else if contains(LAST_STATEMENT_SYSVARS, name) {
+                Flags::LAST_STATEMENT
+            } else {
+                Flags::empty()
+            }
+        }
+        TokenKind::Assign if prev.is_some_and(|t| t.kind == TokenKind::UserVar) => {
+            Flags::USER_VAR_ASSIGN
+        }
+        // A function call: its name is the word before the parenthesis.
+        TokenKind::Punct(b'(') => match prev.filter(|t| t.kind == TokenKind::Word) {
+            Some(p) if contains(WRITER_FUNCTIONS, p.text(src)) => Flags::WRITER_FUNCTION,
+            Some(p) if contains(LAST_STATEMENT_FUNCTIONS, p.text(src)) => Flags::LAST_STATEMENT,
+            _ => Flags::empty(),
+        },
+        _ => Flags::empty(),
+    }
+}
+
+/// The flags a word sets, given the word before it (`FOR UPDATE`, `LOCK IN`, `NEXT
+/// VALUE`, …).
+#[inline]
+fn word_flags(src: &[u8], tok: Token, text: &[u8], prev: Option<Token>) -> Flags {
+    let p = prev
+        .filter(|t| t.kind == TokenKind::Word)
+        .map(|t| t.text(src));
+    let after = |words: &[&[u8]]| p.is_some_and(|p| words.iter().any(|w| eq(p, w)));
+    if eq(text, b"UPDATE") || eq(text, b"SHARE") {
+        if after(&[b"FOR"]) {
+            Flags::LOCKING_READ
+        } else if eq(text, b"UPDATE") {
+            Flags::WRITE_WORD
+        } else {
+            Flags::empty()
+        }
+    } else if eq(text, b"IN") && after(&[b"LOCK"]) {
+        Flags::LOCKING_READ
+    } else if eq(text, b"INTO") {
+        Flags::INTO
+    } else if eq(text, b"SQL_CALC_FOUND_ROWS") {
+        Flags::CALC_FOUND_ROWS
+    } else if eq(text, b"VALUE") && after(&[b"NEXT", b"PREVIOUS"]) {
+        Flags::WRITER_FUNCTION
+    } else if eq(text, b"INSERT") || eq(text, b"DELETE") {
+        Flags::WRITE_WORD
+    } else if eq(text, b"REPLACE") && src.get(tok.end) != Some(&b'(') {
+        // REPLACE( is the string function, not the statement.
+        Flags::WRITE_WORD
+    } else {
+        Flags::empty()
     }
 }
 

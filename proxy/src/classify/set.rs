@@ -5,7 +5,7 @@
 //! the scope), `SET NAMES`, `SET CHARACTER SET`, `SET PASSWORD`, `SET ROLE`, `SET PERSIST`.
 
 use sqlparser::ast::{
-    ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
+    ContextModifier, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
     ObjectNamePart, SelectItem, Set, SetExpr, Statement as Ast, UnaryOperator, Value,
 };
 use sqlparser::dialect::MySqlDialect;
@@ -91,25 +91,15 @@ fn other() -> SetResult {
 /// Analyses `SET …` (the caller has seen the word SET first and handled `SET STATEMENT`).
 pub fn analyze(src: &[u8], scan: &Scan) -> SetResult {
     let sql = String::from_utf8_lossy(src);
-    let w1 = scan.word(src, 1).unwrap_or_default().to_ascii_uppercase();
-    let w2_is = |kw: &str| scan.is(src, 2, kw);
-    match w1.as_slice() {
-        b"TRANSACTION" => return other(), // next transaction only: it runs on the writer
-        b"SESSION" | b"LOCAL" if w2_is("TRANSACTION") => return session(&sql, "transaction"),
-        b"GLOBAL" if w2_is("TRANSACTION") => return other(),
-        b"PERSIST" | b"PERSIST_ONLY" | b"PASSWORD" | b"DEFAULT" => return other(),
-        b"NAMES" => return session(&sql, "names"),
-        b"CHARSET" => return session(&sql, "charset"),
-        b"CHARACTER" if w2_is("SET") => return session(&sql, "charset"),
-        b"ROLE" => return session(&sql, "role"),
-        _ => {}
+    if let Some(r) = by_keyword(&sql, src, scan) {
+        return r;
     }
     let parsed = Parser::parse_sql(&MySqlDialect {}, &sql);
     let set = match parsed.as_deref() {
         Ok([Ast::Set(set)]) => set,
         _ => return unparsed(src),
     };
-    let assignments: Vec<(Option<ContextModifier>, &ObjectName, &Expr)> = match set {
+    let assignments: Vec<Assignment<'_>> = match set {
         Set::SingleAssignment {
             scope,
             variable,
@@ -124,75 +114,122 @@ pub fn analyze(src: &[u8], scan: &Scan) -> SetResult {
         Set::SetNames { .. } | Set::SetNamesDefault {} => return session(&sql, "names"),
         _ => return unparsed(src),
     };
+    let collected = collect(assignments);
+    collected.into_result(&sql)
+}
 
+/// One `name = value` of a SET, with the scope written before it.
+type Assignment<'a> = (Option<ContextModifier>, &'a ObjectName, &'a Expr);
+
+/// The forms decided by their second and third words (SET NAMES, SET TRANSACTION, …).
+fn by_keyword(sql: &str, src: &[u8], scan: &Scan) -> Option<SetResult> {
+    let w1 = scan.word(src, 1).unwrap_or_default().to_ascii_uppercase();
+    let w2_is = |kw: &str| scan.is(src, 2, kw);
+    Some(match w1.as_slice() {
+        b"TRANSACTION" => other(), // next transaction only: it runs on the writer
+        b"SESSION" | b"LOCAL" if w2_is("TRANSACTION") => session(sql, "transaction"),
+        b"GLOBAL" if w2_is("TRANSACTION") => other(),
+        b"PERSIST" | b"PERSIST_ONLY" | b"PASSWORD" | b"DEFAULT" => other(),
+        b"NAMES" => session(sql, "names"),
+        b"CHARSET" => session(sql, "charset"),
+        b"CHARACTER" if w2_is("SET") => session(sql, "charset"),
+        b"ROLE" => session(sql, "role"),
+        _ => return None,
+    })
+}
+
+/// What the assignments of one SET add up to.
+struct Collected {
+    effect: SetEffect,
+    /// (name, "lhs = value") to replay.
+    keep: Vec<(String, String)>,
+    /// Every assignment is kept (the statement replays as written).
+    all_kept: bool,
+    autocommit_assigned: bool,
+}
+
+fn collect(assignments: Vec<Assignment<'_>>) -> Collected {
     let mut scope_global = false;
-    let mut effect = SetEffect {
-        replayable: true,
-        user_vars_only: true,
-        literal: true,
-        ..SetEffect::default()
+    let mut c = Collected {
+        effect: SetEffect {
+            replayable: true,
+            user_vars_only: true,
+            literal: true,
+            ..SetEffect::default()
+        },
+        keep: Vec::new(),
+        all_kept: true,
+        autocommit_assigned: false,
     };
-    let mut keep: Vec<(String, String)> = Vec::new(); // (name, "lhs = value") to replay
-    let mut all_kept = true;
-    let mut autocommit_assigned = false;
     for (scope, name, value) in assignments {
         match scope {
             Some(ContextModifier::Global) => scope_global = true,
             Some(ContextModifier::Session) | Some(ContextModifier::Local) => scope_global = false,
             None => {}
         }
-        let target = Target::of(name, scope_global);
-        match target {
-            Target::Global => {
-                all_kept = false;
-            }
+        let effect = &mut c.effect;
+        match Target::of(name, scope_global) {
+            Target::Global => c.all_kept = false,
             Target::System(ref n) if n == "autocommit" => {
-                all_kept = false;
-                autocommit_assigned = true;
+                c.all_kept = false;
+                c.autocommit_assigned = true;
                 effect.autocommit = literal_bool(value);
             }
             Target::System(n) => {
                 effect.user_vars_only = false;
                 effect.literal &= is_literal(value);
                 effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
-                keep.push((n.clone(), format!("SESSION {n} = {value}")));
+                c.keep.push((n.clone(), format!("SESSION {n} = {value}")));
             }
             Target::User(n) => {
                 effect.literal &= is_literal(value);
                 effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
-                keep.push((n.clone(), format!("{n} = {value}")));
+                c.keep.push((n.clone(), format!("{n} = {value}")));
             }
         }
     }
-    if keep.is_empty() {
-        effect.user_vars_only = false;
-        return if autocommit_assigned {
-            SetResult {
-                kind: Kind::Session,
-                detail: Detail::Set(effect),
-                flags: Flags::empty(),
-            }
+    c
+}
+
+impl Collected {
+    /// The SET's kind and what replays it on other connections (`sql`: as written).
+    fn into_result(self, sql: &str) -> SetResult {
+        let Collected {
+            mut effect,
+            keep,
+            all_kept,
+            autocommit_assigned,
+        } = self;
+        if keep.is_empty() {
+            effect.user_vars_only = false;
+            return if autocommit_assigned {
+                SetResult {
+                    kind: Kind::Session,
+                    detail: Detail::Set(effect),
+                    flags: Flags::empty(),
+                }
+            } else {
+                other()
+            };
+        }
+        let mut names: Vec<String> = keep.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        names.sort();
+        names.dedup();
+        let replay_sql = if all_kept {
+            sql.to_string()
         } else {
-            other()
+            let body: Vec<&str> = keep.iter().map(|(_, s)| s.as_str()).collect();
+            format!("SET {}", body.join(", "))
         };
-    }
-    let mut names: Vec<String> = keep.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-    names.sort();
-    names.dedup();
-    let replay_sql = if all_kept {
-        sql.to_string()
-    } else {
-        let body: Vec<&str> = keep.iter().map(|(_, s)| s.as_str()).collect();
-        format!("SET {}", body.join(", "))
-    };
-    effect.replay = Some(SessionCommand {
-        key: names.join(","),
-        sql: replay_sql,
-    });
-    SetResult {
-        kind: Kind::Session,
-        detail: Detail::Set(effect),
-        flags: Flags::empty(),
+        effect.replay = Some(SessionCommand {
+            key: names.join(","),
+            sql: replay_sql,
+        });
+        SetResult {
+            kind: Kind::Session,
+            detail: Detail::Set(effect),
+            flags: Flags::empty(),
+        }
     }
 }
 
@@ -363,33 +400,36 @@ fn deterministic(expr: &Expr, reads_user_vars: &mut bool) -> bool {
             }
             _ => false,
         },
-        Expr::Function(f) => {
-            let name = f
-                .name
-                .0
-                .last()
-                .and_then(|p| match p {
-                    ObjectNamePart::Identifier(i) => Some(i.value.as_bytes()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            if !contains(DETERMINISTIC_FUNCTIONS, name) {
-                return false;
-            }
-            match &f.args {
-                FunctionArguments::None => true,
-                FunctionArguments::List(list) => list.args.iter().all(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
-                    | FunctionArg::Named {
-                        arg: FunctionArgExpr::Expr(e),
-                        ..
-                    } => deterministic(e, reads_user_vars),
-                    _ => false,
-                }),
-                FunctionArguments::Subquery(_) => false,
-            }
-        }
+        Expr::Function(f) => deterministic_call(f, reads_user_vars),
         _ => false,
+    }
+}
+
+/// A call of a deterministic function with deterministic arguments.
+fn deterministic_call(f: &Function, reads_user_vars: &mut bool) -> bool {
+    let name = f
+        .name
+        .0
+        .last()
+        .and_then(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i.value.as_bytes()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    if !contains(DETERMINISTIC_FUNCTIONS, name) {
+        return false;
+    }
+    match &f.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(list) => list.args.iter().all(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+            | FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => deterministic(e, reads_user_vars),
+            _ => false,
+        }),
+        FunctionArguments::Subquery(_) => false,
     }
 }
 

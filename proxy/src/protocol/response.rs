@@ -253,71 +253,10 @@ impl Scanner {
     fn control(&mut self, p: &[u8]) -> Result<Option<Control>, ProtocolError> {
         let first = p.first().copied();
         if first == Some(ERR) {
-            let code = match p {
-                [_, a, b, ..] => u16::from_le_bytes([*a, *b]),
-                _ => return Err(ProtocolError::Malformed("short ERR packet")),
-            };
-            if code == 0xFFFF {
-                // MariaDB progress report: the answer goes on.
-                return Ok(None);
-            }
-            self.summary.error = Some(code);
-            self.state = State::Done;
-            return Ok(None);
+            return self.error(p).map(|()| None);
         }
         match self.state {
-            State::First => match self.expect {
-                Expect::Single | Expect::Text => {
-                    if first == Some(OK) {
-                        self.read_ok(p)?;
-                    } else if first == Some(EOF) && p.len() < 9 {
-                        self.read_eof(p)?;
-                    }
-                    self.state = State::Done;
-                }
-                Expect::Prepare => {
-                    if first != Some(OK) || p.len() < 12 {
-                        return Err(ProtocolError::Malformed("bad PREPARE_OK"));
-                    }
-                    let ok = PrepareOk {
-                        statement_id: u32::from_le_bytes([p[1], p[2], p[3], p[4]]),
-                        columns: u16::from_le_bytes([p[5], p[6]]),
-                        params: u16::from_le_bytes([p[7], p[8]]),
-                    };
-                    self.summary.warnings = u16::from_le_bytes([p[10], p[11]]);
-                    self.summary.prepare = Some(ok);
-                    self.state = if ok.params > 0 {
-                        State::Params {
-                            params: ok.params,
-                            columns: ok.columns,
-                        }
-                    } else if ok.columns > 0 {
-                        State::PrepColumns(ok.columns)
-                    } else {
-                        State::Done
-                    };
-                }
-                _ => match first {
-                    Some(OK) => {
-                        self.read_ok(p)?;
-                        self.end_of_result();
-                    }
-                    Some(EOF) => {
-                        self.read_terminator(p)?;
-                        self.end_of_result();
-                    }
-                    Some(LOCAL_INFILE) => return Ok(Some(Control::LocalInfile)),
-                    Some(_) => {
-                        let n = lenenc(p).ok_or(ProtocolError::Malformed("column count"))?;
-                        if n == 0 {
-                            return Err(ProtocolError::Malformed("zero columns"));
-                        }
-                        self.summary.result_sets += 1;
-                        self.state = State::Columns(n);
-                    }
-                    None => return Err(ProtocolError::Malformed("empty packet")),
-                },
-            },
+            State::First => return self.first_packet(p, first),
             State::ColumnsEof => {
                 if first != Some(EOF) {
                     return Err(ProtocolError::Malformed("expected EOF after columns"));
@@ -349,6 +288,86 @@ impl Scanner {
             State::Columns(_) | State::Params { .. } | State::PrepColumns(_) | State::Done => {}
         }
         Ok(None)
+    }
+
+    /// An ERR packet: the answer ends with its code (a MariaDB progress report, code
+    /// 0xFFFF, is not an error: the answer goes on).
+    fn error(&mut self, p: &[u8]) -> Result<(), ProtocolError> {
+        let code = match p {
+            [_, a, b, ..] => u16::from_le_bytes([*a, *b]),
+            _ => return Err(ProtocolError::Malformed("short ERR packet")),
+        };
+        if code != 0xFFFF {
+            self.summary.error = Some(code);
+            self.state = State::Done;
+        }
+        Ok(())
+    }
+
+    /// The first packet of the answer (not an ERR), by what the command expects.
+    fn first_packet(
+        &mut self,
+        p: &[u8],
+        first: Option<u8>,
+    ) -> Result<Option<Control>, ProtocolError> {
+        match self.expect {
+            Expect::Single | Expect::Text => {
+                if first == Some(OK) {
+                    self.read_ok(p)?;
+                } else if first == Some(EOF) && p.len() < 9 {
+                    self.read_eof(p)?;
+                }
+                self.state = State::Done;
+            }
+            Expect::Prepare => self.prepare_ok(p)?,
+            _ => match first {
+                Some(OK) => {
+                    self.read_ok(p)?;
+                    self.end_of_result();
+                }
+                Some(EOF) => {
+                    self.read_terminator(p)?;
+                    self.end_of_result();
+                }
+                Some(LOCAL_INFILE) => return Ok(Some(Control::LocalInfile)),
+                Some(_) => {
+                    let n = lenenc(p).ok_or(ProtocolError::Malformed("column count"))?;
+                    if n == 0 {
+                        return Err(ProtocolError::Malformed("zero columns"));
+                    }
+                    self.summary.result_sets += 1;
+                    self.state = State::Columns(n);
+                }
+                None => return Err(ProtocolError::Malformed("empty packet")),
+            },
+        }
+        Ok(None)
+    }
+
+    /// COM_STMT_PREPARE's OK: the statement id, then its parameter and column
+    /// definitions.
+    fn prepare_ok(&mut self, p: &[u8]) -> Result<(), ProtocolError> {
+        if p.first() != Some(&OK) || p.len() < 12 {
+            return Err(ProtocolError::Malformed("bad PREPARE_OK"));
+        }
+        let ok = PrepareOk {
+            statement_id: u32::from_le_bytes([p[1], p[2], p[3], p[4]]),
+            columns: u16::from_le_bytes([p[5], p[6]]),
+            params: u16::from_le_bytes([p[7], p[8]]),
+        };
+        self.summary.warnings = u16::from_le_bytes([p[10], p[11]]);
+        self.summary.prepare = Some(ok);
+        self.state = if ok.params > 0 {
+            State::Params {
+                params: ok.params,
+                columns: ok.columns,
+            }
+        } else if ok.columns > 0 {
+            State::PrepColumns(ok.columns)
+        } else {
+            State::Done
+        };
+        Ok(())
     }
 
     /// After an OK or a result set's terminator: more results, or the end.

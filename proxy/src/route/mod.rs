@@ -126,32 +126,7 @@ pub fn route(st: &Statement, state: &SessionState, topology: &Topology) -> Route
     let reader_tx = matches!(state.tx_backend, Some(Served::Reader(_)));
     if state.in_transaction_scope() && !(reader_tx && st.kind == Kind::Begin) {
         return match state.tx_backend {
-            Some(Served::Reader(id)) if topology.is_reader(id) => {
-                // A read-only transaction: what could write never reaches the replica.
-                // SET autocommit on the replica would outlive the transaction there.
-                let autocommit = matches!(&st.detail, Detail::Set(e) if e.autocommit.is_some());
-                let writes = autocommit
-                    || matches!(
-                        st.kind,
-                        Kind::Write | Kind::Other | Kind::Lock | Kind::Unlock
-                    )
-                    || (st.kind == Kind::Read
-                        && st.flags.intersects(
-                            Flags::WRITES_DATA
-                                | Flags::WRITE_WORD
-                                | Flags::LOCKING_READ
-                                | Flags::UNKNOWN_FUNCTION
-                                | Flags::WRITER_FUNCTION,
-                        ));
-                Route {
-                    target: if writes {
-                        Target::Refuse
-                    } else {
-                        Target::Backend(id)
-                    },
-                    reason: Reason::InTransaction,
-                }
-            }
+            Some(Served::Reader(id)) if topology.is_reader(id) => in_reader_transaction(st, id),
             _ => Route::writer(Reason::InTransaction),
         };
     }
@@ -183,6 +158,34 @@ pub fn route(st: &Statement, state: &SessionState, topology: &Topology) -> Route
         } else {
             Reason::Other
         }),
+    }
+}
+
+/// Inside a read-only transaction held by reader `id`: what could write never reaches
+/// the replica (refused); the rest stays there.
+fn in_reader_transaction(st: &Statement, id: BackendId) -> Route {
+    // SET autocommit on the replica would outlive the transaction there.
+    let autocommit = matches!(&st.detail, Detail::Set(e) if e.autocommit.is_some());
+    let writes = autocommit
+        || matches!(
+            st.kind,
+            Kind::Write | Kind::Other | Kind::Lock | Kind::Unlock
+        )
+        || (st.kind == Kind::Read
+            && st.flags.intersects(
+                Flags::WRITES_DATA
+                    | Flags::WRITE_WORD
+                    | Flags::LOCKING_READ
+                    | Flags::UNKNOWN_FUNCTION
+                    | Flags::WRITER_FUNCTION,
+            ));
+    Route {
+        target: if writes {
+            Target::Refuse
+        } else {
+            Target::Backend(id)
+        },
+        reason: Reason::InTransaction,
     }
 }
 

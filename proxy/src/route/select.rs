@@ -3,7 +3,7 @@
 
 use crate::config::Policy;
 
-use super::topology::{BackendId, Topology};
+use super::topology::{Backend, BackendId, Topology};
 
 /// A reader's current load, as the session layer measures it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,50 +33,67 @@ pub fn choose_reader(
         return None;
     }
     match policy {
-        Policy::RoundRobin => {
-            let mut slot = ticket % total;
-            for b in candidates() {
-                let w = b.weight as u64;
-                if slot < w {
-                    return Some(b.id);
-                }
-                slot -= w;
-            }
-            None
-        }
-        Policy::LeastConnections => {
-            // Fewest active statements per unit of weight; ties rotate with the ticket.
-            let n = candidates().count() as u64;
-            let start = ticket % n.max(1);
-            candidates()
-                .enumerate()
-                .min_by_key(|(i, b)| {
-                    let active = load(b.id).active as u64;
-                    let rotation = (*i as u64 + n - start) % n.max(1);
-                    // active/weight compared as fractions: active * LCM-ish scale / weight
-                    ((active * 1_000_000) / b.weight as u64, rotation)
-                })
-                .map(|(_, b)| b.id)
-        }
-        Policy::Latency => {
-            // Power of two choices: two readers picked from the ticket; the faster wins.
-            let list: Vec<BackendId> = candidates().map(|b| b.id).collect();
-            let n = list.len() as u64;
-            if n == 1 {
-                return list.first().copied();
-            }
-            let h = mix(ticket);
-            let a = (h % n) as usize;
-            let mut b = ((h >> 32) % (n - 1)) as usize;
-            if b >= a {
-                b += 1;
-            }
-            let (la, lb) = (load(list[a]), load(list[b]));
-            // Unmeasured readers go first so they get measured.
-            let key = |l: Load| (l.ewma_us != 0, l.ewma_us, l.active);
-            Some(if key(lb) < key(la) { list[b] } else { list[a] })
-        }
+        Policy::RoundRobin => round_robin(candidates(), ticket % total),
+        Policy::LeastConnections => least_connections(candidates, ticket, &load),
+        Policy::Latency => latency(candidates(), ticket, &load),
     }
+}
+
+/// The reader whose weighted slot holds `slot` (`ticket % total weight`).
+fn round_robin<'t>(
+    candidates: impl Iterator<Item = &'t Backend>,
+    mut slot: u64,
+) -> Option<BackendId> {
+    for b in candidates {
+        let w = b.weight as u64;
+        if slot < w {
+            return Some(b.id);
+        }
+        slot -= w;
+    }
+    None
+}
+
+/// Fewest active statements per unit of weight; ties rotate with the ticket.
+fn least_connections<'t, I: Iterator<Item = &'t Backend>>(
+    candidates: impl Fn() -> I,
+    ticket: u64,
+    load: &impl Fn(BackendId) -> Load,
+) -> Option<BackendId> {
+    let n = candidates().count() as u64;
+    let start = ticket % n.max(1);
+    candidates()
+        .enumerate()
+        .min_by_key(|(i, b)| {
+            let active = load(b.id).active as u64;
+            let rotation = (*i as u64 + n - start) % n.max(1);
+            // active/weight compared as fractions: active * LCM-ish scale / weight
+            ((active * 1_000_000) / b.weight as u64, rotation)
+        })
+        .map(|(_, b)| b.id)
+}
+
+/// Power of two choices: two readers picked from the ticket; the faster wins.
+fn latency<'t>(
+    candidates: impl Iterator<Item = &'t Backend>,
+    ticket: u64,
+    load: &impl Fn(BackendId) -> Load,
+) -> Option<BackendId> {
+    let list: Vec<BackendId> = candidates.map(|b| b.id).collect();
+    let n = list.len() as u64;
+    if n <= 1 {
+        return list.first().copied();
+    }
+    let h = mix(ticket);
+    let a = (h % n) as usize;
+    let mut b = ((h >> 32) % (n - 1)) as usize;
+    if b >= a {
+        b += 1;
+    }
+    let (la, lb) = (load(list[a]), load(list[b]));
+    // Unmeasured readers go first so they get measured.
+    let key = |l: Load| (l.ewma_us != 0, l.ewma_us, l.active);
+    Some(if key(lb) < key(la) { list[b] } else { list[a] })
 }
 
 /// A bijective scrambling of the ticket (splitmix64).

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::classify::{Detail, Flags, Kind, Statement, XaVerb};
+use crate::classify::{Detail, Flags, Kind, SetEffect, Statement, XaVerb};
 
 use super::topology::BackendId;
 
@@ -180,27 +180,26 @@ impl SessionState {
                     self.temp_tables.remove(t);
                 }
             }
-            (_, Detail::Set(effect)) => {
-                if let Some(ac) = effect.autocommit {
-                    self.autocommit = ac;
-                }
-                if effect.replay.is_some() && !effect.replayable {
-                    if effect.user_vars_only {
-                        self.user_vars_on_writer = true;
-                    } else {
-                        self.reads_on_writer = true;
-                    }
-                }
-                if effect.replay.is_some() && effect.reads_user_vars && self.user_vars_on_writer {
-                    // A variable computed from one a reader does not have.
-                    if effect.user_vars_only {
-                        self.user_vars_on_writer = true;
-                    } else {
-                        self.reads_on_writer = true;
-                    }
-                }
-            }
+            (_, Detail::Set(effect)) => self.after_set(effect),
             _ => {}
+        }
+    }
+
+    /// A SET that succeeded: autocommit, and what a reader can no longer reproduce.
+    fn after_set(&mut self, effect: &SetEffect) {
+        if let Some(ac) = effect.autocommit {
+            self.autocommit = ac;
+        }
+        let unreproducible = effect.replay.is_some()
+            && (!effect.replayable
+                // A variable computed from one a reader does not have.
+                || (effect.reads_user_vars && self.user_vars_on_writer));
+        if unreproducible {
+            if effect.user_vars_only {
+                self.user_vars_on_writer = true;
+            } else {
+                self.reads_on_writer = true;
+            }
         }
     }
 }

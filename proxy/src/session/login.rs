@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::config::{Config, UserConfig};
 use crate::protocol::auth::{self, Method};
-use crate::protocol::handshake::{is_ssl_request, parse_login, ServerInfo};
+use crate::protocol::handshake::{is_ssl_request, parse_login, ClientLogin, ServerInfo};
 use crate::protocol::rsa::RsaKeys;
 use crate::protocol::SqlError;
 use crate::tls::ClientTls;
@@ -115,70 +115,13 @@ pub async fn authenticate(
             &proposed
         }
     };
-    client
-        .send(&info.greeting(connection_id, &scramble, tls.is_some()), 0)
-        .await?;
-    let Some(mut msg) = client.read_message().await? else {
-        return Err(SessionError::ClientGone);
-    };
-    if let (true, Some(tls)) = (is_ssl_request(&msg.payload()), tls) {
-        client
-            .start_tls(tls)
-            .await
-            .map_err(|e| SessionError::Handshake(format!("TLS: {e}")))?;
-        msg = match client.read_message().await? {
-            Some(m) => m,
-            None => return Err(SessionError::ClientGone),
-        };
-    }
-    let mut seq = msg.reply_seq();
-    if config.server.require_tls && !client.is_tls() {
-        client
-            .send_error(&SqlError::insecure_transport(), seq)
-            .await?;
-        return Err(SessionError::Handshake("TLS required".into()));
-    }
-    let login = match parse_login(&msg.payload()) {
-        Ok(l) => l,
-        Err(e) => {
-            client.send_error(&e.to_sql(), seq).await?;
-            return Err(SessionError::Handshake(e.to_string()));
-        }
-    };
-    let host = client.peer.ip().to_string();
+    let greeting = info.greeting(connection_id, &scramble, tls.is_some());
+    let (login, seq) = handshake_response(client, &greeting, config, tls).await?;
     let Some(user) = config.user(&login.user).cloned() else {
         let using = !login.auth_response.is_empty();
-        Refused::Denied.count();
-        let refused = Refused::Denied.to_sql(&login.user, &host, using);
-        client.send_error(&refused, seq).await?;
-        return Err(SessionError::AuthFailed(login.user.clone()));
+        return Err(refuse(client, Refused::Denied, &login.user, using, seq).await);
     };
-    // Check the proof with the client's plugin when rwsplit speaks it; otherwise switch
-    // the client to mysql_native_password.
-    let method = login
-        .plugin
-        .as_deref()
-        .and_then(Method::from_plugin)
-        .filter(|_| login.caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH));
-    let (method, response) = match method {
-        Some(m) => (m, login.auth_response.clone()),
-        None if !login.caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH) => {
-            (Method::Native, login.auth_response.clone())
-        }
-        None => {
-            let mut data = scramble.to_vec();
-            data.push(0);
-            let sw = AuthSwitchRequest::new(auth::NATIVE, &data[..]);
-            let mut payload = Vec::new();
-            sw.serialize(&mut payload);
-            client.send(&payload, seq).await?;
-            let Some(reply) = client.read_message().await? else {
-                return Err(SessionError::ClientGone);
-            };
-            seq = reply.reply_seq();
-            (Method::Native, reply.payload().into_owned())
-        }
-    };
+    let (method, response, mut seq) = client_proof(client, &login, &scramble, seq).await?;
     let full = method == Method::CachingSha2
         && config.server.caching_sha2_full_auth
         && !user.password.is_empty();
@@ -192,13 +135,8 @@ pub async fn authenticate(
     let user = match verify_user(Some(&user), proven, client.is_tls(), admit) {
         Ok(u) => u,
         Err(refused) => {
-            refused.count();
-            let err = refused.to_sql(&login.user, &host, !response.is_empty());
-            client.send_error(&err, seq).await?;
-            return Err(match refused {
-                Refused::Denied => SessionError::AuthFailed(login.user.clone()),
-                Refused::AtCap => SessionError::AtCap(login.user.clone()),
-            });
+            let using = !response.is_empty();
+            return Err(refuse(client, refused, &login.user, using, seq).await);
         }
     };
     if method == Method::CachingSha2 && !full {
@@ -217,6 +155,103 @@ pub async fn authenticate(
         attrs: login.attrs,
         next_seq: seq,
     })
+}
+
+/// Tells the client why its login was refused (1045, 1203), counted; returns the error
+/// that ends the session (`using`: whether a password was given).
+async fn refuse(
+    client: &mut ClientConn,
+    refused: Refused,
+    name: &str,
+    using: bool,
+    seq: u8,
+) -> SessionError {
+    refused.count();
+    let host = client.peer.ip().to_string();
+    let err = refused.to_sql(name, &host, using);
+    if let Err(e) = client.send_error(&err, seq).await {
+        return e.into();
+    }
+    match refused {
+        Refused::Denied => SessionError::AuthFailed(name.to_string()),
+        Refused::AtCap => SessionError::AtCap(name.to_string()),
+    }
+}
+
+/// Greets the client and reads its handshake response (after TLS when it asks for it
+/// and `tls` is offered). `server.require_tls` refuses a plain connection (3159).
+/// Returns the response and the sequence id for the next packet.
+async fn handshake_response(
+    client: &mut ClientConn,
+    greeting: &[u8],
+    config: &Config,
+    tls: Option<&ClientTls>,
+) -> Result<(ClientLogin, u8), SessionError> {
+    client.send(greeting, 0).await?;
+    let Some(mut msg) = client.read_message().await? else {
+        return Err(SessionError::ClientGone);
+    };
+    if let (true, Some(tls)) = (is_ssl_request(&msg.payload()), tls) {
+        client
+            .start_tls(tls)
+            .await
+            .map_err(|e| SessionError::Handshake(format!("TLS: {e}")))?;
+        msg = match client.read_message().await? {
+            Some(m) => m,
+            None => return Err(SessionError::ClientGone),
+        };
+    }
+    let seq = msg.reply_seq();
+    if config.server.require_tls && !client.is_tls() {
+        client
+            .send_error(&SqlError::insecure_transport(), seq)
+            .await?;
+        return Err(SessionError::Handshake("TLS required".into()));
+    }
+    match parse_login(&msg.payload()) {
+        Ok(l) => Ok((l, seq)),
+        Err(e) => {
+            client.send_error(&e.to_sql(), seq).await?;
+            Err(SessionError::Handshake(e.to_string()))
+        }
+    }
+}
+
+/// The client's proof of its password and the method to check it with: its own
+/// plugin's when rwsplit speaks it; otherwise the client is switched to
+/// mysql_native_password. Returns the sequence id for the next packet too.
+async fn client_proof(
+    client: &mut ClientConn,
+    login: &ClientLogin,
+    scramble: &[u8; 20],
+    seq: u8,
+) -> Result<(Method, Vec<u8>, u8), SessionError> {
+    let plugin_auth = login.caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH);
+    let method = login
+        .plugin
+        .as_deref()
+        .and_then(Method::from_plugin)
+        .filter(|_| plugin_auth);
+    match method {
+        Some(m) => Ok((m, login.auth_response.clone(), seq)),
+        None if !plugin_auth => Ok((Method::Native, login.auth_response.clone(), seq)),
+        None => {
+            let mut data = scramble.to_vec();
+            data.push(0);
+            let sw = AuthSwitchRequest::new(auth::NATIVE, &data[..]);
+            let mut payload = Vec::new();
+            sw.serialize(&mut payload);
+            client.send(&payload, seq).await?;
+            let Some(reply) = client.read_message().await? else {
+                return Err(SessionError::ClientGone);
+            };
+            Ok((
+                Method::Native,
+                reply.payload().into_owned(),
+                reply.reply_seq(),
+            ))
+        }
+    }
 }
 
 /// caching_sha2_password's full authentication, rwsplit as the server: asks for it, then

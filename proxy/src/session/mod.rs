@@ -396,9 +396,8 @@ impl Session {
     }
 
     /// Routes and runs a statement; `call` when it is a prepared statement's execution.
-    /// Carries out the plan: a refusal, the prelude, then its candidates in order (a
-    /// reader not fresh enough, or one that fails before the client saw anything, gives
-    /// way to the next). Returns where it ran and what came back, when it did.
+    /// Carries out the plan: a refusal, the prelude, then its candidates. Returns where
+    /// it ran and what came back, when it did.
     /// `sql` is the statement's text, for its digest (empty: not counted).
     async fn routed(
         &mut self,
@@ -418,9 +417,49 @@ impl Session {
         if let Some(prelude) = plan.prelude {
             self.prelude(prelude).await;
         }
+        let job = Job {
+            msg,
+            call,
+            st,
+            expect,
+            sql,
+        };
+        let Some((served, reason, summary)) = self.walk(&job, &plan, &topo).await? else {
+            return Ok(None);
+        };
+        let ran = Ran {
+            st,
+            served,
+            reason,
+            topo: &topo,
+            started,
+            msg,
+            summary: &summary,
+            sql,
+        };
+        self.finish(ran).await;
+        Ok(Some((served, summary)))
+    }
+
+    /// Runs the statement on the plan's backends in order until one serves it: a reader
+    /// not fresh enough, or one that fails before the client saw anything, gives way to
+    /// the next, and the writer comes last. `None` when the client was told an error.
+    async fn walk(
+        &mut self,
+        job: &Job<'_, '_>,
+        plan: &route::Plan,
+        topo: &Topology,
+    ) -> Result<Option<(Served, Reason, Summary)>, SessionError> {
+        let Job {
+            msg,
+            call,
+            st,
+            expect,
+            sql,
+        } = *job;
         let mut reason = plan.route.reason;
         let mut tried: Vec<BackendId> = Vec::new();
-        let mut served = plan.first(&topo);
+        let mut served = plan.first(topo);
         loop {
             if self.registration.info.is_killed() {
                 // KILL CONNECTION arrived while this statement waited or ran: no retry.
@@ -429,7 +468,7 @@ impl Session {
                 return Ok(None);
             }
             if let (Served::Reader(id), Target::Reader) = (served, plan.route.target) {
-                if self.consistent(id, &topo).await == consistency::Verdict::Other {
+                if self.consistent(id, topo).await == consistency::Verdict::Other {
                     tried.push(id);
                     (served, reason) = plan.after_stale(&tried, reason);
                     continue;
@@ -438,26 +477,13 @@ impl Session {
             trace_statement(self.id, served, reason, st, sql);
             let result = match served {
                 Served::Writer => {
-                    self.run_on_writer(msg, call, expect, &topo, may_write(st))
+                    self.run_on_writer(msg, call, expect, topo, may_write(st))
                         .await
                 }
-                Served::Reader(id) => self.run_on_reader(id, msg, call, expect, &topo).await,
+                Served::Reader(id) => self.run_on_reader(id, msg, call, expect, topo).await,
             };
             match result {
-                Ok(summary) => {
-                    let ran = Ran {
-                        st,
-                        served,
-                        reason,
-                        topo: &topo,
-                        started,
-                        msg,
-                        summary: &summary,
-                        sql,
-                    };
-                    self.finish(ran).await;
-                    return Ok(Some((served, summary)));
-                }
+                Ok(summary) => return Ok(Some((served, reason, summary))),
                 Err(Failure::Retry(id)) => {
                     tried.push(id);
                     served = plan.after_failure(&tried);
@@ -676,6 +702,18 @@ fn may_write(st: &Statement) -> bool {
         _ => false,
     };
     one(st) || st.parts.iter().any(one)
+}
+
+/// A statement to run, as the session received it.
+#[derive(Clone, Copy)]
+struct Job<'a, 'c> {
+    msg: &'a Message,
+    /// A prepared statement's execution.
+    call: Option<&'a prepared::Call<'c>>,
+    st: &'a Statement,
+    expect: Expect,
+    /// Its text (for the digest and the debug log; empty for commands).
+    sql: &'a [u8],
 }
 
 /// A statement that ran, for the counters.
