@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # rwsplit's benchmark: sysbench against a replica directly, through HAProxy in TCP mode
 # (the cost of a bare hop) and through rwsplit, all in one run, on a topology of its own.
+# Targets run in interleaved rounds (each round runs every workload on every target, the
+# order of targets rotating from round to round), and the report gives medians and
+# ranges: on a shared machine one run proves nothing.
 #
-#   benches/run.sh [--time SECONDS] [--threads N] [--table-size N] [--out FILE]
+#   benches/run.sh [--time SECONDS] [--rounds N] [--threads N] [--table-size N]
+#                  [--baseline RWSPLIT_BINARY] [--out FILE]
+#
+# --baseline runs a second rwsplit binary (say, main before a change) as one more target,
+# "baseline", in the same rounds, and reports rwsplit/baseline too.
 #
 # Workloads: oltp_point_select (text protocol), oltp_point_select (prepared statements),
 # oltp_read_only (text protocol, with --skip_trx so its reads can go to replicas).
@@ -17,14 +24,16 @@ set -euo pipefail
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 
-TIME=20 THREADS=8 TABLE_SIZE=100000 OUT=""
+TIME=10 ROUNDS=3 THREADS=8 TABLE_SIZE=100000 OUT="" BASELINE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) TIME=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --baseline) BASELINE=$(realpath "$2"); shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --table-size) TABLE_SIZE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) echo "usage: $0 [--time S] [--threads N] [--table-size N] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--time S] [--rounds N] [--threads N] [--table-size N] [--baseline BIN] [--out FILE]" >&2; exit 2 ;;
   esac
 done
 
@@ -34,7 +43,7 @@ cargo build --release -q -p rwsplit
 WORK=$(mktemp -d /tmp/rwsplit-bench.XXXXXX)
 export RWSPLIT_TOPO_DIR="$WORK/topology" RWSPLIT_TOPO_PORT=${BENCH_PORT:-13316}
 PRIMARY=$RWSPLIT_TOPO_PORT R1=$((PRIMARY + 1)) R2=$((PRIMARY + 2))
-HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11))
+HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11)) BASELINE_PORT=$((PRIMARY + 12))
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -62,13 +71,24 @@ EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
 
-./target/release/rwsplit --listen "127.0.0.1:$RWSPLIT_PORT" --writer "127.0.0.1:$PRIMARY" \
-  --reader "127.0.0.1:$R1" --reader "127.0.0.1:$R2" --user app:app \
-  --monitor-user monitor:monitor --worker-threads "$RWSPLIT_THREADS" --log-level warn \
-  >"$WORK/rwsplit.log" 2>&1 &
-RWSPLIT_PID=$!; PIDS+=("$RWSPLIT_PID")
+# start_rwsplit BINARY PORT LOG -> pid
+start_rwsplit() {
+  "$1" --listen "127.0.0.1:$2" --writer "127.0.0.1:$PRIMARY" \
+    --reader "127.0.0.1:$R1" --reader "127.0.0.1:$R2" --user app:app \
+    --monitor-user monitor:monitor --worker-threads "$RWSPLIT_THREADS" --log-level warn \
+    >"$3" 2>&1 &
+  echo $!
+}
+RWSPLIT_PID=$(start_rwsplit ./target/release/rwsplit "$RWSPLIT_PORT" "$WORK/rwsplit.log")
+PIDS+=("$RWSPLIT_PID")
+PORTS=("$HAPROXY_PORT" "$RWSPLIT_PORT")
+BASELINE_PID=""
+if [ -n "$BASELINE" ]; then
+  BASELINE_PID=$(start_rwsplit "$BASELINE" "$BASELINE_PORT" "$WORK/baseline.log")
+  PIDS+=("$BASELINE_PID"); PORTS+=("$BASELINE_PORT")
+fi
 
-for port in $HAPROXY_PORT $RWSPLIT_PORT; do
+for port in "${PORTS[@]}"; do
   for _ in $(seq 1 100); do
     mariadb -h127.0.0.1 -P"$port" -uapp -papp -e 'select 1' >/dev/null 2>&1 && break
     sleep 0.1
@@ -95,52 +115,102 @@ run() {
       END { printf "%s %s %s %s\n", qps, p95, q, err }'
 }
 
-declare -A QPS P95 CPU
+# Per workload and target: one value per round, space-separated.
+declare -A QPS P95 CPU RATIO BRATIO
 WORKLOADS=("point_select_text:oltp_point_select:--db-ps-mode=disable"
            "point_select_ps:oltp_point_select:--db-ps-mode=auto"
            "read_only_text:oltp_read_only:--db-ps-mode=disable --skip_trx=on")
 TARGETS=("direct:$R1" "haproxy:$HAPROXY_PORT" "rwsplit:$RWSPLIT_PORT")
+[ -n "$BASELINE" ] && TARGETS+=("baseline:$BASELINE_PORT")
+NAMES=(); for t in "${TARGETS[@]}"; do NAMES+=("${t%%:*}"); done
 
-for w in "${WORKLOADS[@]}"; do
-  IFS=: read -r wname workload args <<<"$w"
-  for t in "${TARGETS[@]}"; do
-    IFS=: read -r tname port <<<"$t"
-    pid=""
-    [ "$tname" = haproxy ] && pid=$HAPROXY_PID
-    [ "$tname" = rwsplit ] && pid=$RWSPLIT_PID
-    before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    # shellcheck disable=SC2086
-    read -r qps p95 queries errors < <(run "$port" "$workload" $args)
-    after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
-    QPS[$wname.$tname]=$qps; P95[$wname.$tname]=$p95
-    if [ -n "$pid" ] && [ "${queries:-0}" -gt 0 ]; then
-      CPU[$wname.$tname]=$(awk -v d=$((after - before)) -v hz="$HZ" -v q="$queries" 'BEGIN { printf "%.1f", d / hz / q * 1e6 }')
-    else
-      CPU[$wname.$tname]="-"
+pid_of() {
+  case "$1" in
+    haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;;
+    baseline) echo "$BASELINE_PID" ;; *) echo "" ;;
+  esac
+}
+# CPU steal over the whole run, from /proc/stat (the 8th value of the cpu line).
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+total_ticks() { awk '/^cpu / { s = 0; for (i = 2; i <= NF; i++) s += $i; print s }' /proc/stat; }
+STEAL0=$(steal_ticks) TOTAL0=$(total_ticks)
+
+for round in $(seq 1 "$ROUNDS"); do
+  # Rotate the targets' order each round, so none always runs first or last.
+  n=${#TARGETS[@]}; order=()
+  for i in $(seq 0 $((n - 1))); do order+=("${TARGETS[$(( (i + round - 1) % n ))]}"); done
+  for w in "${WORKLOADS[@]}"; do
+    IFS=: read -r wname workload args <<<"$w"
+    for t in "${order[@]}"; do
+      IFS=: read -r tname port <<<"$t"
+      pid=$(pid_of "$tname")
+      before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+      # shellcheck disable=SC2086
+      read -r qps p95 queries errors < <(run "$port" "$workload" $args)
+      after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+      QPS[$wname.$tname]+="$qps "; P95[$wname.$tname]+="$p95 "
+      if [ -n "$pid" ] && [ "${queries:-0}" -gt 0 ]; then
+        CPU[$wname.$tname]+="$(awk -v d=$((after - before)) -v hz="$HZ" -v q="$queries" 'BEGIN { printf "%.1f", d / hz / q * 1e6 }') "
+      fi
+      if [ "${errors:-0}" != "0" ]; then echo "warning: $wname via $tname: $errors errors" >&2; fi
+    done
+    # This round's ratios, from targets measured minutes apart at most.
+    last() { awk '{ print $NF }' <<<"${QPS[$1]}"; }
+    RATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.haproxy")" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }') "
+    if [ -n "$BASELINE" ]; then
+      BRATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.baseline")" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }') "
     fi
-    if [ "${errors:-0}" != "0" ]; then echo "warning: $wname via $tname: $errors errors" >&2; fi
   done
+  echo "round $round of $ROUNDS done" >&2
 done
+STEAL=$(awk -v s=$(( $(steal_ticks) - STEAL0 )) -v t=$(( $(total_ticks) - TOTAL0 )) 'BEGIN { printf "%.1f", t > 0 ? 100 * s / t : 0 }')
+
+# median and range of space-separated numbers: "median (min-max)"
+stats() {
+  tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk -v d="${2:-1}" '
+    { v[NR] = $1 }
+    END {
+      if (NR == 0) { print "-"; exit }
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.*f (%.*f-%.*f)", d, m, d, v[1], d, v[NR]
+    }'
+}
 
 report() {
-  echo "rwsplit benchmark: sysbench, $THREADS threads, ${TIME}s per run, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs"
+  echo "rwsplit benchmark: sysbench, $THREADS threads, ${TIME}s per run, $ROUNDS interleaved rounds, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs, CPU steal ${STEAL}% over the run"
   echo "direct = one replica, no hop; haproxy = TCP mode, round robin over both replicas;"
   echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
+  [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
+  echo "each cell: median (min-max) over the rounds"
   echo
-  printf '%-20s %-8s %10s %9s %12s\n' workload target qps p95_ms cpu_us/query
+  printf '%-18s %-9s %-26s %-22s %-22s\n' workload target qps p95_ms cpu_us/query
   for w in "${WORKLOADS[@]}"; do
     IFS=: read -r wname _ _ <<<"$w"
-    for t in direct haproxy rwsplit; do
-      printf '%-20s %-8s %10s %9s %12s\n' "$wname" "$t" "${QPS[$wname.$t]}" "${P95[$wname.$t]}" "${CPU[$wname.$t]}"
+    for t in "${NAMES[@]}"; do
+      printf '%-18s %-9s %-26s %-22s %-22s\n' "$wname" "$t" "$(stats "${QPS[$wname.$t]}" 0)" \
+        "$(stats "${P95[$wname.$t]}" 2)" "$(stats "${CPU[$wname.$t]:-}" 1)"
     done
   done
   echo
-  printf '%-20s %18s %22s\n' workload "qps rwsplit/haproxy" "cpu/query rwsplit/haproxy"
+  printf '%-18s %-26s' workload "qps rwsplit/haproxy"
+  [ -n "$BASELINE" ] && printf ' %-26s' "qps rwsplit/baseline"
+  echo "   (per-round ratios: median (min-max))"
   for w in "${WORKLOADS[@]}"; do
     IFS=: read -r wname _ _ <<<"$w"
-    awk -v n="$wname" -v a="${QPS[$wname.rwsplit]}" -v b="${QPS[$wname.haproxy]}" \
-        -v c="${CPU[$wname.rwsplit]}" -v d="${CPU[$wname.haproxy]}" \
-        'BEGIN { printf "%-20s %18.2f %22.2f\n", n, (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
+    printf '%-18s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)"
+    [ -n "$BASELINE" ] && printf ' %-26s' "$(stats "${BRATIO[$wname]}" 2)"
+    echo
+  done
+  echo
+  printf '%-18s %-26s' workload "cpu/query rwsplit/haproxy"
+  [ -n "$BASELINE" ] && printf ' %-26s' "cpu/query rwsplit/baseline"
+  echo "   (ratio of medians)"
+  for w in "${WORKLOADS[@]}"; do
+    IFS=: read -r wname _ _ <<<"$w"
+    med() { stats "$1" 3 | awk '{ print $1 }'; }
+    printf '%-18s %-26s' "$wname" "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.haproxy]:-}")" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    [ -n "$BASELINE" ] && printf ' %-26s' "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.baseline]:-}")" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    echo
   done
 }
 report | tee ${OUT:+"$OUT"}

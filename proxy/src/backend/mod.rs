@@ -1,4 +1,6 @@
-//! Backend connections: login as a client, commands, relaying answers.
+//! Backend connections: login as a client, commands, relaying answers packet by packet,
+//! and each backend's load as every session sees it ([`Loads`]). Who holds a connection
+//! is the session's business (`session::Conns`).
 
 mod conn;
 mod load;

@@ -1,8 +1,9 @@
 //! Backend health: one checking task per backend (mysql_async, the monitor account,
 //! every `monitor.interval_ms`), a heartbeat writer on the writer (lag to the millisecond),
 //! in aurora mode a task reading the cluster's topology, and one builder that turns what
-//! they find into the router's [`Topology`](crate::route::Topology) and publishes it. The
-//! router reads the last published topology; it never waits for the monitor.
+//! they find into the router's [`Topology`](crate::route::Topology) and publishes it in
+//! the [`store`]. The router reads the last published topology; it never waits for the
+//! monitor.
 
 pub mod build;
 mod probe;

@@ -1,6 +1,10 @@
-//! A client session: the per-client loop reads a command, asks the router where it goes,
-//! hands it to that backend connection and relays the answer. Backend connections are
-//! opened lazily (the writer at login) and brought to the session's state before use.
+//! A client session: the per-client loop reads a command, asks the router for a plan,
+//! carries the plan out on backend connections and relays the answer. The session owns
+//! its client connection, its [`SessionState`], its history of session commands, its
+//! prepared statements and (through [`conns::Conns`], their one owner) its backend
+//! connections, opened lazily (the writer at login) and brought to the session's state
+//! before use. Shared across sessions: the [`Registry`] of sessions and the read-your-writes
+//! [`Epochs`].
 
 mod client;
 mod conns;
