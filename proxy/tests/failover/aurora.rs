@@ -1,7 +1,7 @@
 //! aurora mode against an emulation: MariaDB servers, and a table with the columns of
 //! information_schema.replica_host_status that the configured topology query reads.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 
@@ -54,17 +54,6 @@ async fn set_rows(primary: u16, rows: &[(u16, &str, i64, i64)]) {
         .await
         .unwrap();
     }
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn servers_of_reads(port: u16, n: usize) -> std::collections::BTreeSet<u32> {
@@ -124,12 +113,17 @@ async fn aurora_emulation_follows_the_cluster() {
             (p, "MASTER_SESSION_ID", 0, 0),
             (r1, "MASTER_SESSION_ID", 20, 0),
             (r1, "a1", 0, 10),
-            (r2, "a2", 0, 10),
+            (r2, "a2", 0, 11),
             (9, "ghost", 3600, 0),
         ],
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // r2's lag changed (10 to 11 ms) only to show when rwsplit has read these rows.
+    proxy
+        .wait_backend(r2, "with the lag of the new rows", |b| {
+            b.is_some_and(|b| b["lag_ms"] == 11)
+        })
+        .await;
     assert_eq!(writer_id(port).await.unwrap(), ids[0]);
     assert_eq!(servers_of_reads(port, 8).await, [ids[1], ids[2]].into());
 
@@ -143,7 +137,7 @@ async fn aurora_emulation_follows_the_cluster() {
         ],
     )
     .await;
-    wait_for(
+    wait_for_async(
         "the lagging reader to leave",
         Duration::from_secs(5),
         async || servers_of_reads(port, 6).await == [ids[2]].into(),
@@ -161,7 +155,17 @@ async fn aurora_emulation_follows_the_cluster() {
         ],
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // rwsplit has read these rows once r1 carries the writer's lag (0) and p a reader's.
+    proxy
+        .wait_backend(r1, "named the writer by the rows (lag 0)", |b| {
+            b.is_some_and(|b| b["lag_ms"] == 0)
+        })
+        .await;
+    proxy
+        .wait_backend(p, "named a reader by the rows (lag 10)", |b| {
+            b.is_some_and(|b| b["lag_ms"] == 10)
+        })
+        .await;
     let during = writer_id(port).await;
     assert!(
         during.is_err() || during.as_ref().ok() == Some(&ids[0]),
@@ -170,7 +174,7 @@ async fn aurora_emulation_follows_the_cluster() {
     t.script(&["promote", &r1.to_string()]);
     // The emulated table now lives on the new writer too (it replicated); the endpoint
     // (the old primary, now a replica) still answers the topology query.
-    wait_for(
+    wait_for_async(
         "writes to follow the new writer",
         Duration::from_secs(5),
         async || writer_id(port).await.ok() == Some(ids[1]),

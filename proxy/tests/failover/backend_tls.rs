@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -27,19 +27,23 @@ async fn ssl_version(c: &mut Conn, hint: &str) -> String {
 }
 
 /// Waits until the monitor reports `n` readers up.
-fn wait_readers_up(proxy: &Proxy, n: f64) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, page) = http_get(proxy.metrics_port, "/metrics");
-        let up = metric(&page, "rwsplit_backend_up", &[("role", "reader")]);
-        if up == n {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{up} readers up, not {n}:\n{}", proxy.log_text()));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+fn wait_readers_up(proxy: &Proxy, n: f64) {
+    wait_for(
+        &format!("the monitor to report {n} readers up"),
+        Duration::from_secs(10),
+        || {
+            let up = metric(
+                &proxy.metrics(),
+                "rwsplit_backend_up",
+                &[("role", "reader")],
+            );
+            if up == n {
+                Ok(())
+            } else {
+                Err(format!("{up} readers up:\n{}", proxy.log_text()))
+            }
+        },
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -69,7 +73,7 @@ async fn sessions_and_the_monitor_reach_the_backends_over_verified_tls() {
         &t,
         &["--backend-tls", "verify-identity", "--backend-ca-file", &ca],
     );
-    wait_readers_up(&proxy, 2.0).expect("the monitor over TLS");
+    wait_readers_up(&proxy, 2.0);
     let mut c = Conn::new(opts(proxy.port, "app", "app", None))
         .await
         .expect("log in through rwsplit");

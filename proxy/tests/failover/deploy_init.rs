@@ -56,23 +56,24 @@ async fn the_compose_init_script_gives_rwsplit_and_the_app_what_they_need() {
     assert!(err.to_string().contains("1044"), "{err}");
 
     // The monitor's account sees both replicas (read_only, lag) and writes its heartbeat.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (_, page) = http_get(proxy.metrics_port, "/metrics");
-        let up = metric(&page, "rwsplit_backend_up", &[("role", "reader")]);
-        let lag_known = page
-            .lines()
-            .filter(|l| l.starts_with("rwsplit_replica_lag_seconds{"))
-            .count();
-        if up == 2.0 && lag_known == 2 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "readers not up through the monitor account:\n{page}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_for_async(
+        "both readers up, with their lag, through the monitor account",
+        std::time::Duration::from_secs(10),
+        async || {
+            let (_, page) = http_get(proxy.metrics_port, "/metrics");
+            let up = metric(&page, "rwsplit_backend_up", &[("role", "reader")]);
+            let lag_known = page
+                .lines()
+                .filter(|l| l.starts_with("rwsplit_replica_lag_seconds{"))
+                .count();
+            if up == 2.0 && lag_known == 2 {
+                Ok(())
+            } else {
+                Err(page)
+            }
+        },
+    )
+    .await;
     let mut p = root(t.primary).await;
     let beats: Option<i64> = p
         .query_first("SELECT COUNT(*) FROM rwsplit.heartbeat")

@@ -58,6 +58,7 @@ async fn failover_under_load_loses_no_acknowledged_write() {
                         .ok();
                 }
                 let Some(c) = conn.as_mut() else {
+                    // Pacing: a moment before the next connection attempt.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 };
@@ -73,7 +74,7 @@ async fn failover_under_load_loses_no_acknowledged_write() {
                     }
                     Err(mysql_async::Error::Server(_)) => {
                         next += 3; // not acknowledged: it may or may not exist
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        tokio::time::sleep(Duration::from_millis(20)).await; // pacing: no writer yet
                     }
                     Err(_) => {
                         next += 3;
@@ -103,18 +104,52 @@ async fn failover_under_load_loses_no_acknowledged_write() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_for_async(
+        "writes and reads to flow before the kill",
+        Duration::from_secs(20),
+        async || {
+            let (w, r) = (acked.lock().unwrap().len(), reads.load(Ordering::Relaxed));
+            if w > 100 && r > 100 {
+                Ok(())
+            } else {
+                Err(format!("{w} writes, {r} reads"))
+            }
+        },
+    )
+    .await;
     let before_kill = acked.lock().unwrap().len();
     assert!(before_kill > 20, "writes were flowing: {before_kill}");
 
     t.script(&["kill", &t.primary.to_string()]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // rwsplit's monitor sees the primary gone before a replica is promoted.
+    proxy
+        .wait_backend(t.primary, "down", |b| b.is_some_and(|b| b["up"] == false))
+        .await;
     // Promote the replica that received the most.
     let new_writer = most_advanced_replica(&t).await;
     let reads_before_promotion = reads.load(Ordering::Relaxed);
     t.script(&["promote", &new_writer.to_string()]);
     let promoted_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Writes resume on the new writer, and reads go on for a while after that.
+    let resumed_reads = wait_for_async(
+        "a write acknowledged after the promotion",
+        Duration::from_secs(20),
+        async || {
+            let resumed = write_times
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(at, ok)| *ok && *at > promoted_at);
+            resumed.then(|| reads.load(Ordering::Relaxed))
+        },
+    )
+    .await;
+    wait_for_async(
+        "100 reads after writes resumed",
+        Duration::from_secs(20),
+        async || reads.load(Ordering::Relaxed) >= resumed_reads + 100,
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     for h in writers.into_iter().chain(readers) {
         h.await.unwrap();

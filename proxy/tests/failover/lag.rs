@@ -2,6 +2,7 @@
 //! replica costs autocommit reads nothing.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
@@ -42,6 +43,8 @@ async fn a_lagging_replica_leaves_and_comes_back() {
         if id_of(&mut c).await.unwrap() == delayed_id {
             last_read_on_delayed = Instant::now();
         }
+        // Pacing of a loop that measures how long the lagging replica kept getting
+        // reads: time is what is tested.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let out_after = last_read_on_delayed - delayed_at;
@@ -56,15 +59,12 @@ async fn a_lagging_replica_leaves_and_comes_back() {
     // Caught up: it serves reads again.
     t.script(&["delay", &delayed.to_string(), "0"]);
     let back = Instant::now();
-    let mut returned = None;
-    while back.elapsed() < Duration::from_secs(10) {
-        if id_of(&mut c).await.unwrap() == delayed_id {
-            returned = Some(back.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let returned = returned.expect("the replica never got reads again");
+    let returned = wait_for_async(
+        "the caught-up replica to get reads again",
+        Duration::from_secs(10),
+        async || (id_of(&mut c).await.unwrap() == delayed_id).then(|| back.elapsed()),
+    )
+    .await;
     assert!(
         returned < Duration::from_secs(6),
         "came back after {returned:?}"
@@ -79,9 +79,14 @@ async fn a_killed_replica_costs_autocommit_reads_nothing() {
     let victim = t.replicas[0];
     let port = proxy.port;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Reads served so far: by any server, and by the victim.
+    let served = std::sync::Arc::new(AtomicU64::new(0));
+    let served_by_victim = std::sync::Arc::new(AtomicU64::new(0));
+    let victim_id = ids[1];
     let mut readers = Vec::new();
     for _ in 0..4 {
-        let stop = stop.clone();
+        let (stop, served, served_by_victim) =
+            (stop.clone(), served.clone(), served_by_victim.clone());
         readers.push(tokio::spawn(async move {
             let mut c = mysql_async::Conn::new(opts(port, "app", "app", None))
                 .await
@@ -97,6 +102,10 @@ async fn a_killed_replica_costs_autocommit_reads_nothing() {
                     Ok(Some((id, _))) => {
                         ok += 1;
                         *by_server.entry(id).or_insert(0u64) += 1;
+                        served.fetch_add(1, Ordering::Relaxed);
+                        if id == victim_id {
+                            served_by_victim.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     Ok(None) => errors.push("no row".to_string()),
                     Err(e) => errors.push(e.to_string()),
@@ -105,11 +114,39 @@ async fn a_killed_replica_costs_autocommit_reads_nothing() {
             (ok, errors, by_server)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Reads flow, the victim among the servers.
+    wait_for_async(
+        "reads on the victim under load",
+        Duration::from_secs(10),
+        async || served_by_victim.load(Ordering::Relaxed) > 0,
+    )
+    .await;
     t.script(&["kill", &victim.to_string()]);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The monitor sees it down; reads go on while it is.
+    proxy
+        .wait_backend(victim, "down", |b| b.is_some_and(|b| b["up"] == false))
+        .await;
+    let at_down = served.load(Ordering::Relaxed);
+    wait_for_async(
+        "100 reads while the victim is down",
+        Duration::from_secs(10),
+        async || served.load(Ordering::Relaxed) >= at_down + 100,
+    )
+    .await;
     t.script(&["start", &victim.to_string()]);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Back: the monitor finds it eligible; reads go on.
+    proxy
+        .wait_backend(victim, "up and eligible", |b| {
+            b.is_some_and(|b| b["up"] == true && b["eligible"] == true)
+        })
+        .await;
+    let at_back = served.load(Ordering::Relaxed);
+    wait_for_async(
+        "100 reads after the victim is back",
+        Duration::from_secs(10),
+        async || served.load(Ordering::Relaxed) >= at_back + 100,
+    )
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
     let mut servers: HashMap<u32, u64> = HashMap::new();
@@ -130,13 +167,10 @@ async fn a_killed_replica_costs_autocommit_reads_nothing() {
     let mut c = mysql_async::Conn::new(opts(proxy.port, "app", "app", None))
         .await
         .unwrap();
-    let mut back = false;
-    for _ in 0..40 {
-        if id_of(&mut c).await.unwrap() == ids[1] {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(back, "the restarted replica got no reads");
+    wait_for_async(
+        "reads on the restarted replica (a fresh connection)",
+        Duration::from_secs(4),
+        async || id_of(&mut c).await.unwrap() == ids[1],
+    )
+    .await;
 }

@@ -149,6 +149,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                     conn = connect().await.ok();
                 }
                 let Some(c) = conn.as_mut() else {
+                    // Pacing: a moment before the next connection attempt.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 };
@@ -162,6 +163,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                         latest.store(key, Ordering::Release);
                     }
                     Err(mysql_async::Error::Server(_)) => {
+                        // Pacing: a moment before the next write (no writer yet).
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     }
@@ -189,12 +191,14 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                         conn = connect().await.ok();
                     }
                     let Some(c) = conn.as_mut() else {
+                        // Pacing: a moment before the next connection attempt.
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     };
                     // The key is read before the statement is sent: acknowledged by then.
                     let key = latest.load(Ordering::Acquire);
                     if key == 0 {
+                        // Pacing: nothing acknowledged to read back yet.
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
@@ -202,6 +206,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                         Ok(Some(r)) => reads.lock().unwrap().push(r),
                         Ok(None) => {}
                         Err(mysql_async::Error::Server(_)) => {
+                            // Pacing: a moment before the next read.
                             tokio::time::sleep(Duration::from_millis(5)).await
                         }
                         Err(_) => conn = None,
@@ -211,10 +216,33 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
         }
     }
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Both kinds of reads flow before the kill.
+    let kinds_flow = |rs: &[Read], n: usize| {
+        rs.len() >= n
+            && rs.iter().any(|r| r.own)
+            && (consistency != "global" || rs.iter().any(|r| !r.own))
+    };
+    wait_for_async(
+        "reads of the ledger to flow before the kill",
+        Duration::from_secs(30),
+        async || {
+            let rs = reads.lock().unwrap();
+            if kinds_flow(&rs, 200) {
+                Ok(())
+            } else {
+                Err(format!("{} reads", rs.len()))
+            }
+        },
+    )
+    .await;
     let killed_at = Instant::now();
     t.script(&["kill", &t.primary.to_string()]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // rwsplit's monitor sees the primary gone before a replica is promoted.
+    proxy
+        .wait_backend(t.primary, "down (or gone)", |b| {
+            b.is_none_or(|b| b["up"] == false)
+        })
+        .await;
     let new_writer = promote_most_advanced(&t).await;
     if mode == Mode::Aurora {
         let others: Vec<u16> = t
@@ -225,7 +253,43 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
             .collect();
         set_aurora_rows(new_writer, &others).await;
     }
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Writes move to the new writer; then both kinds of reads flow again, replicas
+    // serving some.
+    let new_writer_id: Option<u32> = root(new_writer)
+        .await
+        .query_first("SELECT @@server_id")
+        .await
+        .unwrap();
+    wait_for_async(
+        "writes on the new writer, then reads of both kinds, some by a replica",
+        Duration::from_secs(60),
+        async || {
+            let moved = acked
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(at, _)| *at > killed_at)
+                .map(|(at, _)| *at);
+            let Some(moved) = moved else {
+                return Err("no write acknowledged since the kill".to_string());
+            };
+            let rs = reads.lock().unwrap();
+            let after: Vec<Read> = rs.iter().filter(|r| r.started >= moved).cloned().collect();
+            let by_replicas = after
+                .iter()
+                .filter(|r| Some(r.server) != new_writer_id)
+                .count();
+            if kinds_flow(&after, 300) && by_replicas > 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} reads since, {by_replicas} by replicas",
+                    after.len()
+                ))
+            }
+        },
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     writer.await.unwrap();
     for r in readers {

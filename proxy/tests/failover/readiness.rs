@@ -1,6 +1,6 @@
 //! /readyz follows the writer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -10,18 +10,18 @@ async fn readyz_turns_unready_when_the_writer_is_down() {
     let proxy = Proxy::start_on(&t, &[]);
     assert_eq!(http_get(proxy.metrics_port, "/readyz").0, 200);
     t.script(&["kill", &t.primary.to_string()]);
-    let start = Instant::now();
-    let mut down = None;
-    while start.elapsed() < Duration::from_secs(5) {
-        let (status, body) = http_get(proxy.metrics_port, "/readyz");
-        if status == 503 {
-            assert!(body.contains("writer"), "{body}");
-            down = Some(start.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(down.is_some(), "/readyz stayed ready with the writer down");
+    wait_for_async(
+        "/readyz to turn unready with the writer down",
+        Duration::from_secs(5),
+        async || {
+            let (status, body) = http_get(proxy.metrics_port, "/readyz");
+            if status == 503 {
+                assert!(body.contains("writer"), "{body}");
+            }
+            status == 503
+        },
+    )
+    .await;
     assert_eq!(
         http_get(proxy.metrics_port, "/healthz").0,
         200,
@@ -33,14 +33,10 @@ async fn readyz_turns_unready_when_the_writer_is_down() {
         0.0
     );
     t.script(&["start", &t.primary.to_string()]);
-    let start = Instant::now();
-    let mut ready = false;
-    while start.elapsed() < Duration::from_secs(5) {
-        if http_get(proxy.metrics_port, "/readyz").0 == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "/readyz did not come back");
+    wait_for_async(
+        "/readyz to come back with the writer",
+        Duration::from_secs(5),
+        async || http_get(proxy.metrics_port, "/readyz").0 == 200,
+    )
+    .await;
 }

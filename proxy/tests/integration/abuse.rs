@@ -29,7 +29,7 @@ fn four_thousand_idle_clients_are_held_and_the_next_one_gets_1040() {
     let proxy = Proxy::start_on(&topo, &["--max-client-connections", &CLIENTS.to_string()]);
     let warm = Raw::login(proxy.port, "app", "app", "mysql_native_password");
     drop(warm);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_client_connections(&proxy, 0);
     let before = proxy.rss_kib();
 
     // 4,000 logged-in clients from 4 threads, all held open and idle.
@@ -59,7 +59,7 @@ fn four_thousand_idle_clients_are_held_and_the_next_one_gets_1040() {
             .collect()
     });
     assert_eq!(held.len(), CLIENTS);
-    std::thread::sleep(Duration::from_secs(1));
+    wait_client_connections(&proxy, CLIENTS);
     let after = proxy.rss_kib();
     println!(
         "rwsplit (debug build) VmRSS {before} KiB -> {after} KiB with {CLIENTS} idle clients: \
@@ -89,23 +89,34 @@ fn four_thousand_idle_clients_are_held_and_the_next_one_gets_1040() {
     let _ = gone.stream.flush();
     drop(gone);
     // The slot frees once rwsplit sees the client gone; until then a newcomer gets 1040.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_for("room after a client left", Duration::from_secs(10), || {
         let (_, answers) = Raw::login(proxy.port, "app", "app", "mysql_native_password");
         if answers.last().and_then(|p| p.first().copied()) == Some(0x00) {
-            break;
+            return true;
         }
         assert_eq!(
             answers.first().and_then(|p| err_code(p)),
             Some(1040),
             "{answers:?}"
         );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no room after a client left"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        false
+    });
+}
+
+/// Waits until rwsplit counts `n` client connections (`rwsplit_client_connections`).
+fn wait_client_connections(proxy: &Proxy, n: usize) {
+    wait_for(
+        &format!("rwsplit_client_connections to be {n}"),
+        Duration::from_secs(30),
+        || {
+            let v = metric(&proxy.metrics(), "rwsplit_client_connections", &[]);
+            if v == n as f64 {
+                Ok(())
+            } else {
+                Err(format!("{v}"))
+            }
+        },
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -114,11 +114,13 @@ async fn kill_of_another_accounts_session_is_refused_unless_the_account_has_admi
     let victim_id = victim.id();
     let sleeper = tokio::spawn(async move {
         let started = Instant::now();
-        let r: Result<Option<i64>, _> = victim.query_first("SELECT SLEEP(20)").await;
+        let r: Result<Option<i64>, _> = victim
+            .query_first("SELECT SLEEP(20) /* it_admin_kill_victim */")
+            .await;
         let next = victim.query_drop("SELECT 1").await;
         (started.elapsed(), r.is_ok(), next.is_ok())
     });
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_running(&topology().all(), "it_admin_kill_victim").await;
     let mut boss = as_user(&proxy, &admin, None).await;
     boss.query_drop(format!("KILL {victim_id}")).await.unwrap();
     let (elapsed, _, next_ok) = sleeper.await.unwrap();
@@ -207,8 +209,9 @@ async fn change_user_verifies_the_new_user_as_login_does() {
         .unwrap_or_else(|| panic!("session {id} missing from SHOW SESSIONS:\n{sessions}"));
     assert_eq!(line.split('\t').nth(1), Some(plain.as_str()), "{line}");
     // The cap counts sessions: once the holder leaves, the change passes.
+    let holder_id = holder.id();
     drop(holder);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.wait_session_gone(holder_id).await;
     let mut c = app(&proxy).await;
     c.change_user(to(&capped)).await.unwrap();
     let who: Option<String> = c.query_first("SELECT CURRENT_USER()").await.unwrap();

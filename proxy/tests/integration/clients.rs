@@ -214,6 +214,7 @@ cur = c.cursor()
 cur.execute("SET wait_timeout=" + wait)
 cur.execute("SELECT @@session.wait_timeout")
 print("set", cur.fetchone()[0])
+# Staying idle for this long is what is tested (against the session's wait_timeout).
 time.sleep(idle)
 try:
     cur.execute("SELECT 1")

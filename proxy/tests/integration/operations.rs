@@ -17,7 +17,15 @@ async fn sigterm_lets_an_open_transaction_commit() {
     c.query_drop("BEGIN").await.unwrap();
     c.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
     proxy.signal("-TERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_async(
+        "/readyz to say the listener is down after SIGTERM",
+        Duration::from_secs(10),
+        async || {
+            let (status, body) = http_get(proxy.metrics_port, "/readyz");
+            status == 503 && body.contains("listener is not up")
+        },
+    )
+    .await;
     // New clients are refused.
     let refused = mysql_async::Conn::new(opts(proxy.port, "app", "app", None)).await;
     assert!(
@@ -200,7 +208,11 @@ async fn offline_drains_a_reader_without_client_errors() {
         &format!("SET BACKEND '127.0.0.1:{drained}' OFFLINE"),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy
+        .wait_backend(drained, "drained (offline, not eligible)", |b| {
+            b.is_some_and(|b| b["offline"] == true && b["eligible"] == false)
+        })
+        .await;
     let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
     assert_eq!(id, Some(ids[1]), "the open transaction stays where it is");
     c.query_drop("COMMIT").await.unwrap();
@@ -212,7 +224,11 @@ async fn offline_drains_a_reader_without_client_errors() {
         .unwrap()
         .contains("offline"));
     admin_cli(&proxy, &format!("SET BACKEND '127.0.0.1:{drained}' ONLINE")).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy
+        .wait_backend(drained, "back (online, eligible)", |b| {
+            b.is_some_and(|b| b["offline"] == false && b["eligible"] == true)
+        })
+        .await;
     let mut back = false;
     for _ in 0..6 {
         let id: Option<u32> = c.query_first("SELECT @@server_id").await.unwrap();
@@ -261,7 +277,11 @@ async fn sighup_reloads_the_reader_list_and_refuses_a_bad_config() {
     // Add the second reader; SIGHUP; the same session sees it.
     write_config(&file, &[t.replicas[0], t.replicas[1]], "");
     proxy.signal("-HUP");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    proxy
+        .wait_backend(t.replicas[1], "added by the reload and eligible", |b| {
+            b.is_some_and(|b| b["eligible"] == true)
+        })
+        .await;
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..8 {
         served(
@@ -277,12 +297,7 @@ async fn sighup_reloads_the_reader_list_and_refuses_a_bad_config() {
     // A bad file is refused, with the reason, and the old configuration stays.
     std::fs::write(&file, "[backends]\nwriter = \"nope\"\n").unwrap();
     proxy.signal("-HUP");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        proxy.log_text().contains("configuration not reloaded"),
-        "{}",
-        proxy.log_text()
-    );
+    proxy.wait_log("configuration not reloaded").await;
     let err = admin_cli(&proxy, "RELOAD CONFIG").unwrap_err();
     assert!(err.contains("backends.writer"), "{err}");
     let mut seen = std::collections::BTreeSet::new();
@@ -296,7 +311,14 @@ async fn sighup_reloads_the_reader_list_and_refuses_a_bad_config() {
     // RELOAD CONFIG with a good file.
     write_config(&file, &[t.replicas[1]], "");
     admin_cli(&proxy, "RELOAD CONFIG").unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    proxy
+        .wait_backend(t.replicas[0], "removed by the reload", |b| b.is_none())
+        .await;
+    proxy
+        .wait_backend(t.replicas[1], "eligible", |b| {
+            b.is_some_and(|b| b["eligible"] == true)
+        })
+        .await;
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..6 {
         served(
@@ -317,10 +339,12 @@ async fn kill_query_and_kill_connection_by_the_id_clients_see() {
     let port = proxy.port;
     let sleeper = tokio::spawn(async move {
         let started = std::time::Instant::now();
-        let r: Result<Option<i64>, _> = victim.query_first("SELECT SLEEP(20)").await;
+        let r: Result<Option<i64>, _> = victim
+            .query_first("SELECT SLEEP(20) /* it_kill_query_victim */")
+            .await;
         (started.elapsed(), r.map_err(|e| e.to_string()), victim)
     });
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait_running(&topology().all(), "it_kill_query_victim").await;
     let mut killer = mysql_async::Conn::new(opts(port, "app", "app", None))
         .await
         .unwrap();
@@ -347,7 +371,7 @@ async fn kill_query_and_kill_connection_by_the_id_clients_see() {
         .query_drop(format!("KILL CONNECTION {victim_id}"))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.wait_session_gone(victim_id).await;
     assert!(
         victim.query_drop("SELECT 1").await.is_err(),
         "the killed session still answers"

@@ -25,7 +25,25 @@ async fn least_connections_sends_no_read_to_a_reader_busy_with_a_long_statement(
             .unwrap();
         r.map(|(id, _)| id)
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // rwsplit counts the long statement as active on its reader.
+    wait_for_async(
+        "a reader with the long statement active in /status",
+        Duration::from_secs(10),
+        async || {
+            let status = proxy.status();
+            let busy = status["backends"].as_array().is_some_and(|bs| {
+                bs.iter().any(|b| {
+                    b["role"] == "reader" && b["statements_active"].as_u64().unwrap_or(0) >= 1
+                })
+            });
+            if busy {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        },
+    )
+    .await;
     let mut c = app(&proxy).await;
     let mut served = Vec::new();
     for _ in 0..20 {
@@ -58,22 +76,31 @@ async fn latency_gives_a_slowed_reader_only_a_small_share() {
     // The first replica is slowed: root on it holds a write lock on the table the reads
     // read, 300 ms at a time.
     let stop = Arc::new(AtomicBool::new(false));
+    let locked = Arc::new(AtomicBool::new(false));
     let slow = t.replicas[0];
     let locker = {
-        let (stop, db) = (stop.clone(), db.clone());
+        let (stop, locked, db) = (stop.clone(), locked.clone(), db.clone());
         tokio::spawn(async move {
             let mut c = root(slow).await;
             while !stop.load(Ordering::Relaxed) {
                 c.query_drop(format!("LOCK TABLES `{db}`.t WRITE"))
                     .await
                     .unwrap();
+                locked.store(true, Ordering::Relaxed);
+                // How long the lock is held is what makes this reader slow.
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 c.query_drop("UNLOCK TABLES").await.unwrap();
+                // Pacing: a moment unlocked before the next lock.
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_for_async(
+        "the locker to hold its first lock",
+        Duration::from_secs(10),
+        async || locked.load(Ordering::Relaxed),
+    )
+    .await;
     let proxy = Proxy::start(&["--policy", "latency"]);
     let mut c = app(&proxy).await;
     let mut by_server: BTreeMap<u32, u32> = BTreeMap::new();

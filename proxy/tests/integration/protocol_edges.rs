@@ -166,17 +166,18 @@ async fn over_max_client_connections_a_client_gets_1040_and_the_others_go_on() {
     }
     // A slot freed is a slot to take.
     a.disconnect().await.expect("quit");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut c = loop {
-        match mysql_async::Conn::new(opts(proxy.port, "app", "app", None)).await {
-            Ok(c) => break c,
-            Err(e) if std::time::Instant::now() < deadline => {
+    let mut c = wait_for_async(
+        "the freed slot to be given back",
+        std::time::Duration::from_secs(5),
+        async || match mysql_async::Conn::new(opts(proxy.port, "app", "app", None)).await {
+            Ok(c) => Ok(c),
+            Err(e) => {
                 assert!(format!("{e:?}").contains("1040"), "{e:?}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err(format!("{e:?}"))
             }
-            Err(e) => panic!("the freed slot was not given back: {e:?}"),
-        }
-    };
+        },
+    )
+    .await;
     let one: Option<i64> = c.query_first("SELECT 1").await.expect("served");
     assert_eq!(one, Some(1));
     let (_, page) = http_get(proxy.metrics_port, "/metrics");
@@ -212,21 +213,12 @@ async fn a_user_over_its_max_connections_gets_1203_and_other_users_go_on() {
     other.query_drop("SELECT 1").await.expect("other user");
     a.query_drop("SELECT 1").await.expect("still served");
     a.disconnect().await.expect("quit");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match capped().await {
-            Ok(mut c) => {
-                c.query_drop("SELECT 1").await.expect("served");
-                break;
-            }
-            Err(e) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "slot not freed: {e:?}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    }
+    let mut c = wait_for_async(
+        "the capped user's slot to be freed",
+        std::time::Duration::from_secs(5),
+        async || capped().await.map_err(|e| format!("{e:?}")),
+    )
+    .await;
+    c.query_drop("SELECT 1").await.expect("served");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -99,21 +99,27 @@ impl Proxy {
         }
     }
 
-    /// Ok once the listener accepts; Err(log) if the process exited or never listened.
+    /// Ok once rwsplit serves clients: its listener is up (`/readyz` no longer says it is
+    /// not), which it is only after the monitor checked every backend once (or gave up
+    /// waiting for one); Err(log) if the process exited or never got there.
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
+        // Ok(true): serving; Ok(false): exited.
+        let started = poll(Duration::from_secs(15), || {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return Err(self.log_text());
+                return Ok(false);
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                // Let the monitor see the readers once.
-                std::thread::sleep(Duration::from_millis(300));
-                return Ok(());
+            match try_http_get(self.metrics_port, "/readyz", Duration::from_secs(2)) {
+                Some((200, _)) => Ok(true),
+                Some((_, body)) if !body.contains("listener is not up") => Ok(true),
+                Some((status, body)) => Err(format!("/readyz: {status} {body}")),
+                None => Err("/readyz: no answer".to_string()),
             }
-            std::thread::sleep(Duration::from_millis(50));
+        });
+        match started {
+            // Another process could have answered on the metrics port: ours must be alive.
+            Ok(true) if !matches!(self.child.try_wait(), Ok(Some(_))) => Ok(()),
+            _ => Err(self.log_text()),
         }
-        Err(self.log_text())
     }
 
     pub fn log_text(&self) -> String {
@@ -128,15 +134,239 @@ impl Proxy {
 
     /// Waits for the process to exit; returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return st.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+        poll(timeout, || match self.child.try_wait() {
+            Ok(Some(st)) => Ok(st.code()),
+            _ => Err(None::<String>),
+        })
+        .ok()
+        .flatten()
     }
+
+    /// `/status`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let (code, body) = http_get(self.metrics_port, "/status");
+        assert_eq!(code, 200, "/status: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("/status is not JSON ({e}): {body}"))
+    }
+
+    /// The entry of `/status` for the backend on 127.0.0.1:`port`, if it is listed.
+    pub fn backend_status(&self, port: u16) -> Option<serde_json::Value> {
+        let addr = format!("127.0.0.1:{port}");
+        self.status()["backends"]
+            .as_array()?
+            .iter()
+            .find(|b| b["address"] == addr.as_str())
+            .cloned()
+    }
+
+    /// Waits until `/status` shows the backend on 127.0.0.1:`port` as `what` says
+    /// (`ok` is given its entry; None when it is not listed); panics naming `what`
+    /// and with the last `/status` seen.
+    pub async fn wait_backend(
+        &self,
+        port: u16,
+        what: &str,
+        ok: impl Fn(Option<&serde_json::Value>) -> bool,
+    ) {
+        wait_for_async(
+            &format!("/status to show 127.0.0.1:{port} {what}"),
+            Duration::from_secs(10),
+            async || {
+                let status = self.status();
+                let addr = format!("127.0.0.1:{port}");
+                let entry = status["backends"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|b| b["address"] == addr.as_str()));
+                if ok(entry) {
+                    Ok(())
+                } else {
+                    Err(status.to_string())
+                }
+            },
+        )
+        .await
+    }
+
+    /// `/metrics`.
+    pub fn metrics(&self) -> String {
+        let (code, page) = http_get(self.metrics_port, "/metrics");
+        assert_eq!(code, 200, "/metrics: {page}");
+        page
+    }
+
+    /// The ids of the client sessions the admin interface lists (SHOW SESSIONS).
+    pub fn session_ids(&self) -> Vec<u32> {
+        let out = admin_cli(self, "SHOW SESSIONS").expect("SHOW SESSIONS");
+        out.lines()
+            .filter_map(|l| l.split('\t').next()?.parse().ok())
+            .collect()
+    }
+
+    /// Waits until session `id` is gone from SHOW SESSIONS.
+    pub async fn wait_session_gone(&self, id: u32) {
+        wait_for_async(
+            &format!("session {id} to leave SHOW SESSIONS"),
+            Duration::from_secs(10),
+            async || {
+                let ids = self.session_ids();
+                if ids.contains(&id) {
+                    Err(format!("sessions {ids:?}"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await
+    }
+
+    /// Waits until rwsplit's log has a line containing `needle`.
+    pub async fn wait_log(&self, needle: &str) {
+        wait_for_async(
+            &format!("rwsplit to log {needle:?}"),
+            Duration::from_secs(10),
+            async || {
+                let log = self.log_text();
+                if log.contains(needle) {
+                    Ok(())
+                } else {
+                    Err(format!("log:\n{log}"))
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// How often the waits below look again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// What a check of a wait returns: `true`, `Some(value)` or `Ok(value)` once what is
+/// awaited holds; `false`, `None` or `Err(what was seen)` while it does not yet.
+pub trait Outcome {
+    type Value;
+    fn into_result(self) -> Result<Self::Value, Option<String>>;
+}
+
+impl Outcome for bool {
+    type Value = ();
+    fn into_result(self) -> Result<(), Option<String>> {
+        if self {
+            Ok(())
+        } else {
+            Err(None)
+        }
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    type Value = T;
+    fn into_result(self) -> Result<T, Option<String>> {
+        self.ok_or(None)
+    }
+}
+
+impl<T> Outcome for Result<T, String> {
+    type Value = T;
+    fn into_result(self) -> Result<T, Option<String>> {
+        self.map_err(Some)
+    }
+}
+
+impl<T> Outcome for Result<T, Option<String>> {
+    type Value = T;
+    fn into_result(self) -> Result<T, Option<String>> {
+        self
+    }
+}
+
+/// Runs `check` every 50 ms until it succeeds or `timeout` has passed: its value, or
+/// what it last reported.
+pub fn poll<O: Outcome>(
+    timeout: Duration,
+    mut check: impl FnMut() -> O,
+) -> Result<O::Value, Option<String>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match check().into_result() {
+            Ok(v) => return Ok(v),
+            Err(last) => last,
+        };
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// As `poll`, for a check that awaits (the test's runtime goes on between checks).
+pub async fn poll_async<O: Outcome>(
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> O,
+) -> Result<O::Value, Option<String>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match check().await.into_result() {
+            Ok(v) => return Ok(v),
+            Err(last) => last,
+        };
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+fn timed_out(what: &str, timeout: Duration, last: Option<String>) -> ! {
+    match last {
+        Some(last) => panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}"),
+        None => panic!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
+/// Waits until `check` succeeds (see `Outcome`) and returns its value; after `timeout`
+/// fails the test, saying that it waited for `what` and what it saw last.
+pub fn wait_for<O: Outcome>(what: &str, timeout: Duration, check: impl FnMut() -> O) -> O::Value {
+    poll(timeout, check).unwrap_or_else(|last| timed_out(what, timeout, last))
+}
+
+/// As `wait_for`, for a check that awaits.
+pub async fn wait_for_async<O: Outcome>(
+    what: &str,
+    timeout: Duration,
+    check: impl AsyncFnMut() -> O,
+) -> O::Value {
+    match poll_async(timeout, check).await {
+        Ok(v) => v,
+        Err(last) => timed_out(what, timeout, last),
+    }
+}
+
+/// Waits until a statement whose text contains `marker` runs on one of `ports` (the
+/// server's processlist shows it); returns that server's port.
+pub async fn wait_running(ports: &[u16], marker: &str) -> u16 {
+    wait_for_async(
+        &format!("a statement with {marker:?} in a server's processlist"),
+        Duration::from_secs(10),
+        async || {
+            for p in ports {
+                let mut c = root(*p).await;
+                let n: Option<u64> = c
+                    .exec_first(
+                        "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                         WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()",
+                        (marker,),
+                    )
+                    .await
+                    .expect("processlist");
+                let _ = c.disconnect().await;
+                if n.unwrap_or(0) > 0 {
+                    return Some(*p);
+                }
+            }
+            None
+        },
+    )
+    .await
 }
 
 impl Proxy {
@@ -293,14 +523,25 @@ pub fn python_args(script: &str, args: &[&str]) -> String {
 
 /// A plain HTTP GET on 127.0.0.1: (status, body).
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect HTTP");
+    http_request(s, path, Duration::from_secs(10))
+}
+
+/// A plain HTTP GET on 127.0.0.1: (status, body); None when nothing listens on `port` or
+/// nothing answered within `timeout`.
+pub fn try_http_get(port: u16, path: &str, timeout: Duration) -> Option<(u16, String)> {
+    let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    Some(http_request(s, path, timeout)).filter(|(status, _)| *status != 0)
+}
+
+/// GET `path` on `s` (status 0: no answer).
+fn http_request(mut s: TcpStream, path: &str, timeout: Duration) -> (u16, String) {
     use std::io::Read;
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect HTTP");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(
+    s.set_read_timeout(Some(timeout)).ok();
+    let _ = write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
+    );
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).into_owned();

@@ -7,11 +7,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::free_port;
+use crate::support::{free_port, wait_for};
 
 /// `name` on PATH, else in /usr/bin (where Debian's package puts it).
 pub fn tool(name: &str) -> PathBuf {
@@ -87,25 +87,24 @@ impl Prometheus {
                 .spawn()
                 .expect("start prometheus");
             let mut p = Prometheus { child, port, dir };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
+            // Ready (true), or gone because its port was taken (false).
+            let ready = wait_for("prometheus to be ready", Duration::from_secs(30), || {
                 if let Ok(Some(_)) = p.child.try_wait() {
                     let text = p.log();
                     if text.contains("address already in use") {
-                        break; // dropped (killed, removed); next port
+                        return Ok(false);
                     }
                     panic!("prometheus exited; log:\n{text}");
                 }
-                if matches!(p.get("/-/ready"), Ok((200, _))) {
-                    return p;
+                match p.get("/-/ready") {
+                    Ok((200, _)) => Ok(true),
+                    other => Err(format!("/-/ready: {other:?}; log:\n{}", p.log())),
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "prometheus not ready within 30 s; log:\n{}",
-                    p.log()
-                );
-                std::thread::sleep(Duration::from_millis(100));
+            });
+            if ready {
+                return p;
             }
+            // Dropped (killed, removed); next port.
         }
         panic!("prometheus did not start: its port was taken four times");
     }
@@ -204,25 +203,15 @@ impl Prometheus {
         }
     }
 
-    /// Polls `probe` every 200 ms until it returns Some, for at most `limit`; panics with
-    /// `what` and the last thing seen otherwise.
+    /// Polls `probe` until it returns Ok, for at most `limit`; panics with `what` and
+    /// the last thing seen otherwise.
     pub fn wait_for<T>(
         &self,
         what: &str,
         limit: Duration,
         mut probe: impl FnMut(&Prometheus) -> Result<T, String>,
     ) -> T {
-        let deadline = Instant::now() + limit;
-        loop {
-            let last = match probe(self) {
-                Ok(v) => return v,
-                Err(e) => e,
-            };
-            if Instant::now() > deadline {
-                panic!("Prometheus: {what} not within {limit:?}; last: {last}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        wait_for(&format!("Prometheus: {what}"), limit, || probe(self))
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 
@@ -147,27 +147,29 @@ async fn prometheus_sees_the_traffic_the_dashboard_has_data_and_a_killed_replica
 
     // Before Prometheus starts, every series the counted phase touches exists: reads on
     // both replicas, writes on the primary.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        for r in readers.iter_mut() {
-            let _: Option<u64> = r.query_first("SELECT COUNT(*) FROM t").await.expect("read");
-        }
-        let (_, page) = http_get(proxy.metrics_port, "/metrics");
-        let served = |p: u16| {
-            metric(
-                &page,
-                "rwsplit_queries_total",
-                &[("route", "reader"), ("backend", &addr(p))],
-            )
-        };
-        if t.replicas.iter().all(|p| served(*p) > 0.0) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a replica got no read in 20 s:\n{page}"
-        );
-    }
+    wait_for_async(
+        "reads on both replicas",
+        Duration::from_secs(20),
+        async || {
+            for r in readers.iter_mut() {
+                let _: Option<u64> = r.query_first("SELECT COUNT(*) FROM t").await.expect("read");
+            }
+            let (_, page) = http_get(proxy.metrics_port, "/metrics");
+            let served = |p: u16| {
+                metric(
+                    &page,
+                    "rwsplit_queries_total",
+                    &[("route", "reader"), ("backend", &addr(p))],
+                )
+            };
+            if t.replicas.iter().all(|p| served(*p) > 0.0) {
+                Ok(())
+            } else {
+                Err(page)
+            }
+        },
+    )
+    .await;
 
     let rules = repo_root().join("config/prometheus/rwsplit-alerts.yml");
     let config = format!(
@@ -283,6 +285,7 @@ async fn prometheus_sees_the_traffic_the_dashboard_has_data_and_a_killed_replica
                     .query_first("SELECT MAX(id) FROM t")
                     .await
                     .expect("read");
+                // Pacing of the background traffic.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -304,8 +307,20 @@ async fn prometheus_sees_the_traffic_the_dashboard_has_data_and_a_killed_replica
             Ok(())
         },
     );
-    // A few seconds of it, so every rate window of the dashboard holds some.
-    std::thread::sleep(Duration::from_secs(5));
+    // Enough of it that every rate window of the dashboard ($__rate_interval = 4s at the
+    // 1 s scrape interval) holds some: Prometheus holds 4 scrapes of a series only this
+    // traffic makes (errors 1146).
+    prom.wait_for(
+        "a rate window's worth of scrapes of the traffic",
+        Duration::from_secs(30),
+        |p| {
+            let q = r#"min(count_over_time(rwsplit_errors_total{code="1146"}[4s]))"#;
+            match p.value(q) {
+                Some(n) if n >= 4.0 => Ok(()),
+                other => Err(format!("{q} = {other:?}")),
+            }
+        },
+    );
 
     // Every query of every panel of the dashboard: no parse error, and data. Every metric
     // the panels use is exercised above (or, for events this test does not cause, such
