@@ -227,7 +227,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
         Duration::from_secs(30),
         async || {
             let rs = reads.lock().unwrap();
-            if kinds_flow(&rs, 200) {
+            if kinds_flow(&rs, 2_000) {
                 Ok(())
             } else {
                 Err(format!("{} reads", rs.len()))
@@ -279,7 +279,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
                 .iter()
                 .filter(|r| Some(r.server) != new_writer_id)
                 .count();
-            if kinds_flow(&after, 300) && by_replicas > 0 {
+            if kinds_flow(&after, 10_000) && by_replicas > 0 {
                 Ok(())
             } else {
                 Err(format!(
