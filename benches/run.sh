@@ -71,11 +71,12 @@ EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
 
-# start_rwsplit BINARY PORT LOG -> pid
+# start_rwsplit BINARY PORT LOG -> pid (its metrics listener on PORT+100, no admin one)
 start_rwsplit() {
   "$1" --listen "127.0.0.1:$2" --writer "127.0.0.1:$PRIMARY" \
     --reader "127.0.0.1:$R1" --reader "127.0.0.1:$R2" --user app:app \
     --monitor-user monitor:monitor --worker-threads "$RWSPLIT_THREADS" --log-level warn \
+    --metrics-listen "127.0.0.1:$(($2 + 100))" --admin-listen "" \
     >"$3" 2>&1 &
   echo $!
 }
@@ -88,6 +89,12 @@ if [ -n "$BASELINE" ]; then
   PIDS+=("$BASELINE_PID"); PORTS+=("$BASELINE_PORT")
 fi
 
+for pid in "$RWSPLIT_PID" $BASELINE_PID; do
+  sleep 0.5
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "an rwsplit under test exited at start:" >&2; cat "$WORK"/*.log >&2; exit 1
+  fi
+done
 for port in "${PORTS[@]}"; do
   for _ in $(seq 1 100); do
     mariadb -h127.0.0.1 -P"$port" -uapp -papp -e 'select 1' >/dev/null 2>&1 && break
@@ -156,14 +163,14 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     # This round's ratios, from targets measured minutes apart at most.
     last() { awk '{ print $NF }' <<<"${QPS[$1]}"; }
-    RATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.haproxy")" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }') "
+    RATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.haproxy")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     if [ -n "$BASELINE" ]; then
-      BRATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.baseline")" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }') "
+      BRATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.baseline")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     fi
   done
   echo "round $round of $ROUNDS done" >&2
 done
-STEAL=$(awk -v s=$(( $(steal_ticks) - STEAL0 )) -v t=$(( $(total_ticks) - TOTAL0 )) 'BEGIN { printf "%.1f", t > 0 ? 100 * s / t : 0 }')
+STEAL=$(awk -v s=$(( $(steal_ticks) - STEAL0 )) -v t=$(( $(total_ticks) - TOTAL0 )) 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }')
 
 # median and range of space-separated numbers: "median (min-max)"
 stats() {
@@ -208,8 +215,8 @@ report() {
   for w in "${WORKLOADS[@]}"; do
     IFS=: read -r wname _ _ <<<"$w"
     med() { stats "$1" 3 | awk '{ print $1 }'; }
-    printf '%-18s %-26s' "$wname" "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.haproxy]:-}")" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
-    [ -n "$BASELINE" ] && printf ' %-26s' "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.baseline]:-}")" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    printf '%-18s %-26s' "$wname" "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.haproxy]:-}")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+    [ -n "$BASELINE" ] && printf ' %-26s' "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.baseline]:-}")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
     echo
   done
 }

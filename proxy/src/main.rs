@@ -49,8 +49,11 @@ fn run() -> anyhow::Result<()> {
                 }
             }
         });
-        server.run(shutdown_signal()).await;
-        Ok(())
+        server
+            .run(shutdown_signal())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("refused to serve")
     })
 }
 

@@ -83,7 +83,9 @@ impl Server {
 
     /// Serves until `shutdown` completes, then drains (up to `server.drain_timeout_ms`
     /// for sessions in a transaction to finish) and returns.
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+    /// `Err` when the configuration cannot be kept over the backends found (`cluster`
+    /// consistency on an Aurora cluster without write forwarding): nothing was served.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         let shared = self.shared.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let monitors = crate::monitor::spawn(shared.clone(), stop_rx.clone());
@@ -93,6 +95,15 @@ impl Server {
             Duration::from_millis(cfg.monitor.timeout_ms + cfg.backends.connect_timeout_ms);
         if !shared.topology.wait_ready(first_check).await {
             tracing::warn!("not every backend answered its first check; serving anyway");
+        }
+        let consistency = shared.live.config().routing.consistency;
+        if let Err(e) = crate::session::check_cluster_mode(consistency, &shared.topology.current())
+        {
+            let _ = stop_tx.send(true);
+            for m in monitors {
+                m.abort();
+            }
+            return Err(e);
         }
         // Greet clients as the writer does: learn its greeting before accepting (briefly),
         // and keep trying in the background if it is not reachable yet.
@@ -176,6 +187,7 @@ impl Server {
             m.abort();
         }
         tracing::info!("rwsplit stopped");
+        Ok(())
     }
 }
 

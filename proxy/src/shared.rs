@@ -8,6 +8,7 @@
 //! | `topology` | [`crate::monitor::store`] | the topology, readiness, offline backends, the writer's greeting |
 //! | `loads` | [`crate::backend::Loads`] | each backend's load, the round-robin ticket |
 //! | `epochs` | [`crate::session::Epochs`] | read-your-writes across sessions |
+//! | `positions` | [`crate::session::ClusterPositions`] | read-your-writes across the cluster |
 //! | `sessions` | [`crate::session::Registry`] | open client sessions |
 //! | `digests` | [`crate::metrics::DigestStore`] | query digests |
 
@@ -19,13 +20,15 @@ use crate::config::Config;
 use crate::live::LiveConfig;
 use crate::metrics::DigestStore;
 use crate::monitor::store::TopologyStore;
-use crate::session::{Epochs, Registry};
+use crate::session::{ClusterPositions, Epochs, Registry};
 
 pub struct Shared {
     pub live: LiveConfig,
     pub topology: TopologyStore,
     pub loads: Loads,
     pub epochs: Epochs,
+    /// Read-your-writes across the cluster: shared writer-position fetches.
+    pub positions: ClusterPositions,
     pub sessions: Arc<Registry>,
     pub digests: DigestStore,
     /// This process's heartbeat row id.
@@ -43,6 +46,7 @@ impl Shared {
             live: LiveConfig::new(config),
             loads: Loads::default(),
             epochs: Epochs::default(),
+            positions: ClusterPositions::default(),
             sessions: Arc::new(Registry::default()),
             instance_id: rand::random::<u64>() >> 1,
             listening: AtomicBool::new(false),
@@ -61,6 +65,7 @@ impl Shared {
     /// old one stays and the reason is returned.
     pub fn reload(&self) -> Result<(), String> {
         let new = self.live.read_again()?;
+        crate::session::check_cluster_mode(new.routing.consistency, &self.topology.current())?;
         let old = self.live.config();
         if new.server.listen != old.server.listen
             || new.server.metrics_listen != old.server.metrics_listen

@@ -16,6 +16,7 @@ fn st(up: bool, read_only: Option<bool>, lag: Option<u64>) -> Option<Status> {
         lag_ms: lag,
         replicating: None,
         idle_timeouts: None,
+        write_forwarding: None,
     })
 }
 

@@ -109,7 +109,10 @@ fn start_rwsplit(topo: &Topo) -> SocketAddr {
                 .expect("bind rwsplit");
             tx.send(server.local_addr().expect("address"))
                 .expect("send address");
-            server.run(std::future::pending::<()>()).await;
+            server
+                .run(std::future::pending::<()>())
+                .await
+                .expect("rwsplit serves");
         });
     });
     rx.recv_timeout(Duration::from_secs(30))

@@ -37,6 +37,12 @@ pub enum Consistency {
     /// After any write through this rwsplit, every session's reads see it.
     #[default]
     Global,
+    /// Every read sees every write acknowledged before it arrived, to any client of the
+    /// cluster, through any rwsplit or none (several app instances behind a load
+    /// balancer). GTID flavours: the writer's position is fetched (one query for all the
+    /// reads that arrived before it was sent) and the reader waits for it. Aurora: needs
+    /// local write forwarding; reads wait inside Aurora.
+    Cluster,
 }
 
 /// Where a rule sends what it matches.
@@ -75,7 +81,7 @@ pub struct RoutingConfig {
     pub fallback: Fallback,
     /// Readers lagging more than this many milliseconds get no reads. Default 1000.
     pub max_replica_lag_ms: u64,
-    /// `eventual`, `session` or `global`. Default `global`.
+    /// `eventual`, `session`, `global` or `cluster`. Default `global`.
     pub consistency: Consistency,
     /// How long a read waits for a reader to apply a write before going to the writer,
     /// in milliseconds. Default 500.

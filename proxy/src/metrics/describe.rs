@@ -80,6 +80,20 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
     ),
     // Read-your-writes.
     (
+        "rwsplit_cluster_position_reads_total",
+        Counter,
+        Unit::Count,
+        "Reads that needed the writer's position (routing.consistency = \"cluster\"); divided \
+         by rwsplit_cluster_position_fetches_total, the reads each position query answered.",
+    ),
+    (
+        "rwsplit_cluster_position_fetches_total",
+        Counter,
+        Unit::Count,
+        "Position queries sent to the writer for cluster consistency (one answers every read \
+         that arrived before it was sent).",
+    ),
+    (
         "rwsplit_consistency_waits_total",
         Counter,
         Unit::Count,

@@ -22,6 +22,9 @@ pub struct Status {
     pub replicating: Option<bool>,
     /// `@@global.wait_timeout` and `@@global.interactive_timeout`, in seconds.
     pub idle_timeouts: Option<(u64, u64)>,
+    /// Aurora: `@@global.aurora_replica_read_consistency` is set (local write forwarding
+    /// in use, see [`crate::route::Backend::write_forwarding`]). `None` elsewhere.
+    pub write_forwarding: Option<bool>,
 }
 
 /// A row of Aurora's `replica_host_status` (or of the table emulating it).
@@ -143,6 +146,7 @@ pub fn build(
                 position: s.position.clone(),
                 flavour: s.flavour,
                 idle_timeouts: s.idle_timeouts,
+                write_forwarding: s.write_forwarding,
             }
         })
         .collect();

@@ -132,9 +132,17 @@ impl MonitorConn {
             lag_ms: None,
             replicating: None,
             idle_timeouts,
+            write_forwarding: None,
         };
         if self.flavour == Flavour::AuroraMySql {
-            return Ok(status); // lag comes from replica_host_status
+            // Lag comes from replica_host_status. Local write forwarding is in use when
+            // the read consistency level exists and is set (AWS: writes are not
+            // forwarded while it is empty).
+            let level = c
+                .query_first::<Option<String>, _>("SELECT @@global.aurora_replica_read_consistency")
+                .await;
+            status.write_forwarding = Some(matches!(level, Ok(Some(Some(l))) if !l.is_empty()));
+            return Ok(status);
         }
         // Replication threads and Seconds_Behind_Master.
         let q = match self.flavour {

@@ -81,6 +81,10 @@ pub struct Backend {
     /// `@@global.wait_timeout` and `@@global.interactive_timeout` in seconds, when known:
     /// what a new connection's `wait_timeout` starts at (non-interactive, interactive).
     pub idle_timeouts: Option<(u64, u64)>,
+    /// Aurora only: whether this instance forwards writes with a read consistency level
+    /// (`@@global.aurora_replica_read_consistency` exists and is set), which `cluster`
+    /// consistency needs. `None`: not Aurora, or not known yet.
+    pub write_forwarding: Option<bool>,
 }
 
 /// All backends, and which one is the writer.
@@ -105,6 +109,7 @@ impl Backend {
             position: None,
             flavour: Flavour::Unknown,
             idle_timeouts: None,
+            write_forwarding: None,
         }
     }
 }

@@ -162,6 +162,10 @@ impl Conns {
                 if conn.status & status::AUTOCOMMIT == 0 {
                     conn.query("SET autocommit=1").await?;
                 }
+                let consistency = cx.live.config.routing.consistency;
+                if let Some(setup) = super::positions::reader_setup(consistency, topo.flavour()) {
+                    conn.query(setup).await?;
+                }
                 self.readers.push(conn);
                 self.publish_threads(cx.info);
                 self.readers.len() - 1
@@ -207,18 +211,25 @@ impl Conns {
         }
     }
 
-    /// COM_RESET_CONNECTION on every reader connection (one that fails is dropped); all
-    /// then count as having applied `history` (just cleared).
-    pub async fn reset_readers(&mut self, history: &History) {
+    /// COM_RESET_CONNECTION on every reader connection, then `setup` (what a new reader
+    /// connection runs first; one that fails is dropped); all then count as having
+    /// applied `history` (just cleared).
+    pub async fn reset_readers(&mut self, history: &History, setup: Option<&str>) {
         let mut kept = Vec::new();
         for mut r in self.readers.drain(..) {
             match r
                 .command(&[command::COM_RESET_CONNECTION], Expect::Single)
                 .await
             {
-                Ok(s) if s.error.is_none() => kept.push(r),
-                _ => {}
+                Ok(s) if s.error.is_none() => {}
+                _ => continue,
             }
+            if let Some(sql) = setup {
+                if r.query(sql).await.is_err() {
+                    continue;
+                }
+            }
+            kept.push(r);
         }
         self.readers = kept;
         let last = history.last_seq();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::conns::ctx;
+use super::positions::{FetchFailure, WriterPosition};
 use super::{ClientConn, Session};
 use crate::backend::{BackendConn, BackendError, BackendStream, Downstream};
 use crate::config::Consistency;
@@ -56,6 +57,7 @@ impl Session {
         let mode = self.live.config.routing.consistency;
         let (epoch, write_us) = match mode {
             Consistency::Eventual => return Verdict::Reader,
+            Consistency::Cluster => return self.cluster_consistent(id, topo).await,
             Consistency::Session => (self.writes.seq, self.writes.last_us),
             Consistency::Global => (
                 self.shared.epochs.current(),
@@ -220,6 +222,23 @@ impl Session {
             (Flavour::MariaDb, _) => "SELECT @@gtid_binlog_pos",
             _ => "SELECT @@gtid_executed",
         };
+        let Some(target) = self.writer_position(sql, flavour).await? else {
+            return Ok(None);
+        };
+        match mode {
+            Consistency::Global => self.shared.epochs.set_position(observed, target.clone()),
+            _ => self.writes.target = Some((epoch, target.clone())),
+        }
+        Ok(Some(target))
+    }
+
+    /// The topology's writer's answer to `sql` (a GTID position), parsed; `None` when it
+    /// has none.
+    async fn writer_position(
+        &mut self,
+        sql: &str,
+        flavour: Flavour,
+    ) -> Result<WriterPosition, BackendError> {
         // Always the topology's writer now: after a failover, a connection to the old
         // writer (dead, or demoted) knows nothing of the writes acknowledged since.
         let w = self.current_writer().await?;
@@ -237,14 +256,55 @@ impl Session {
             Flavour::MariaDb => Position::parse_mariadb(&text),
             _ => Position::parse_mysql(&text),
         };
-        let Some(pos) = parsed.filter(|_| !text.is_empty()) else {
-            return Ok(None);
-        };
-        let target = Arc::new((pos, text));
-        match mode {
-            Consistency::Global => self.shared.epochs.set_position(observed, target.clone()),
-            _ => self.writes.target = Some((epoch, target.clone())),
+        Ok(parsed
+            .filter(|_| !text.is_empty())
+            .map(|pos| Arc::new((pos, text))))
+    }
+
+    /// `cluster` mode: reader `id` serves the read only once it has applied the writer's
+    /// position as of the read's arrival (fetched by one query for every read that
+    /// arrived before it was sent). Aurora waits inside the reader instead (its
+    /// connections run with `aurora_replica_read_consistency = 'GLOBAL'`).
+    async fn cluster_consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
+        let flavour = topo.flavour();
+        if !flavour.has_gtid() {
+            return Verdict::Reader;
         }
-        Ok(Some(target))
+        let sql = match flavour {
+            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
+            _ => "SELECT @@gtid_executed",
+        };
+        let shared = self.shared.clone();
+        let fetch = async {
+            self.writer_position(sql, flavour)
+                .await
+                .map_err(|e| FetchFailure {
+                    unreachable: e.is_unreachable(),
+                    message: e.to_string(),
+                })
+        };
+        let target = match shared.positions.position(fetch).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Verdict::Reader,
+            Err(e) if e.unreachable || shared.topology.current().writer.is_none() => {
+                tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
+                outcome("writer_unreachable");
+                return Verdict::Reader;
+            }
+            Err(e) => {
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");
+                outcome("error");
+                return Verdict::Other;
+            }
+        };
+        if shared.positions.verified(id, &target.0) {
+            outcome("already");
+            return Verdict::Reader;
+        }
+        let verdict = self.wait_for(id, topo, &target, flavour).await;
+        if verdict == Verdict::Reader {
+            shared.positions.set_verified(id, target);
+        }
+        verdict
     }
 }

@@ -75,7 +75,10 @@ impl Session {
             None
         };
         self.history.clear();
-        self.conns.reset_readers(&self.history).await;
+        let consistency = self.live.config.routing.consistency;
+        let flavour = self.shared.topology.current().flavour();
+        let setup = super::positions::reader_setup(consistency, flavour);
+        self.conns.reset_readers(&self.history, setup).await;
         self.prepared.clear();
         let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);

@@ -14,6 +14,7 @@ mod epochs;
 mod history;
 mod idle;
 mod login;
+mod positions;
 mod prepared;
 mod registry;
 mod relay;
@@ -44,6 +45,10 @@ pub use client::{ClientConn, ClientError, Message};
 pub use epochs::{EpochPosition, Epochs};
 pub use history::{History, Replay};
 pub use login::{new_scramble, Login};
+pub use positions::{
+    check_cluster_mode, reader_setup, Batch, ClusterPositions, FetchFailure, Fetched,
+    WriterPosition,
+};
 pub use registry::{Registry, SessionGuard, SessionInfo};
 
 /// Why a session ended (other than the client saying goodbye).
