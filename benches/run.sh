@@ -10,6 +10,10 @@
 #
 # --baseline runs a second rwsplit binary (say, main before a change) as one more target,
 # "baseline", in the same rounds, and reports rwsplit/baseline too.
+# "cluster" is rwsplit with routing.consistency = "cluster" (every read waits for the
+# writer's position, fetched once for all the reads that arrived before it was sent);
+# "rwsplit" runs the default, "global". The report gives cluster/rwsplit and the reads
+# each position query answered.
 #
 # Workloads: oltp_point_select (text protocol), oltp_point_select (prepared statements),
 # oltp_read_only (text protocol, with --skip_trx so its reads can go to replicas).
@@ -44,6 +48,7 @@ WORK=$(mktemp -d /tmp/rwsplit-bench.XXXXXX)
 export RWSPLIT_TOPO_DIR="$WORK/topology" RWSPLIT_TOPO_PORT=${BENCH_PORT:-13316}
 PRIMARY=$RWSPLIT_TOPO_PORT R1=$((PRIMARY + 1)) R2=$((PRIMARY + 2))
 HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11)) BASELINE_PORT=$((PRIMARY + 12))
+CLUSTER_PORT=$((PRIMARY + 13))
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -71,25 +76,28 @@ EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
 
-# start_rwsplit BINARY PORT LOG -> pid (its metrics listener on PORT+100, no admin one)
+# start_rwsplit BINARY PORT LOG [FLAGS...] -> pid (metrics on PORT+100, no admin listener)
 start_rwsplit() {
-  "$1" --listen "127.0.0.1:$2" --writer "127.0.0.1:$PRIMARY" \
+  local bin=$1 port=$2 log=$3; shift 3
+  "$bin" --listen "127.0.0.1:$port" --writer "127.0.0.1:$PRIMARY" \
     --reader "127.0.0.1:$R1" --reader "127.0.0.1:$R2" --user app:app \
     --monitor-user monitor:monitor --worker-threads "$RWSPLIT_THREADS" --log-level warn \
-    --metrics-listen "127.0.0.1:$(($2 + 100))" --admin-listen "" \
-    >"$3" 2>&1 &
+    --metrics-listen "127.0.0.1:$((port + 100))" --admin-listen "" "$@" \
+    >"$log" 2>&1 &
   echo $!
 }
 RWSPLIT_PID=$(start_rwsplit ./target/release/rwsplit "$RWSPLIT_PORT" "$WORK/rwsplit.log")
 PIDS+=("$RWSPLIT_PID")
-PORTS=("$HAPROXY_PORT" "$RWSPLIT_PORT")
+CLUSTER_PID=$(start_rwsplit ./target/release/rwsplit "$CLUSTER_PORT" "$WORK/cluster.log" --consistency cluster)
+PIDS+=("$CLUSTER_PID")
+PORTS=("$HAPROXY_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT")
 BASELINE_PID=""
 if [ -n "$BASELINE" ]; then
   BASELINE_PID=$(start_rwsplit "$BASELINE" "$BASELINE_PORT" "$WORK/baseline.log")
   PIDS+=("$BASELINE_PID"); PORTS+=("$BASELINE_PORT")
 fi
 
-for pid in "$RWSPLIT_PID" $BASELINE_PID; do
+for pid in "$RWSPLIT_PID" "$CLUSTER_PID" $BASELINE_PID; do
   sleep 0.5
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "an rwsplit under test exited at start:" >&2; cat "$WORK"/*.log >&2; exit 1
@@ -123,17 +131,17 @@ run() {
 }
 
 # Per workload and target: one value per round, space-separated.
-declare -A QPS P95 CPU RATIO BRATIO
+declare -A QPS P95 CPU RATIO BRATIO CRATIO
 WORKLOADS=("point_select_text:oltp_point_select:--db-ps-mode=disable"
            "point_select_ps:oltp_point_select:--db-ps-mode=auto"
            "read_only_text:oltp_read_only:--db-ps-mode=disable --skip_trx=on")
-TARGETS=("direct:$R1" "haproxy:$HAPROXY_PORT" "rwsplit:$RWSPLIT_PORT")
+TARGETS=("direct:$R1" "haproxy:$HAPROXY_PORT" "rwsplit:$RWSPLIT_PORT" "cluster:$CLUSTER_PORT")
 [ -n "$BASELINE" ] && TARGETS+=("baseline:$BASELINE_PORT")
 NAMES=(); for t in "${TARGETS[@]}"; do NAMES+=("${t%%:*}"); done
 
 pid_of() {
   case "$1" in
-    haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;;
+    haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;; cluster) echo "$CLUSTER_PID" ;;
     baseline) echo "$BASELINE_PID" ;; *) echo "" ;;
   esac
 }
@@ -164,12 +172,23 @@ for round in $(seq 1 "$ROUNDS"); do
     # This round's ratios, from targets measured minutes apart at most.
     last() { awk '{ print $NF }' <<<"${QPS[$1]}"; }
     RATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.haproxy")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
+    CRATIO[$wname]+="$(awk -v a="$(last "$wname.cluster")" -v b="$(last "$wname.rwsplit")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     if [ -n "$BASELINE" ]; then
       BRATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.baseline")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     fi
   done
   echo "round $round of $ROUNDS done" >&2
 done
+# The reads each of cluster mode's position queries answered.
+cluster_metric() {
+  exec 3<>"/dev/tcp/127.0.0.1/$((CLUSTER_PORT + 100))"
+  printf 'GET /metrics HTTP/1.0\r\nHost: rwsplit\r\n\r\n' >&3
+  awk -v n="$1" '$1 == n { print $2 }' <&3
+  exec 3>&-
+}
+BATCHING=$(awk -v r="$(cluster_metric rwsplit_cluster_position_reads_total)" \
+  -v f="$(cluster_metric rwsplit_cluster_position_fetches_total)" \
+  'BEGIN { printf "%.2f reads per position query (%d reads, %d queries)", (f > 0 ? r / f : 0), r, f }')
 STEAL=$(awk -v s=$(( $(steal_ticks) - STEAL0 )) -v t=$(( $(total_ticks) - TOTAL0 )) 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }')
 
 # median and range of space-separated numbers: "median (min-max)"
@@ -187,6 +206,7 @@ report() {
   echo "rwsplit benchmark: sysbench, $THREADS threads, ${TIME}s per run, $ROUNDS interleaved rounds, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs, CPU steal ${STEAL}% over the run"
   echo "direct = one replica, no hop; haproxy = TCP mode, round robin over both replicas;"
   echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
+  echo "cluster = rwsplit with consistency = cluster: $BATCHING"
   [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
   echo "each cell: median (min-max) over the rounds"
   echo
@@ -199,12 +219,12 @@ report() {
     done
   done
   echo
-  printf '%-18s %-26s' workload "qps rwsplit/haproxy"
+  printf '%-18s %-26s %-26s' workload "qps rwsplit/haproxy" "qps cluster/rwsplit"
   [ -n "$BASELINE" ] && printf ' %-26s' "qps rwsplit/baseline"
   echo "   (per-round ratios: median (min-max))"
   for w in "${WORKLOADS[@]}"; do
     IFS=: read -r wname _ _ <<<"$w"
-    printf '%-18s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)"
+    printf '%-18s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]}" 2)"
     [ -n "$BASELINE" ] && printf ' %-26s' "$(stats "${BRATIO[$wname]}" 2)"
     echo
   done

@@ -61,8 +61,10 @@ pub struct Cli {
     )]
     pub hosts: Vec<String>,
 
-    /// Read-your-writes: eventual, session (a session reads its own writes) or global
-    /// (every session reads every write made through this rwsplit) [default: global].
+    /// Read-your-writes: eventual, session (a session reads its own writes), global
+    /// (every session reads every write made through this rwsplit) or cluster (every read
+    /// sees every write acknowledged before it, through any rwsplit: several app instances
+    /// behind a load balancer) [default: global].
     #[arg(long, env = "RWSPLIT_CONSISTENCY", value_enum)]
     pub consistency: Option<Consistency>,
 

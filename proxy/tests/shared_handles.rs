@@ -235,3 +235,39 @@ fn the_registry_caps_users_follows_change_user_and_forgets_on_drop() {
     drop((ga, gc));
     assert!(reg.is_empty());
 }
+
+#[test]
+fn a_reload_to_cluster_consistency_is_refused_on_aurora_without_write_forwarding() {
+    use rwsplit::config::Consistency;
+    use rwsplit::route::Flavour;
+    let shared = rwsplit::shared::Shared::new(config(STATIC));
+    let cluster = || {
+        let mut c = config(STATIC);
+        c.routing.consistency = Consistency::Cluster;
+        Ok(c)
+    };
+    shared.live.set_reloader(Arc::new(cluster));
+    let mut t = (*shared.topology.current()).clone();
+    for b in &mut t.backends {
+        b.flavour = Flavour::AuroraMySql;
+        b.write_forwarding = Some(false);
+    }
+    shared.topology.publish(t.clone());
+    let err = shared.reload().unwrap_err();
+    assert!(err.contains("write forwarding"), "{err}");
+    assert_eq!(
+        shared.live.config().routing.consistency,
+        Consistency::Global,
+        "the old configuration stays"
+    );
+    // With write forwarding on every reader it is taken.
+    for b in &mut t.backends {
+        b.write_forwarding = Some(true);
+    }
+    shared.topology.publish(t);
+    shared.reload().unwrap();
+    assert_eq!(
+        shared.live.config().routing.consistency,
+        Consistency::Cluster
+    );
+}

@@ -274,16 +274,35 @@ impl Session {
             Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
             _ => "SELECT @@gtid_executed",
         };
+        let limit_ms = self.live.config.routing.consistency_timeout_ms;
+        if topo
+            .get(id)
+            .and_then(|b| b.lag_ms)
+            .is_some_and(|l| l > limit_ms)
+        {
+            // Lagging more than a read would wait: not worth a position.
+            outcome("skipped_lagging");
+            return Verdict::Other;
+        }
         let shared = self.shared.clone();
-        let fetch = async {
-            self.writer_position(sql, flavour)
-                .await
-                .map_err(|e| FetchFailure {
-                    unreachable: e.is_unreachable(),
-                    message: e.to_string(),
-                })
+        // One position per read, whichever readers it tries.
+        let fetched = match self.read_position.clone() {
+            Some(known) => known,
+            None => {
+                let fetch = async {
+                    self.writer_position(sql, flavour)
+                        .await
+                        .map_err(|e| FetchFailure {
+                            unreachable: e.is_unreachable(),
+                            message: e.to_string(),
+                        })
+                };
+                let fetched = shared.positions.position(fetch).await;
+                self.read_position = Some(fetched.clone());
+                fetched
+            }
         };
-        let target = match shared.positions.position(fetch).await {
+        let target = match fetched {
             Ok(Some(t)) => t,
             Ok(None) => return Verdict::Reader,
             Err(e) if e.unreachable || shared.topology.current().writer.is_none() => {

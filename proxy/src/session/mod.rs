@@ -112,6 +112,7 @@ pub async fn serve(
         stop,
         writes: Writes::default(),
         wait_timeout_s: None,
+        read_position: None,
     };
     if !session.start().await? {
         return Ok(());
@@ -184,6 +185,9 @@ struct Session {
     writes: Writes,
     /// The session's `wait_timeout` in seconds, when known (see `idle`).
     wait_timeout_s: Option<u64>,
+    /// `cluster` consistency: the writer's position fetched for the statement being
+    /// run (one per statement, whichever readers it tries).
+    read_position: Option<Fetched>,
 }
 
 /// What read-your-writes needs to know of a session's own writes.
@@ -469,6 +473,7 @@ impl Session {
         let mut reason = plan.route.reason;
         let mut tried: Vec<BackendId> = Vec::new();
         let mut served = plan.first(topo);
+        self.read_position = None;
         loop {
             if self.registration.info.is_killed() {
                 // KILL CONNECTION arrived while this statement waited or ran: no retry.

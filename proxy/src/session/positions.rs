@@ -110,6 +110,9 @@ impl ClusterPositions {
         if let Some(answer) = self.batch().answer(ticket) {
             return answer;
         }
+        // Let the reads that are ready to run on this thread arrive first: the fetch then
+        // answers them too (a scheduling turn, not a wait).
+        tokio::task::yield_now().await;
         let covers = self.batch().begin();
         metrics::counter!("rwsplit_cluster_position_fetches_total").increment(1);
         let found = fetch.await;

@@ -9,6 +9,7 @@ mod support;
 
 mod aurora;
 mod backend_tls;
+mod cluster;
 mod consistency;
 mod deploy_init;
 mod failover;

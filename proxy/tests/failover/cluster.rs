@@ -1,0 +1,119 @@
+//! `cluster` consistency: two rwsplit instances on one topology (two app instances behind
+//! a load balancer, each with its sidecar), one replica applying changes 1 s late and
+//! still eligible: a row inserted through one rwsplit is read back through the other.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use mysql_async::prelude::Queryable;
+
+use crate::support::*;
+
+fn sidecar(t: &Topo, consistency: &str) -> Proxy {
+    Proxy::start_on(
+        t,
+        &[
+            "--consistency",
+            consistency,
+            "--max-replica-lag",
+            "100000",
+            "--policy",
+            "round-robin",
+        ],
+    )
+}
+
+/// `rounds` rounds of "insert through `a`, read it back through `b`", split over
+/// `workers` pairs of connections running at once; returns the reads that missed.
+async fn cross_misses(a: &Proxy, b: &Proxy, base: u32, rounds: u32, workers: u32) -> usize {
+    let missed = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let mut wc = app_db(a, "ryw_cluster").await;
+        let mut rc = app_db(b, "ryw_cluster").await;
+        let missed = missed.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..rounds / workers {
+                let id = base + w * 10_000 + i;
+                wc.query_drop(format!("INSERT INTO t VALUES ({id})"))
+                    .await
+                    .unwrap();
+                let n: Option<u64> = rc
+                    .query_first(format!("SELECT COUNT(*) FROM t WHERE id = {id}"))
+                    .await
+                    .unwrap();
+                if n != Some(1) {
+                    missed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    missed.load(Ordering::Relaxed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_through_one_rwsplit_is_read_through_another_in_cluster_mode() {
+    let t = Topo::start(true);
+    let mut r = root(t.primary).await;
+    r.query_drop("CREATE DATABASE ryw_cluster").await.unwrap();
+    r.query_drop("CREATE TABLE ryw_cluster.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    sync_replicas_of(&t).await;
+    t.script(&["delay", &t.replicas[0].to_string(), "1"]);
+
+    // global: each rwsplit knows only its own writes, so the other one misses some (and
+    // the check below can fail).
+    let (a, b) = (sidecar(&t, "global"), sidecar(&t, "global"));
+    let missed = cross_misses(&a, &b, 0, 40, 4).await;
+    println!("global mode: {missed} of 40 reads through the other rwsplit missed their row");
+    assert!(
+        missed > 0,
+        "global mode missed none of 40 cross-rwsplit reads"
+    );
+    drop((a, b));
+
+    // cluster: none.
+    let (a, b) = (sidecar(&t, "cluster"), sidecar(&t, "cluster"));
+    assert_eq!(
+        cross_misses(&a, &b, 100_000, 100, 4).await,
+        0,
+        "consistency=cluster missed writes made through the other rwsplit"
+    );
+    let page = b.metrics();
+    let reads = metric(&page, "rwsplit_cluster_position_reads_total", &[]);
+    let fetches = metric(&page, "rwsplit_cluster_position_fetches_total", &[]);
+    assert!(
+        reads >= 100.0 && fetches >= 1.0 && fetches <= reads,
+        "{reads} reads, {fetches} fetches"
+    );
+    // Reads that overlap share a fetch: 8 connections reading at once.
+    let before = (reads, fetches);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut c = app_db(&b, "ryw_cluster").await;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..200 {
+                let _: Option<u64> = c
+                    .query_first(format!("SELECT COUNT(*) FROM t WHERE id = {i}"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let page = b.metrics();
+    let reads = metric(&page, "rwsplit_cluster_position_reads_total", &[]) - before.0;
+    let fetches = metric(&page, "rwsplit_cluster_position_fetches_total", &[]) - before.1;
+    println!("cluster mode, 8 connections: {reads} reads, {fetches} position fetches, {:.2} reads per fetch", reads / fetches.max(1.0));
+    assert!(reads >= 1600.0, "{reads}");
+    assert!(
+        fetches < reads,
+        "no fetch shared: {fetches} fetches for {reads} reads"
+    );
+}
