@@ -173,7 +173,8 @@ fn aurora(readers: &[(u32, Option<bool>)]) -> Topology {
 fn cluster_mode_on_aurora_needs_write_forwarding_on_every_reader() {
     use Consistency::*;
     // (mode, readers' write forwarding, allowed)
-    let cases: &[(Consistency, &[(u32, Option<bool>)], bool)] = &[
+    type Case<'a> = (Consistency, &'a [(u32, Option<bool>)], bool);
+    let cases: &[Case<'_>] = &[
         (Cluster, &[(1, Some(true)), (2, Some(true))], true),
         (Cluster, &[(1, Some(true)), (2, Some(false))], false),
         (Cluster, &[(1, None)], false),
