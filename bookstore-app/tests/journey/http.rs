@@ -3,6 +3,8 @@
 //! Every step checks that the page after a write shows that write: with one replica 1 s
 //! behind, a stale read would fail it.
 
+use std::time::Duration;
+
 use crate::support::*;
 
 /// Where each service answers (all the same in one process).
@@ -107,10 +109,44 @@ async fn log_in(c: &reqwest::Client, b: &Bases<'_>, name: &str) -> String {
 /// The journey; `account` is the database account the app uses (its statements are
 /// counted on the backends).
 pub async fn journey(b: &Bases<'_>, account: &str) {
-    let seller = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
+    journey_paced(b, account, Pace::BRISK).await
+}
+
+/// How the users move through the journey.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// How long a user reads a form before sending it. Longer than the replica's delay,
+    /// it lets the replica catch up with every write made before: an rwsplit that saw
+    /// none of the writes made since (they went through another instance's) may then take
+    /// it for fresh, and only the reads that follow the user's next write tell whether
+    /// that write is seen.
+    pub think: Duration,
+    /// How many times a user reloads the page a write led to (each load must show the
+    /// write): behind a balancer, the loads go to every instance in turn.
+    pub reloads: usize,
+}
+
+impl Pace {
+    /// No pauses, no reloads.
+    pub const BRISK: Pace = Pace {
+        think: Duration::ZERO,
+        reloads: 0,
+    };
+}
+
+/// Loads `url` again `pace.reloads` times; `check` judges each load.
+async fn reload(c: &reqwest::Client, url: &str, pace: Pace, check: impl Fn(&Page)) {
+    for _ in 0..pace.reloads {
+        let p = get(c, url).await;
+        assert_eq!(p.status, 200, "{url} reloaded: {}", p.body);
+        check(&p);
+    }
+}
+
+/// The journey at `pace`.
+pub async fn journey_paced(b: &Bases<'_>, account: &str, pace: Pace) {
+    let think = pace.think;
+    let seller = client();
     let buyer = client();
     let seller_name = unique("seller");
     let buyer_name = unique("buyer");
@@ -122,6 +158,7 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
     let t = log_in(&seller, b, &seller_name).await;
     let form = get(&seller, &format!("{}/books/new", b.catalog)).await;
     assert_eq!(form.status, 200);
+    tokio::time::sleep(think).await;
     let p = post(
         &seller,
         &format!("{}/books", b.catalog),
@@ -142,6 +179,10 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
     );
     assert!(p.body.contains(r#"<span id="book-stock">7</span>"#));
     let book_url = p.url.clone();
+    reload(&seller, &book_url, pace, |p| {
+        assert!(p.body.contains(&title), "the reloaded book page shows it");
+    })
+    .await;
     let book_id = book_url.rsplit('/').next().expect("id").to_string();
 
     // Anyone sees it in the catalog at once; the catalog is read on a replica.
@@ -161,6 +202,7 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
         page.body.contains(r#"id="buy-form""#),
         "a buyer sees the buy form"
     );
+    tokio::time::sleep(think).await;
     let p = post(
         &buyer,
         &format!("{}/books/{book_id}/buy", b.orders),
@@ -176,6 +218,14 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
         p.body
     );
     assert!(p.body.contains(r#"id="status">pending_payment<"#));
+    reload(&buyer, &p.url, pace, |p| {
+        assert!(
+            p.body.contains(r#"id="status">pending_payment<"#),
+            "the reloaded purchase shows it: {}",
+            p.body
+        );
+    })
+    .await;
 
     // Someone else cannot edit or delete the seller's book.
     let refused = post(
@@ -187,13 +237,23 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
     assert_eq!(refused.status, 403, "{}", refused.body);
 
     // Pay, choose the delivery; each page shows the step just taken.
+    tokio::time::sleep(think).await;
     let p = post(&buyer, &p.url, &[("method", "card"), ("csrf", &t_buyer)]).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains(r#"id="status">paid<"#), "{}", p.body);
+    reload(&buyer, &p.url, pace, |p| {
+        assert!(
+            p.body.contains(r#"id="status">paid<"#),
+            "the reloaded purchase is paid: {}",
+            p.body
+        );
+    })
+    .await;
     assert!(
         p.body.contains("Servientrega"),
         "the seeded providers are offered"
     );
+    tokio::time::sleep(think).await;
     let p = post(
         &buyer,
         &p.url,
@@ -213,6 +273,14 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
         p.body
     );
     assert!(p.body.contains("FedEx"));
+    reload(&buyer, &p.url, pace, |p| {
+        assert!(
+            p.body.contains(r#"<td class="status">shipped</td>"#),
+            "the reloaded purchases show it shipped: {}",
+            p.body
+        );
+    })
+    .await;
 
     // The stock went down by 2.
     let page = get(&buyer, &book_url).await;
@@ -223,6 +291,7 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
     );
 
     // The seller deletes the book; it is gone from the catalog and their list at once.
+    tokio::time::sleep(think).await;
     let p = post(
         &seller,
         &format!("{}/books/{book_id}/delete", b.catalog),
@@ -231,6 +300,13 @@ pub async fn journey(b: &Bases<'_>, account: &str) {
     .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(!p.body.contains(&title), "my books no longer lists it");
+    reload(&seller, &p.url, pace, |p| {
+        assert!(
+            !p.body.contains(&title),
+            "my books, reloaded, no longer lists it"
+        );
+    })
+    .await;
     let cat = get(&seller, &format!("{}/", b.catalog)).await;
     assert!(!cat.body.contains(&title), "the catalog no longer shows it");
     assert_eq!(get(&seller, &book_url).await.status, 404);

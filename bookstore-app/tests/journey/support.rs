@@ -1,6 +1,7 @@
 //! The world the journeys run in: a MariaDB primary and two replicas with real replication
 //! (one replica delayed by 1 s for the whole run), rwsplit in front of them (in this
-//! process, on a thread of its own), and the bookstore on one DSN through rwsplit.
+//! process, on a thread of its own), and the bookstore on one DSN through rwsplit. Tests
+//! that need rwsplits of their own (other flags) start more in front of the same backends.
 //!
 //! Each test logs in to rwsplit as a backend account of its own, so the backends' user
 //! statistics count exactly that test's statements.
@@ -19,7 +20,7 @@ use clap::Parser;
 
 /// Accounts the tests log in to rwsplit (and rwsplit to the backends) with; password =
 /// name.
-pub const ACCOUNTS: &[&str] = &["journey", "split", "race", "browser"];
+pub const ACCOUNTS: &[&str] = &["journey", "split", "race", "browser", "cluster"];
 
 /// How far the delayed replica is behind.
 pub const DELAY_SECONDS: u32 = 1;
@@ -65,14 +66,22 @@ fn make_world() -> World {
             &topo.replicas[1].to_string(),
             &DELAY_SECONDS.to_string(),
         ]);
-        let proxy = start_rwsplit(&topo);
+        let proxy = start_rwsplit(&topo, &[]);
         World { topo, proxy }
     }
 }
 
-/// rwsplit, as its binary would run with these flags, on a thread and runtime of its own
-/// (tests each have their own runtime, which ends with the test).
-fn start_rwsplit(topo: &Topo) -> SocketAddr {
+/// Another rwsplit in front of the world's backends, with the world's flags and `extra`
+/// (e.g. `--consistency=cluster`; a flag of `extra` replaces the world's of that name); it
+/// runs until the process exits.
+pub fn another_rwsplit(extra: &[&str]) -> SocketAddr {
+    start_rwsplit(&world().topo, extra)
+}
+
+/// rwsplit, as its binary would run with these flags and `extra` (which replace the flags
+/// of their names), on a thread and runtime of its own (tests each have their own
+/// runtime, which ends with the test).
+fn start_rwsplit(topo: &Topo, extra: &[&str]) -> SocketAddr {
     let mut args = vec![
         "rwsplit".to_string(),
         "--listen=127.0.0.1:0".into(),
@@ -92,6 +101,11 @@ fn start_rwsplit(topo: &Topo) -> SocketAddr {
     for a in ACCOUNTS {
         args.push(format!("--user={a}:{a}"));
     }
+    // A flag in `extra` replaces the world's flag of that name.
+    let name = |f: &str| f.split('=').next().unwrap_or_default().to_string();
+    let replaced: Vec<String> = extra.iter().map(|f| name(f)).collect();
+    args.retain(|a| !replaced.contains(&name(a)));
+    args.extend(extra.iter().map(|f| f.to_string()));
     let config = rwsplit::cli::Cli::try_parse_from(&args)
         .expect("rwsplit flags")
         .load()
@@ -119,18 +133,29 @@ fn start_rwsplit(topo: &Topo) -> SocketAddr {
         .expect("rwsplit started")
 }
 
-/// The DSN of `account`'s own bookstore database, through rwsplit.
+/// The DSN of `account`'s own bookstore database, through the world's rwsplit.
 pub fn dsn(account: &str) -> String {
-    let w = world();
+    dsn_via(world().proxy, account)
+}
+
+/// The DSN of `account`'s own bookstore database, through the rwsplit at `proxy`.
+pub fn dsn_via(proxy: SocketAddr, account: &str) -> String {
     format!(
         "mysql://{account}:{account}@127.0.0.1:{}/bookstore_{account}",
-        w.proxy.port()
+        proxy.port()
     )
 }
 
-/// The bookstore, all services in this test's runtime; stops with the test.
+/// The bookstore, all services in this test's runtime, through the world's rwsplit; stops
+/// with the test.
 pub async fn monolith(account: &str) -> String {
-    let mut config = bookstore_app::AppConfig::monolith(&dsn(account));
+    monolith_via(world().proxy, account).await
+}
+
+/// As `monolith`, through the rwsplit at `proxy` (its sidecar). Instances of one account
+/// share the database, the JWT secret and so the logins: any of them serves any request.
+pub async fn monolith_via(proxy: SocketAddr, account: &str) -> String {
+    let mut config = bookstore_app::AppConfig::monolith(&dsn_via(proxy, account));
     config.jwt_secret = "journey-secret".into();
     let app = bookstore_app::build(config)
         .await
@@ -228,10 +253,14 @@ pub async fn selects(account: &str) -> (u64, u64) {
     (on_replicas, on_primary)
 }
 
-/// A browser-like HTTP client: keeps cookies, follows redirects.
+/// A browser-like HTTP client: keeps cookies, follows redirects. It keeps no connection
+/// open between requests, so behind the round-robin forwarder of `cluster.rs` every
+/// request (a redirect's too) reaches the next app instance, as behind a load balancer
+/// that balances requests.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client")
