@@ -68,6 +68,12 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_CONSISTENCY", value_enum)]
     pub consistency: Option<Consistency>,
 
+    /// How long a read waits for a reader to apply what it must see before trying another
+    /// reader, then the writer; a reader lagging more than this is not waited for
+    /// [default: 500].
+    #[arg(long, env = "RWSPLIT_CONSISTENCY_TIMEOUT", value_name = "MS")]
+    pub consistency_timeout: Option<u64>,
+
     /// Readers lagging more than this many milliseconds get no reads [default: 1000].
     #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
     pub max_replica_lag: Option<u64>,
@@ -244,6 +250,9 @@ impl Cli {
         }
         if let Some(v) = self.consistency {
             c.routing.consistency = v;
+        }
+        if let Some(v) = self.consistency_timeout {
+            c.routing.consistency_timeout_ms = v;
         }
         if let Some(v) = self.max_replica_lag {
             c.routing.max_replica_lag_ms = v;
