@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# rwsplit's benchmark: sysbench against a replica directly, through HAProxy in TCP mode
-# (the cost of a bare hop) and through rwsplit, all in one run, on a topology of its own.
-# Targets run in interleaved rounds (each round runs every workload on every target, the
-# order of targets rotating from round to round), and the report gives medians and
-# ranges: on a shared machine one run proves nothing.
+# rwsplit's benchmark: sysbench and the mariadb client against a server directly, through
+# HAProxy in TCP mode (the cost of a bare hop) and through rwsplit, all in one run, on a
+# topology of its own. Targets run in interleaved rounds (each round runs every workload on
+# every target, the order of targets rotating from round to round), and the report gives
+# medians and ranges, and the CPU steal time over the run: on a shared machine one run
+# proves nothing.
 #
 #   benches/run.sh [--time SECONDS] [--rounds N] [--threads N] [--table-size N]
-#                  [--baseline RWSPLIT_BINARY] [--out FILE]
+#                  [--workloads a,b,...] [--baseline RWSPLIT_BINARY] [--out FILE]
 #
-# --baseline runs a second rwsplit binary (say, main before a change) as one more target,
-# "baseline", in the same rounds, and reports rwsplit/baseline too.
-# "cluster" is rwsplit with routing.consistency = "cluster" (every read waits for the
-# writer's position, fetched once for all the reads that arrived before it was sent);
-# "rwsplit" runs the default, "global". The report gives cluster/rwsplit and the reads
-# each position query answered.
-#
-# Workloads: oltp_point_select (text protocol), oltp_point_select (prepared statements),
-# oltp_read_only (text protocol, with --skip_trx so its reads can go to replicas).
-# Prints qps and p95 latency per target, the rwsplit/HAProxy ratios, and the CPU time
-# per query of rwsplit and HAProxy (utime+stime from /proc).
-# Targets on a 2-core machine: rwsplit >= 0.9x HAProxy's qps on point selects, and
-# <= 1.5x HAProxy's CPU per query.
+# Workloads (--workloads picks some; all by default):
+#   point_select_text  oltp_point_select, text protocol            (readers)
+#   point_select_ps    oltp_point_select, prepared statements      (readers)
+#   read_only_text     oltp_read_only --skip_trx, text protocol    (readers)
+#   read_write         oltp_read_write, text protocol: every statement is in a transaction
+#                      that writes, so all of it goes to the writer (direct and HAProxy
+#                      point at the primary)
+#   threads_256        oltp_point_select, text, 256 client threads; also prints the backend
+#                      connections open mid-run (the app user's, on all three servers)
+#   big_result         one result set of 100,000 rows of about 200 bytes, read by the mariadb
+#                      client in --quick mode: time to the last byte (3 reads per round)
+#   connect            connect per query (benches/connect.lua: connect, one point select,
+#                      quit): "qps" is connections per second
+# Targets: direct (one replica, or the primary for read_write), haproxy (round robin over
+# both replicas, or the primary for read_write), rwsplit (the default consistency,
+# "global"), cluster (rwsplit with routing.consistency = "cluster", on the point-select
+# workloads only; the report gives cluster/rwsplit and the reads each position query
+# answered), and with --baseline a second rwsplit binary (say, main before a change),
+# "baseline", reported as rwsplit/baseline.
+# Per target: qps (or ms per result set), p95 latency, and the CPU time per query of each
+# proxy (utime+stime from /proc).
+# Targets on a 2-core machine: rwsplit >= 1.0x HAProxy's qps and <= its CPU per query on
+# every workload, and the big result set within 1.05x of HAProxy's time.
 set -euo pipefail
 
 # rwsplit's worker threads: 1, as a sidecar sharing a small machine with its app runs it
@@ -28,7 +39,12 @@ set -euo pipefail
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 
-TIME=10 ROUNDS=3 THREADS=8 TABLE_SIZE=100000 OUT="" BASELINE=""
+ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,threads_256,big_result,connect
+TIME=10 ROUNDS=3 THREADS=8 TABLE_SIZE=100000 OUT="" BASELINE="" SELECTED=$ALL_WORKLOADS
+usage() {
+  echo "usage: $0 [--time S] [--rounds N] [--threads N] [--table-size N] [--workloads $ALL_WORKLOADS] [--baseline BIN] [--out FILE]" >&2
+  exit 2
+}
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) TIME=$2; shift 2 ;;
@@ -36,9 +52,13 @@ while [ $# -gt 0 ]; do
     --baseline) BASELINE=$(realpath "$2"); shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --table-size) TABLE_SIZE=$2; shift 2 ;;
+    --workloads) SELECTED=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) echo "usage: $0 [--time S] [--rounds N] [--threads N] [--table-size N] [--baseline BIN] [--out FILE]" >&2; exit 2 ;;
+    *) usage ;;
   esac
+done
+for w in ${SELECTED//,/ }; do
+  case ",$ALL_WORKLOADS," in *",$w,"*) ;; *) echo "unknown workload: $w" >&2; usage ;; esac
 done
 
 bash scripts/deps.sh --bench
@@ -48,7 +68,7 @@ WORK=$(mktemp -d /tmp/rwsplit-bench.XXXXXX)
 export RWSPLIT_TOPO_DIR="$WORK/topology" RWSPLIT_TOPO_PORT=${BENCH_PORT:-13316}
 PRIMARY=$RWSPLIT_TOPO_PORT R1=$((PRIMARY + 1)) R2=$((PRIMARY + 2))
 HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11)) BASELINE_PORT=$((PRIMARY + 12))
-CLUSTER_PORT=$((PRIMARY + 13))
+CLUSTER_PORT=$((PRIMARY + 13)) HAPROXY_W_PORT=$((PRIMARY + 14))
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -72,6 +92,9 @@ listen replicas
   balance roundrobin
   server r1 127.0.0.1:$R1
   server r2 127.0.0.1:$R2
+listen primary
+  bind 127.0.0.1:$HAPROXY_W_PORT
+  server p 127.0.0.1:$PRIMARY
 EOF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
@@ -90,7 +113,7 @@ RWSPLIT_PID=$(start_rwsplit ./target/release/rwsplit "$RWSPLIT_PORT" "$WORK/rwsp
 PIDS+=("$RWSPLIT_PID")
 CLUSTER_PID=$(start_rwsplit ./target/release/rwsplit "$CLUSTER_PORT" "$WORK/cluster.log" --consistency cluster)
 PIDS+=("$CLUSTER_PID")
-PORTS=("$HAPROXY_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT")
+PORTS=("$HAPROXY_PORT" "$HAPROXY_W_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT")
 BASELINE_PID=""
 if [ -n "$BASELINE" ]; then
   BASELINE_PID=$(start_rwsplit "$BASELINE" "$BASELINE_PORT" "$WORK/baseline.log")
@@ -113,16 +136,31 @@ done
 SB=(sysbench --mysql-host=127.0.0.1 --mysql-user=app --mysql-password=app --mysql-db=sbtest
     --tables=4 --table-size="$TABLE_SIZE")
 "${SB[@]}" --mysql-port="$PRIMARY" oltp_read_only prepare >/dev/null
+# The big result set: 100,000 rows of about 200 bytes (MariaDB's sequence engine).
+bash scripts/topology.sh sql "$PRIMARY" "CREATE TABLE sbtest.big (id INT PRIMARY KEY, pad VARCHAR(255) NOT NULL);
+  INSERT INTO sbtest.big SELECT seq, RPAD(MD5(seq), 200, '-') FROM sbtest.seq_1_to_100000" >/dev/null
 pos=$(bash scripts/topology.sh sql "$PRIMARY" "SELECT @@gtid_binlog_pos")
 for r in $R1 $R2; do bash scripts/topology.sh sql "$r" "SELECT MASTER_GTID_WAIT('$pos', 60)" >/dev/null; done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# run NAME PORT WORKLOAD ARGS... -> prints "qps p95 queries"
-run() {
-  local port=$1 workload=$2; shift 2
-  "${SB[@]}" --mysql-port="$port" --threads="$THREADS" --time="$TIME" --report-interval=0 \
+# The app user's connections on the three servers (client connections when direct or
+# through HAProxy; backend connections through rwsplit).
+backend_conns() {
+  local n=0 p c
+  for p in $PRIMARY $R1 $R2; do
+    c=$(bash scripts/topology.sh sql "$p" "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'app'")
+    n=$((n + c))
+  done
+  echo "$n"
+}
+
+# sysbench PORT THREADS WORKLOAD ARGS... -> prints "qps p95 queries errors"
+sysbench_run() {
+  local port=$1 threads=$2 workload=$3; shift 3
+  "${SB[@]}" --mysql-port="$port" --threads="$threads" --time="$TIME" --report-interval=0 \
     "$workload" "$@" run 2>&1 | awk '
       /queries:/ { q=$2; gsub(/\(/,"",$3); qps=$3 }
       /95th percentile:/ { p95=$3 }
@@ -130,51 +168,116 @@ run() {
       END { printf "%s %s %s %s\n", qps, p95, q, err }'
 }
 
-# Per workload and target: one value per round, space-separated.
-declare -A QPS P95 CPU RATIO BRATIO CRATIO
-WORKLOADS=("point_select_text:oltp_point_select:--db-ps-mode=disable"
-           "point_select_ps:oltp_point_select:--db-ps-mode=auto"
-           "read_only_text:oltp_read_only:--db-ps-mode=disable --skip_trx=on")
-TARGETS=("direct:$R1" "haproxy:$HAPROXY_PORT" "rwsplit:$RWSPLIT_PORT" "cluster:$CLUSTER_PORT")
-[ -n "$BASELINE" ] && TARGETS+=("baseline:$BASELINE_PORT")
-NAMES=(); for t in "${TARGETS[@]}"; do NAMES+=("${t%%:*}"); done
+# big PORT -> prints "ms ms 1 0" (milliseconds to the last byte of one 100,000-row read)
+big() {
+  local t0 t1
+  t0=$(now_ms)
+  mariadb -h127.0.0.1 -P"$1" -uapp -papp --quick -N -e 'SELECT * FROM sbtest.big' >/dev/null
+  t1=$(now_ms)
+  echo "$((t1 - t0)) $((t1 - t0)) 1 0"
+}
 
+# One workload: side (r = readers, w = the primary), client threads, kind, sysbench args.
+declare -A WDEF=(
+  [point_select_text]="r $THREADS sb oltp_point_select --db-ps-mode=disable"
+  [point_select_ps]="r $THREADS sb oltp_point_select --db-ps-mode=auto"
+  [read_only_text]="r $THREADS sb oltp_read_only --db-ps-mode=disable --skip_trx=on"
+  [read_write]="w $THREADS sb oltp_read_write --db-ps-mode=disable"
+  [threads_256]="r 256 sb oltp_point_select --db-ps-mode=disable"
+  [big_result]="r 1 big"
+  [connect]="r $THREADS sb benches/connect.lua"
+)
+WORKLOADS=(); for w in ${ALL_WORKLOADS//,/ }; do
+  case ",$SELECTED," in *",$w,"*) WORKLOADS+=("$w") ;; esac
+done
+TARGETS=(direct haproxy rwsplit cluster); [ -n "$BASELINE" ] && TARGETS+=(baseline)
+# Where a target listens for a workload of side $2.
+port_of() {
+  case "$1.$2" in
+    direct.r) echo "$R1" ;; direct.w) echo "$PRIMARY" ;;
+    haproxy.r) echo "$HAPROXY_PORT" ;; haproxy.w) echo "$HAPROXY_W_PORT" ;;
+    rwsplit.*) echo "$RWSPLIT_PORT" ;; cluster.*) echo "$CLUSTER_PORT" ;;
+    baseline.*) echo "$BASELINE_PORT" ;;
+  esac
+}
 pid_of() {
   case "$1" in
     haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;; cluster) echo "$CLUSTER_PID" ;;
     baseline) echo "$BASELINE_PID" ;; *) echo "" ;;
   esac
 }
+# cluster mode is measured on point selects only (issue: reads waiting for the writer's
+# position); everything else it does as rwsplit does.
+runs_on() {
+  [ "$2" != cluster ] && return 0
+  case "$1" in point_select_text|point_select_ps) return 0 ;; *) return 1 ;; esac
+}
 # CPU steal over the whole run, from /proc/stat (the 8th value of the cpu line).
 steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
 total_ticks() { awk '/^cpu / { s = 0; for (i = 2; i <= NF; i++) s += $i; print s }' /proc/stat; }
 STEAL0=$(steal_ticks) TOTAL0=$(total_ticks)
 
+# Per workload and target: one value per run, space-separated.
+declare -A QPS P95 CPU CONNS RATIO BRATIO CRATIO
+# measure WORKLOAD TARGET: one run, its figures appended.
+measure() {
+  local wname=$1 tname=$2 side threads kind workload args port pid before after
+  read -r side threads kind workload args <<<"${WDEF[$wname]}"
+  port=$(port_of "$tname" "$side") pid=$(pid_of "$tname")
+  before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  local conns_file="$WORK/conns" counter=""; rm -f "$conns_file"
+  if [ "$wname" = threads_256 ]; then
+    ( sleep "$(awk -v t="$TIME" 'BEGIN { print t / 2 }')"; backend_conns >"$conns_file" ) &
+    counter=$!
+  fi
+  local out
+  if [ "$kind" = big ]; then
+    out=$(big "$port")
+  else
+    # shellcheck disable=SC2086
+    out=$(sysbench_run "$port" "$threads" "$workload" $args)
+  fi
+  [ -n "$counter" ] && wait "$counter"
+  read -r qps p95 queries errors <<<"$out"
+  after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  QPS[$wname.$tname]+="$qps "; P95[$wname.$tname]+="$p95 "
+  [ -s "$conns_file" ] && CONNS[$wname.$tname]+="$(cat "$conns_file") "
+  if [ -n "$pid" ] && [ "${queries:-0}" -gt 0 ]; then
+    CPU[$wname.$tname]+="$(awk -v d=$((after - before)) -v hz="$HZ" -v q="$queries" 'BEGIN { printf "%.1f", d / hz / q * 1e6 }') "
+  fi
+  if [ "${errors:-0}" != "0" ]; then echo "warning: $wname via $tname: $errors errors" >&2; fi
+}
+# The newest value of WORKLOAD.TARGET (big_result: the median of this round's reads).
+last() {
+  case "$1" in
+    big_result.*) awk '{ n = split($0, v, " "); a = v[n]; b = v[n - 1]; c = v[n - 2];
+                         print (a + b + c) - (a > b ? (a > c ? a : c) : (b > c ? b : c)) - (a < b ? (a < c ? a : c) : (b < c ? b : c)) }' <<<"${QPS[$1]}" ;;
+    *) awk '{ print $NF }' <<<"${QPS[$1]}" ;;
+  esac
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
 for round in $(seq 1 "$ROUNDS"); do
   # Rotate the targets' order each round, so none always runs first or last.
   n=${#TARGETS[@]}; order=()
   for i in $(seq 0 $((n - 1))); do order+=("${TARGETS[$(( (i + round - 1) % n ))]}"); done
-  for w in "${WORKLOADS[@]}"; do
-    IFS=: read -r wname workload args <<<"$w"
+  for wname in "${WORKLOADS[@]}"; do
+    reps=1; [ "$wname" = big_result ] && reps=3
     for t in "${order[@]}"; do
-      IFS=: read -r tname port <<<"$t"
-      pid=$(pid_of "$tname")
-      before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-      # shellcheck disable=SC2086
-      read -r qps p95 queries errors < <(run "$port" "$workload" $args)
-      after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
-      QPS[$wname.$tname]+="$qps "; P95[$wname.$tname]+="$p95 "
-      if [ -n "$pid" ] && [ "${queries:-0}" -gt 0 ]; then
-        CPU[$wname.$tname]+="$(awk -v d=$((after - before)) -v hz="$HZ" -v q="$queries" 'BEGIN { printf "%.1f", d / hz / q * 1e6 }') "
-      fi
-      if [ "${errors:-0}" != "0" ]; then echo "warning: $wname via $tname: $errors errors" >&2; fi
+      runs_on "$wname" "$t" || continue
+      for _ in $(seq 1 $reps); do measure "$wname" "$t"; done
     done
-    # This round's ratios, from targets measured minutes apart at most.
-    last() { awk '{ print $NF }' <<<"${QPS[$1]}"; }
-    RATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.haproxy")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
-    CRATIO[$wname]+="$(awk -v a="$(last "$wname.cluster")" -v b="$(last "$wname.rwsplit")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
-    if [ -n "$BASELINE" ]; then
-      BRATIO[$wname]+="$(awk -v a="$(last "$wname.rwsplit")" -v b="$(last "$wname.baseline")" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
+    # This round's ratios, from targets measured minutes apart at most. For the big
+    # result set, a time: HAProxy's time over ours.
+    if [ "$wname" = big_result ]; then
+      RATIO[$wname]+="$(ratio "$(last "$wname.haproxy")" "$(last "$wname.rwsplit")") "
+      [ -n "$BASELINE" ] && BRATIO[$wname]+="$(ratio "$(last "$wname.baseline")" "$(last "$wname.rwsplit")") "
+    else
+      RATIO[$wname]+="$(ratio "$(last "$wname.rwsplit")" "$(last "$wname.haproxy")") "
+      [ -n "$BASELINE" ] && BRATIO[$wname]+="$(ratio "$(last "$wname.rwsplit")" "$(last "$wname.baseline")") "
+    fi
+    if runs_on "$wname" cluster; then
+      CRATIO[$wname]+="$(ratio "$(last "$wname.cluster")" "$(last "$wname.rwsplit")") "
     fi
   done
   echo "round $round of $ROUNDS done" >&2
@@ -201,30 +304,32 @@ stats() {
       printf "%.*f (%.*f-%.*f)", d, m, d, v[1], d, v[NR]
     }'
 }
+med() { stats "$1" 3 | awk '{ print $1 }'; }
 
 report() {
-  echo "rwsplit benchmark: sysbench, $THREADS threads, ${TIME}s per run, $ROUNDS interleaved rounds, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs, CPU steal ${STEAL}% over the run"
-  echo "direct = one replica, no hop; haproxy = TCP mode, round robin over both replicas;"
+  echo "rwsplit benchmark: ${TIME}s per run, $ROUNDS interleaved rounds, $THREADS client threads unless named, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs, CPU steal ${STEAL}% over the run"
+  echo "direct = one replica (the primary for read_write), no hop; haproxy = TCP mode, round robin over both replicas (the primary for read_write);"
   echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
   echo "cluster = rwsplit with consistency = cluster: $BATCHING"
   [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
-  echo "each cell: median (min-max) over the rounds"
+  echo "each cell: median (min-max) over the runs; big_result: ms to the last byte instead of qps, CPU in us per result set;"
+  echo "connect: connections per second; conns_mid_run: the app user's connections on the servers, halfway through threads_256"
   echo
-  printf '%-18s %-9s %-26s %-22s %-22s\n' workload target qps p95_ms cpu_us/query
-  for w in "${WORKLOADS[@]}"; do
-    IFS=: read -r wname _ _ <<<"$w"
-    for t in "${NAMES[@]}"; do
-      printf '%-18s %-9s %-26s %-22s %-22s\n' "$wname" "$t" "$(stats "${QPS[$wname.$t]}" 0)" \
-        "$(stats "${P95[$wname.$t]}" 2)" "$(stats "${CPU[$wname.$t]:-}" 1)"
+  printf '%-18s %-9s %-24s %-22s %-26s %s\n' workload target "qps (big_result: ms)" p95_ms cpu_us/query conns_mid_run
+  for wname in "${WORKLOADS[@]}"; do
+    for t in "${TARGETS[@]}"; do
+      runs_on "$wname" "$t" || continue
+      printf '%-18s %-9s %-24s %-22s %-26s %s\n' "$wname" "$t" "$(stats "${QPS[$wname.$t]}" 0)" \
+        "$(stats "${P95[$wname.$t]}" 2)" "$(stats "${CPU[$wname.$t]:-}" 1)" \
+        "$( [ -n "${CONNS[$wname.$t]:-}" ] && stats "${CONNS[$wname.$t]}" 0)"
     done
   done
   echo
   printf '%-18s %-26s %-26s' workload "qps rwsplit/haproxy" "qps cluster/rwsplit"
   [ -n "$BASELINE" ] && printf ' %-26s' "qps rwsplit/baseline"
-  echo "   (per-round ratios: median (min-max))"
-  for w in "${WORKLOADS[@]}"; do
-    IFS=: read -r wname _ _ <<<"$w"
-    printf '%-18s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]}" 2)"
+  echo "   (per-round ratios: median (min-max); big_result: their time / ours)"
+  for wname in "${WORKLOADS[@]}"; do
+    printf '%-18s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]:-}" 2)"
     [ -n "$BASELINE" ] && printf ' %-26s' "$(stats "${BRATIO[$wname]}" 2)"
     echo
   done
@@ -232,11 +337,9 @@ report() {
   printf '%-18s %-26s' workload "cpu/query rwsplit/haproxy"
   [ -n "$BASELINE" ] && printf ' %-26s' "cpu/query rwsplit/baseline"
   echo "   (ratio of medians)"
-  for w in "${WORKLOADS[@]}"; do
-    IFS=: read -r wname _ _ <<<"$w"
-    med() { stats "$1" 3 | awk '{ print $1 }'; }
-    printf '%-18s %-26s' "$wname" "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.haproxy]:-}")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
-    [ -n "$BASELINE" ] && printf ' %-26s' "$(awk -v a="$(med "${CPU[$wname.rwsplit]:-}")" -v b="$(med "${CPU[$wname.baseline]:-}")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+  for wname in "${WORKLOADS[@]}"; do
+    printf '%-18s %-26s' "$wname" "$(ratio "$(med "${CPU[$wname.rwsplit]:-}")" "$(med "${CPU[$wname.haproxy]:-}")")"
+    [ -n "$BASELINE" ] && printf ' %-26s' "$(ratio "$(med "${CPU[$wname.rwsplit]:-}")" "$(med "${CPU[$wname.baseline]:-}")")"
     echo
   done
 }

@@ -218,3 +218,37 @@ fn aurora_reader_connections_wait_inside_aurora_in_cluster_mode_only() {
         assert_eq!(reader_setup(mode, flavour), None, "{mode:?} {flavour:?}");
     }
 }
+
+#[test]
+fn a_read_that_goes_away_mid_fetch_does_not_hold_up_the_others() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let positions = Arc::new(ClusterPositions::default());
+        // A's fetch never answers (its client disconnects meanwhile).
+        let a = tokio::spawn({
+            let positions = positions.clone();
+            async move { positions.position(std::future::pending()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        // B arrives while A's fetch is in flight: it waits for the next one.
+        let b = tokio::spawn({
+            let positions = positions.clone();
+            async move { positions.position(async { fetched(1, 2) }).await }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(
+            !b.is_finished(),
+            "B cannot use a fetch sent before it arrived"
+        );
+        a.abort();
+        let got = tokio::time::timeout(Duration::from_secs(5), b)
+            .await
+            .expect("B sent its own fetch once A went away")
+            .expect("B");
+        assert_eq!(parts(&got), (1, 2));
+    });
+}

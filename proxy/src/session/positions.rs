@@ -89,34 +89,77 @@ impl<T: Clone> Batch<T> {
 /// have applied.
 #[derive(Default)]
 pub struct ClusterPositions {
-    batch: Mutex<Batch<Fetched>>,
-    /// One fetch at a time; waiters queue in order (tokio's mutex is fair).
-    turn: tokio::sync::Mutex<()>,
+    batch: Mutex<Fetches>,
+    /// Woken, all at once, when a fetch completes (or its read gave up).
+    done: tokio::sync::Notify,
     verified: Mutex<HashMap<BackendId, Arc<(Position, String)>>>,
+    /// Handles on the two counters, resolved on first use (after the recorder is set).
+    counters: std::sync::OnceLock<(metrics::Counter, metrics::Counter)>,
+}
+
+/// The batch, and whether a fetch is in flight (at most one is).
+#[derive(Default)]
+struct Fetches {
+    batch: Batch<Fetched>,
+    in_flight: bool,
+}
+
+/// Marks the fetch in flight as over when dropped (completed, or its read went away), and
+/// wakes the reads waiting for it.
+struct InFlight<'a>(&'a ClusterPositions);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.batch().in_flight = false;
+        self.0.done.notify_waiters();
+    }
 }
 
 impl ClusterPositions {
-    fn batch(&self) -> std::sync::MutexGuard<'_, Batch<Fetched>> {
+    fn batch(&self) -> std::sync::MutexGuard<'_, Fetches> {
         self.batch.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The writer's position for a read arriving now: from a fetch another read already
-    /// sent after this one arrived, or from `fetch` (sent only when this read's turn
-    /// comes and no such fetch answered it). `fetch` is not polled otherwise.
+    fn counters(&self) -> &(metrics::Counter, metrics::Counter) {
+        self.counters.get_or_init(|| {
+            (
+                metrics::counter!("rwsplit_cluster_position_reads_total"),
+                metrics::counter!("rwsplit_cluster_position_fetches_total"),
+            )
+        })
+    }
+
+    /// The writer's position for a read arriving now: from a fetch another read sent after
+    /// this one arrived, or from `fetch`, sent by this read when no fetch is in flight and
+    /// none sent since it arrived has answered it. `fetch` is not polled otherwise.
     pub async fn position(&self, fetch: impl Future<Output = Fetched>) -> Fetched {
-        let ticket = self.batch().arrive();
-        metrics::counter!("rwsplit_cluster_position_reads_total").increment(1);
-        let _turn = self.turn.lock().await;
-        if let Some(answer) = self.batch().answer(ticket) {
-            return answer;
-        }
+        let ticket = self.batch().batch.arrive();
+        self.counters().0.increment(1);
+        let guard = loop {
+            // Registered before the check, so a completion between the two still wakes it.
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut f = self.batch();
+                if let Some(answer) = f.batch.answer(ticket) {
+                    return answer;
+                }
+                if !f.in_flight {
+                    f.in_flight = true;
+                    break InFlight(self);
+                }
+            }
+            notified.await;
+        };
         // Let the reads that are ready to run on this thread arrive first: the fetch then
         // answers them too (a scheduling turn, not a wait).
         tokio::task::yield_now().await;
-        let covers = self.batch().begin();
-        metrics::counter!("rwsplit_cluster_position_fetches_total").increment(1);
+        let covers = self.batch().batch.begin();
+        self.counters().1.increment(1);
         let found = fetch.await;
-        self.batch().complete(covers, found.clone());
+        self.batch().batch.complete(covers, found.clone());
+        drop(guard);
         found
     }
 
