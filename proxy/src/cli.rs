@@ -74,6 +74,22 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_CONSISTENCY_TIMEOUT", value_name = "MS")]
     pub consistency_timeout: Option<u64>,
 
+    /// Backend connections open to one backend at most (all sessions, borrowed and idle);
+    /// 0 = no cap. At the cap a session waits its turn up to --pool-borrow-timeout, then
+    /// gets error 1040 [default: 0].
+    #[arg(long, env = "RWSPLIT_POOL_MAX_CONNECTIONS", value_name = "N")]
+    pub pool_max_connections: Option<usize>,
+
+    /// Idle backend connections kept per backend for the next session (reset when a
+    /// session ends); 0 = none: each session opens and closes its own [default: 64].
+    #[arg(long, env = "RWSPLIT_POOL_MAX_IDLE", value_name = "N")]
+    pub pool_max_idle: Option<usize>,
+
+    /// Milliseconds a session waits for a backend connection at --pool-max-connections
+    /// before error 1040 [default: 5000].
+    #[arg(long, env = "RWSPLIT_POOL_BORROW_TIMEOUT", value_name = "MS")]
+    pub pool_borrow_timeout: Option<u64>,
+
     /// Readers lagging more than this many milliseconds get no reads [default: 1000].
     #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
     pub max_replica_lag: Option<u64>,
@@ -253,6 +269,15 @@ impl Cli {
         }
         if let Some(v) = self.consistency_timeout {
             c.routing.consistency_timeout_ms = v;
+        }
+        if let Some(v) = self.pool_max_connections {
+            c.pool.max_connections = v;
+        }
+        if let Some(v) = self.pool_max_idle {
+            c.pool.max_idle = v;
+        }
+        if let Some(v) = self.pool_borrow_timeout {
+            c.pool.borrow_timeout_ms = v;
         }
         if let Some(v) = self.max_replica_lag {
             c.routing.max_replica_lag_ms = v;

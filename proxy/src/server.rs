@@ -124,6 +124,7 @@ impl Server {
         if let Some(l) = self.admin.take() {
             side_tasks.push(tokio::spawn(crate::admin::serve(l, shared.clone())));
         }
+        side_tasks.push(tokio::spawn(maintain_pools(shared.clone())));
         shared.set_listening(true);
         let limit = Arc::new(Semaphore::new(max_clients));
         let open_files = raise_open_files_limit();
@@ -276,4 +277,15 @@ fn raise_open_files_limit() -> Option<u64> {
         }
     }
     Some(lim.rlim_cur)
+}
+
+/// The pools' upkeep, every second: idle and lifetime limits, backends gone, gauges.
+async fn maintain_pools(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cfg = shared.live.config();
+        shared.pools.maintain(&shared.topology.current(), &cfg.pool);
+    }
 }

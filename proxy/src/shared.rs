@@ -7,6 +7,7 @@
 //! | `live` | [`crate::live`] | the configuration snapshot (config, classifier, rules, TLS, RSA) |
 //! | `topology` | [`crate::monitor::store`] | the topology, readiness, offline backends, the writer's greeting |
 //! | `loads` | [`crate::backend::Loads`] | each backend's load, the round-robin ticket |
+//! | `pools` | [`crate::backend::Pools`] | backend connections kept for the next session |
 //! | `epochs` | [`crate::session::Epochs`] | read-your-writes across sessions |
 //! | `positions` | [`crate::session::ClusterPositions`] | read-your-writes across the cluster |
 //! | `sessions` | [`crate::session::Registry`] | open client sessions |
@@ -15,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::backend::Loads;
+use crate::backend::{Loads, Pools};
 use crate::config::Config;
 use crate::live::LiveConfig;
 use crate::metrics::DigestStore;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub live: LiveConfig,
     pub topology: TopologyStore,
     pub loads: Loads,
+    /// Backend connections kept for the next session.
+    pub pools: Pools,
     pub epochs: Epochs,
     /// Read-your-writes across the cluster: shared writer-position fetches.
     pub positions: ClusterPositions,
@@ -45,6 +48,7 @@ impl Shared {
             digests: DigestStore::new(config.routing.digests),
             live: LiveConfig::new(config),
             loads: Loads::default(),
+            pools: Pools::default(),
             epochs: Epochs::default(),
             positions: ClusterPositions::default(),
             sessions: Arc::new(Registry::default()),

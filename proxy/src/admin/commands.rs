@@ -12,6 +12,7 @@ use crate::shared::Shared;
 pub enum AdminCommand {
     ShowBackends,
     ShowSessions,
+    ShowPools,
     ShowDigest {
         limit: usize,
     },
@@ -36,6 +37,10 @@ pub struct Table {
 const HELP: &[(&str, &str)] = &[
     ("SHOW BACKENDS", "backends: role, state, lag, connections"),
     ("SHOW SESSIONS", "client sessions"),
+    (
+        "SHOW POOLS",
+        "backend connection pools: open, idle, borrowed, waiting",
+    ),
     (
         "SHOW QUERY DIGEST [LIMIT n]",
         "statement shapes by total time",
@@ -71,6 +76,7 @@ pub fn parse(query: &str) -> Result<AdminCommand, String> {
     match w.as_slice() {
         ["SHOW", "BACKENDS"] | ["SHOW", "SERVERS"] => Ok(AdminCommand::ShowBackends),
         ["SHOW", "SESSIONS"] | ["SHOW", "PROCESSLIST"] => Ok(AdminCommand::ShowSessions),
+        ["SHOW", "POOLS"] => Ok(AdminCommand::ShowPools),
         ["SHOW", "QUERY", "DIGEST"] => Ok(AdminCommand::ShowDigest { limit: 100 }),
         ["SHOW", "QUERY", "DIGEST", "LIMIT", n] => n
             .parse()
@@ -185,6 +191,37 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                     "in_transaction",
                     "statements",
                     "seconds",
+                ],
+                rows,
+            }))
+        }
+        AdminCommand::ShowPools => {
+            let max = shared.live.config().pool.max_connections;
+            let rows = shared
+                .pools
+                .rows()
+                .iter()
+                .map(|r| {
+                    vec![
+                        s(&r.addr),
+                        s(r.role.label()),
+                        s(r.stats.open),
+                        s(r.stats.idle),
+                        s(r.stats.borrowed()),
+                        s(r.stats.waiting),
+                        s(max),
+                    ]
+                })
+                .collect();
+            Ok(Some(Table {
+                columns: vec![
+                    "backend",
+                    "role",
+                    "open",
+                    "idle",
+                    "borrowed",
+                    "waiting",
+                    "max_connections",
                 ],
                 rows,
             }))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
@@ -14,12 +14,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::protocol::auth::{caching_sha2_step, Sha2Step};
-use crate::protocol::command::{COM_INIT_DB, COM_QUERY, COM_QUIT};
+use crate::protocol::command::{COM_INIT_DB, COM_PING, COM_QUERY, COM_QUIT, COM_RESET_CONNECTION};
 use crate::protocol::handshake::{required_caps, unsupported_caps, ServerInfo};
 use crate::protocol::packet;
 use crate::protocol::response::{Event, Expect, Scanner, Summary};
 use crate::route::BackendId;
 
+use super::pools::Lease;
 use super::{BackendError, BackendLoad, BackendStream, BackendTls};
 
 /// How to log in to a backend: the client's negotiated options and the backend account.
@@ -59,6 +60,11 @@ pub struct BackendConn {
     pub stmts: HashMap<u32, BackendStmt>,
     /// Counted in this backend's open connections while it lives.
     load: Option<Arc<BackendLoad>>,
+    /// A command was sent whose answer was not read to its end.
+    pending: bool,
+    pub opened: Instant,
+    /// Its slot in the pool of its backend (see `pools`), when it came from one.
+    pub(super) lease: Option<Lease>,
 }
 
 impl Drop for BackendConn {
@@ -151,6 +157,9 @@ impl BackendConn {
             applied: 0,
             stmts: HashMap::new(),
             load: None,
+            pending: false,
+            opened: Instant::now(),
+            lease: None,
         };
         tokio::time::timeout(p.connect_timeout, conn.login(p))
             .await
@@ -353,9 +362,19 @@ impl BackendConn {
         self.stream.write_all(&buf).await.map_err(BackendError::Io)
     }
 
-    /// Sends framed bytes (a client's command as it came).
+    /// Sends framed bytes of a command the server does not answer (COM_STMT_CLOSE).
+    pub async fn send_unanswered(&mut self, framed: &[u8]) -> Result<(), BackendError> {
+        self.stream
+            .write_all(framed)
+            .await
+            .map_err(BackendError::Io)
+    }
+
+    /// Sends framed bytes (a client's command as it came); its answer is then pending
+    /// until it is read to its end.
     pub async fn send(&mut self, framed: &[u8]) -> Result<(), BackendError> {
         self.rbuf.clear();
+        self.pending = true;
         self.stream
             .write_all(framed)
             .await
@@ -393,6 +412,7 @@ impl BackendConn {
                 self.rbuf.advance(n);
             }
             if done {
+                self.pending = false;
                 if self.rbuf.is_empty() {
                     // The answer is complete: an idle connection holds no read buffer.
                     self.rbuf = BytesMut::new();
@@ -449,6 +469,15 @@ impl BackendConn {
         payload.push(COM_QUERY);
         payload.extend_from_slice(sql.as_bytes());
         self.send(&packet::packets(&payload, 0)).await?;
+        let read = self.read_scalar(sql).await;
+        if matches!(read, Ok(_) | Err(BackendError::Rejected { .. })) {
+            self.pending = false;
+        }
+        read
+    }
+
+    /// The answer of `query_scalar`, read to its end (or to an ERR packet).
+    async fn read_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
         let (_, first) = self.read_packet().await?;
         match first.first() {
             Some(0xFF) => {
@@ -522,6 +551,42 @@ impl BackendConn {
     }
 
     /// Says goodbye (best effort).
+    /// True when no answer is left half read (the connection is at a command boundary).
+    pub fn is_idle(&self) -> bool {
+        !self.pending
+    }
+
+    /// COM_PING: the connection still works.
+    pub async fn ping(&mut self) -> Result<(), BackendError> {
+        let s = self.command(&[COM_PING], Expect::Single).await?;
+        match s.error {
+            Some(code) => Err(BackendError::Rejected {
+                code,
+                what: "COM_PING".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// COM_RESET_CONNECTION: the server forgets the session's state (variables, user
+    /// variables, temporary tables, prepared statements, locks, transaction; not the
+    /// default database); so does this connection's view of it.
+    pub async fn reset(&mut self) -> Result<(), BackendError> {
+        let s = self
+            .command(&[COM_RESET_CONNECTION], Expect::Single)
+            .await?;
+        if let Some(code) = s.error {
+            return Err(BackendError::Rejected {
+                code,
+                what: "COM_RESET_CONNECTION".into(),
+            });
+        }
+        self.status = s.status.unwrap_or(crate::route::status::AUTOCOMMIT);
+        self.stmts.clear();
+        self.applied = 0;
+        Ok(())
+    }
+
     pub async fn quit(mut self) {
         let _ = self.stream.write_all(&[1, 0, 0, 0, COM_QUIT]).await;
         let _ = self.stream.shutdown().await;

@@ -1,14 +1,18 @@
 //! Backend connections: login as a client, commands, relaying answers packet by packet,
-//! and each backend's load as every session sees it ([`Loads`]). Who holds a connection
-//! is the session's business (`session::Conns`).
+//! each backend's load as every session sees it ([`Loads`]), and the pools that keep
+//! connections for the next session ([`Pools`]). Who holds a connection while a session
+//! lives is the session's business (`session::Conns`).
 
 mod conn;
 mod load;
+pub mod pool;
+mod pools;
 mod timeout;
 
 pub use crate::tls::{BackendTls, Stream as BackendStream};
 pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
 pub use load::{BackendLoad, Loads};
+pub use pools::{give_back, Lease, PoolKey, PoolRow, Pools};
 pub use timeout::{kill_query, kill_thread, relay_bounded, Killer};
 
 use crate::protocol::{ProtocolError, SqlError};
@@ -40,6 +44,12 @@ pub enum BackendError {
     Tls(String),
     #[error("error {code} running `{what}`")]
     Rejected { code: u16, what: String },
+    #[error("the pool of {addr} is at pool.max_connections = {max}; waited pool.borrow_timeout_ms = {waited_ms}")]
+    PoolExhausted {
+        addr: String,
+        max: usize,
+        waited_ms: u64,
+    },
 }
 
 impl BackendError {
@@ -90,6 +100,11 @@ impl BackendError {
                 }
                 SqlError::new(*code, &st, message.clone())
             }
+            BackendError::PoolExhausted { .. } => SqlError::new(
+                crate::protocol::err::codes::ER_CON_COUNT_ERROR,
+                b"08004",
+                format!("Too many connections: rwsplit: {self}"),
+            ),
             BackendError::Connect(_) | BackendError::Timeout | BackendError::Tls(_) => {
                 SqlError::no_backend(&format!("cannot connect to {addr}: {self}"))
             }

@@ -5,6 +5,7 @@ mod admin;
 mod backends;
 mod log;
 mod monitor;
+mod pool;
 mod routing;
 mod secrets;
 mod server;
@@ -20,6 +21,7 @@ pub use admin::AdminConfig;
 pub use backends::{AuroraConfig, BackendTlsMode, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
+pub use pool::PoolConfig;
 pub use routing::{Consistency, Fallback, Policy, RoutingConfig, RuleConfig, RuleRoute};
 pub use server::ServerConfig;
 pub use users::UserConfig;
@@ -54,6 +56,7 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     pub monitor: MonitorConfig,
     pub routing: RoutingConfig,
+    pub pool: PoolConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
 }
@@ -221,6 +224,12 @@ impl Config {
         }
         if self.routing.rules.len() > 64 {
             return Err(invalid("routing.rules", "at most 64 rules"));
+        }
+        if self.pool.borrow_timeout_ms == 0 {
+            return Err(invalid("pool.borrow_timeout_ms", "must be at least 1"));
+        }
+        if self.pool.idle_timeout_ms == 0 {
+            return Err(invalid("pool.idle_timeout_ms", "must be at least 1"));
         }
         if self.routing.classifier_cache == 0 {
             return Err(invalid("routing.classifier_cache", "must be at least 1"));

@@ -199,6 +199,52 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         Unit::Count,
         "Writer changes (failovers, switchovers) the monitor saw.",
     ),
+    // Connection pools.
+    (
+        "rwsplit_pool_connections",
+        Gauge,
+        Unit::Count,
+        "Connections of each backend's pool by role and state: idle (kept for the next \
+         session) or borrowed (held by a session, or being opened). Updated every second.",
+    ),
+    (
+        "rwsplit_pool_waiting",
+        Gauge,
+        Unit::Count,
+        "Sessions waiting for a connection because the backend is at \
+         pool.max_connections. Updated every second.",
+    ),
+    (
+        "rwsplit_pool_borrows_total",
+        Counter,
+        Unit::Count,
+        "Connections sessions took from a pool, by backend, role and outcome: idle (an \
+         idle connection reused), new (a connection opened), timeout (none within \
+         pool.borrow_timeout_ms: error 1040).",
+    ),
+    (
+        "rwsplit_pool_borrow_wait_seconds",
+        Histogram,
+        Unit::Seconds,
+        "Time a session waited for its pool to grant a connection (not counting the \
+         login of a new one), by backend and role.",
+    ),
+    (
+        "rwsplit_pool_resets_total",
+        Counter,
+        Unit::Count,
+        "COM_RESET_CONNECTION run on a connection given back at a session's end, by \
+         backend, role and outcome (ok, failed).",
+    ),
+    (
+        "rwsplit_pool_closed_total",
+        Counter,
+        Unit::Count,
+        "Pooled connections closed, by backend, role and reason: idle_timeout, lifetime, \
+         surplus (past max_idle or max_connections), evicted (its slot went to a session \
+         of another account), topology (its backend left or changed role), broken (failed \
+         its ping), reset_failed, unfinished (its session ended mid-answer).",
+    ),
 ];
 
 /// Counters without labels, registered at 0 by `describe`.

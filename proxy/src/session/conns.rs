@@ -5,13 +5,13 @@
 use super::login::Login;
 use super::registry::SessionInfo;
 use super::{History, Replay};
-use crate::backend::{BackendConn, BackendError};
+use crate::backend::{give_back, BackendConn, BackendError};
 use crate::backend::{ConnectParams, Killer};
 use crate::config::UserConfig;
 use crate::live::Snapshot;
 use crate::protocol::command;
 use crate::protocol::response::Expect;
-use crate::route::{status, BackendId, Served, Topology};
+use crate::route::{status, BackendId, Role, Served, Topology};
 use crate::shared::Shared;
 
 /// What a connection is opened with and brought to: the session's login, configuration,
@@ -78,7 +78,12 @@ impl Conns {
             .writer
             .ok_or(BackendError::Protocol("no writer in the topology"))?;
         let addr = super::writer_addr(topo);
-        let mut conn = match BackendConn::connect(id, &addr, &cx.params()).await {
+        let (pool, params) = (&cx.live.config.pool, cx.params());
+        let checkout = cx
+            .shared
+            .pools
+            .checkout(id, Role::Writer, &addr, &params, pool);
+        let mut conn = match checkout.await {
             Ok(c) => c,
             Err(e) => {
                 if e.is_unreachable() {
@@ -87,7 +92,9 @@ impl Conns {
                 return Err(e);
             }
         };
-        conn.count_in(cx.shared.loads.of(id));
+        if conn.load().is_none() {
+            conn.count_in(cx.shared.loads.of(id));
+        }
         cx.shared.topology.set_server_info(&conn.server);
         sync(&mut conn, cx).await?;
         self.writer = Some(conn);
@@ -157,8 +164,15 @@ impl Conns {
                     .get(id)
                     .map(|b| b.addr.clone())
                     .ok_or(BackendError::Protocol("reader left the topology"))?;
-                let mut conn = BackendConn::connect(id, &addr, &cx.params()).await?;
-                conn.count_in(cx.shared.loads.of(id));
+                let (pool, params) = (&cx.live.config.pool, cx.params());
+                let checkout = cx
+                    .shared
+                    .pools
+                    .checkout(id, Role::Reader, &addr, &params, pool);
+                let mut conn = checkout.await?;
+                if conn.load().is_none() {
+                    conn.count_in(cx.shared.loads.of(id));
+                }
                 if conn.status & status::AUTOCOMMIT == 0 {
                     conn.query("SET autocommit=1").await?;
                 }
@@ -217,12 +231,8 @@ impl Conns {
     pub async fn reset_readers(&mut self, history: &History, setup: Option<&str>) {
         let mut kept = Vec::new();
         for mut r in self.readers.drain(..) {
-            match r
-                .command(&[command::COM_RESET_CONNECTION], Expect::Single)
-                .await
-            {
-                Ok(s) if s.error.is_none() => {}
-                _ => continue,
+            if r.reset().await.is_err() {
+                continue;
             }
             if let Some(sql) = setup {
                 if r.query(sql).await.is_err() {
@@ -238,13 +248,11 @@ impl Conns {
         }
     }
 
-    /// Says goodbye on every connection.
-    pub async fn quit_all(&mut self) {
-        if let Some(w) = self.writer.take() {
-            w.quit().await;
-        }
-        for r in self.readers.drain(..) {
-            r.quit().await;
+    /// Gives every connection back to its pool (reset there for the next session) or,
+    /// when it cannot be reused, closes it.
+    pub fn release_all(&mut self, live: &Snapshot) {
+        for c in self.writer.take().into_iter().chain(self.readers.drain(..)) {
+            give_back(c, &live.config.pool);
         }
     }
 

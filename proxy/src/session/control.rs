@@ -128,7 +128,7 @@ impl Session {
             }
         };
         // Drop everything of the old user.
-        self.conns.quit_all().await;
+        self.conns.release_all(&self.live);
         self.history.clear();
         self.prepared.clear();
         self.login.user = user;

@@ -295,7 +295,7 @@ impl Session {
     }
 
     async fn close(&mut self) {
-        self.conns.quit_all().await;
+        self.conns.release_all(&self.live);
         self.client.shutdown().await;
     }
 

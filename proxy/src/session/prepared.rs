@@ -140,7 +140,7 @@ async fn ensure_prepared(
         Some(ok) => {
             let mut close = vec![COM_STMT_CLOSE];
             close.extend_from_slice(&ok.statement_id.to_le_bytes());
-            conn.send(&packets(&close, 0)).await?;
+            conn.send_unanswered(&packets(&close, 0)).await?;
             Err(BackendError::Rejected {
                 code: codes::ER_UNKNOWN_STMT_HANDLER,
                 what: "the statement's metadata differs on this backend".into(),
@@ -497,7 +497,7 @@ impl Session {
         for (conn, sid) in self.holders(id) {
             let mut payload = vec![COM_STMT_CLOSE];
             payload.extend_from_slice(&sid.to_le_bytes());
-            if conn.send(&packets(&payload, 0)).await.is_err() {
+            if conn.send_unanswered(&packets(&payload, 0)).await.is_err() {
                 lost.push(conn.id);
             }
             conn.stmts.remove(&id);

@@ -9,6 +9,7 @@ mod clients;
 mod data;
 mod operations;
 mod policy;
+mod pool;
 mod prepared;
 mod protocol_edges;
 mod query_timeout;

@@ -1,0 +1,340 @@
+//! A pool of connections to one backend in one role, shared by every session of this
+//! rwsplit ([`Pool`]). Each open connection holds a [`Slot`] of the pool's capacity while
+//! it lives, borrowed or idle; dropping it frees the slot for the first session waiting.
+//! Sessions wait first come first served. Nothing here does I/O: the caller opens,
+//! checks and resets connections; closing is the connection's own business
+//! ([`Pooled::close`]).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// What the pool needs of a connection.
+pub trait Pooled: Send + Sized + 'static {
+    /// When it was opened (for the lifetime limit).
+    fn opened(&self) -> Instant;
+    /// Closes it (its slot is freed once it is dropped).
+    fn close(self);
+}
+
+/// The limits a pool applies, from `[pool]` (read at each call, so a reload applies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections at most; 0 = no cap.
+    pub max_connections: usize,
+    /// Idle connections kept at most.
+    pub max_idle: usize,
+    pub idle_timeout: Duration,
+    /// `None`: no lifetime limit.
+    pub max_lifetime: Option<Duration>,
+}
+
+/// What a borrow gets.
+pub enum Grant<K, C> {
+    /// An idle connection (its slot inside it), and how long it was idle.
+    Idle(C, Duration),
+    /// Room for one more connection: open it and keep the slot in it.
+    Open(Slot<K, C>),
+}
+
+/// The borrow waited its whole timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted;
+
+/// Why the pool closed a connection (the label of `rwsplit_pool_closed_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    IdleTimeout,
+    Lifetime,
+    /// More idle connections than `max_idle`, or more open than `max_connections`.
+    Surplus,
+    /// Its slot was needed by a session that could not use it (another account or
+    /// capabilities).
+    Evicted,
+    /// Its backend left the topology or changed role.
+    Topology,
+}
+
+impl CloseReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseReason::IdleTimeout => "idle_timeout",
+            CloseReason::Lifetime => "lifetime",
+            CloseReason::Surplus => "surplus",
+            CloseReason::Evicted => "evicted",
+            CloseReason::Topology => "topology",
+        }
+    }
+}
+
+/// Counts of one pool at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (borrowed, idle and being opened).
+    pub open: usize,
+    pub idle: usize,
+    /// Sessions waiting for a connection.
+    pub waiting: usize,
+}
+
+impl PoolStats {
+    pub fn borrowed(&self) -> usize {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
+/// Connections to one backend in one role.
+pub struct Pool<K, C> {
+    /// The backend's address and role, for the metrics.
+    backend: String,
+    role: &'static str,
+    state: Mutex<State<K, C>>,
+}
+
+struct State<K, C> {
+    open: usize,
+    /// Oldest first.
+    idle: VecDeque<Idle<K, C>>,
+    waiters: VecDeque<Waiter<K, C>>,
+    next_waiter: u64,
+}
+
+struct Idle<K, C> {
+    key: K,
+    conn: C,
+    since: Instant,
+}
+
+type Accept<K, C> = Box<dyn Fn(&K, &C) -> bool + Send>;
+
+struct Waiter<K, C> {
+    id: u64,
+    accept: Accept<K, C>,
+    tx: oneshot::Sender<Grant<K, C>>,
+}
+
+/// One unit of a pool's capacity, held by an open connection (or one being opened).
+pub struct Slot<K, C> {
+    pool: Option<Arc<Pool<K, C>>>,
+}
+
+impl<K, C> Drop for Slot<K, C> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.free_slot();
+        }
+    }
+}
+
+impl<K, C> Slot<K, C> {
+    /// Forgets the pool (the slot was counted elsewhere).
+    fn disarm(mut self) {
+        self.pool = None;
+    }
+}
+
+impl<K, C> Pool<K, C> {
+    pub fn new(backend: &str, role: &'static str) -> Self {
+        Pool {
+            backend: backend.to_string(),
+            role,
+            state: Mutex::new(State {
+                open: 0,
+                idle: VecDeque::new(),
+                waiters: VecDeque::new(),
+                next_waiter: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<K, C>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn slot(self: &Arc<Self>) -> Slot<K, C> {
+        Slot {
+            pool: Some(self.clone()),
+        }
+    }
+
+    /// A slot came free: it goes to the first session waiting, else the count drops.
+    fn free_slot(self: &Arc<Self>) {
+        let mut st = self.lock();
+        while let Some(w) = st.waiters.pop_front() {
+            match w.tx.send(Grant::Open(self.slot())) {
+                Ok(()) => return,
+                Err(Grant::Open(slot)) => slot.disarm(),
+                // Never: only `Open` was sent (and nothing is dropped under the lock).
+                Err(g @ Grant::Idle(..)) => std::mem::forget(g),
+            }
+        }
+        st.open = st.open.saturating_sub(1);
+    }
+}
+
+impl<K: Send + 'static, C: Pooled> Pool<K, C> {
+    pub fn stats(&self) -> PoolStats {
+        let st = self.lock();
+        PoolStats {
+            open: st.open,
+            idle: st.idle.len(),
+            waiting: st.waiters.len(),
+        }
+    }
+
+    /// A connection `accept` can use: the newest such idle one; else room to open one;
+    /// else, at the cap, a place in the queue for up to `timeout` (the oldest idle
+    /// connection, which nobody could use, is closed so its slot goes to the first in
+    /// the queue).
+    pub async fn borrow(
+        self: &Arc<Self>,
+        limits: Limits,
+        accept: impl Fn(&K, &C) -> bool + Send + 'static,
+        timeout: Duration,
+    ) -> Result<Grant<K, C>, Exhausted> {
+        let (mut rx, id, evicted) = {
+            let mut st = self.lock();
+            st.waiters.retain(|w| !w.tx.is_closed());
+            if st.waiters.is_empty() {
+                if let Some(i) = st.idle.iter().rposition(|e| accept(&e.key, &e.conn)) {
+                    if let Some(e) = st.idle.remove(i) {
+                        return Ok(Grant::Idle(e.conn, e.since.elapsed()));
+                    }
+                }
+                if limits.max_connections == 0 || st.open < limits.max_connections {
+                    st.open += 1;
+                    return Ok(Grant::Open(self.slot()));
+                }
+            }
+            let evicted = st.idle.pop_front();
+            let (tx, rx) = oneshot::channel();
+            let id = st.next_waiter;
+            st.next_waiter += 1;
+            st.waiters.push_back(Waiter {
+                id,
+                accept: Box::new(accept),
+                tx,
+            });
+            (rx, id, evicted)
+        };
+        if let Some(e) = evicted {
+            // Its slot goes to the first in the queue.
+            self.close(e.conn, CloseReason::Evicted);
+        }
+        match tokio::time::timeout(timeout, &mut rx).await {
+            Ok(Ok(grant)) => Ok(grant),
+            Ok(Err(_)) => Err(Exhausted),
+            Err(_) => {
+                let mut st = self.lock();
+                if let Some(i) = st.waiters.iter().position(|w| w.id == id) {
+                    st.waiters.remove(i);
+                    return Err(Exhausted);
+                }
+                drop(st);
+                // Granted just as the time ran out.
+                rx.try_recv().map_err(|_| Exhausted)
+            }
+        }
+    }
+
+    /// Takes back a connection in a known, clean state (reset by the caller): to the
+    /// first session waiting if it can use it, else, when one waits, closed so that
+    /// session can open its own; else kept idle, within the limits.
+    pub fn put_back(self: &Arc<Self>, key: K, conn: C, limits: Limits) {
+        let closing = {
+            let mut st = self.lock();
+            let mut conn = conn;
+            loop {
+                let Some(w) = st.waiters.pop_front() else {
+                    break self.keep(&mut st, key, conn, limits);
+                };
+                if !(w.accept)(&key, &conn) {
+                    st.waiters.push_front(w);
+                    break Some((conn, CloseReason::Evicted));
+                }
+                match w.tx.send(Grant::Idle(conn, Duration::ZERO)) {
+                    Ok(()) => return,
+                    Err(Grant::Idle(c, _)) => conn = c,
+                    // Never: only `Idle` was sent (and nothing is dropped under the lock).
+                    Err(g @ Grant::Open(_)) => {
+                        std::mem::forget(g);
+                        return;
+                    }
+                }
+            }
+        };
+        if let Some((conn, reason)) = closing {
+            self.close(conn, reason);
+        }
+    }
+
+    /// Keeps `conn` idle, or says why it must be closed.
+    fn keep(
+        &self,
+        st: &mut State<K, C>,
+        key: K,
+        conn: C,
+        limits: Limits,
+    ) -> Option<(C, CloseReason)> {
+        if limits
+            .max_lifetime
+            .is_some_and(|l| conn.opened().elapsed() >= l)
+        {
+            return Some((conn, CloseReason::Lifetime));
+        }
+        let over_cap = limits.max_connections > 0 && st.open > limits.max_connections;
+        if st.idle.len() >= limits.max_idle || over_cap {
+            return Some((conn, CloseReason::Surplus));
+        }
+        st.idle.push_back(Idle {
+            key,
+            conn,
+            since: Instant::now(),
+        });
+        None
+    }
+
+    /// Closes the idle connections past `idle_timeout` or their lifetime, and all of
+    /// them when `keep` is false (the backend left the topology or changed role).
+    /// Returns how many it closed.
+    pub fn reap(&self, limits: Limits, keep: bool) -> usize {
+        let closing: Vec<(C, CloseReason)> = {
+            let mut st = self.lock();
+            let (mut kept, mut closing) = (VecDeque::new(), Vec::new());
+            for e in st.idle.drain(..) {
+                let reason = if !keep {
+                    Some(CloseReason::Topology)
+                } else if e.since.elapsed() >= limits.idle_timeout {
+                    Some(CloseReason::IdleTimeout)
+                } else if limits
+                    .max_lifetime
+                    .is_some_and(|l| e.conn.opened().elapsed() >= l)
+                {
+                    Some(CloseReason::Lifetime)
+                } else {
+                    None
+                };
+                match reason {
+                    Some(r) => closing.push((e.conn, r)),
+                    None => kept.push_back(e),
+                }
+            }
+            st.idle = kept;
+            closing
+        };
+        let n = closing.len();
+        for (conn, reason) in closing {
+            self.close(conn, reason);
+        }
+        n
+    }
+
+    fn close(&self, conn: C, reason: CloseReason) {
+        ::metrics::counter!("rwsplit_pool_closed_total", "backend" => self.backend.clone(),
+            "role" => self.role, "reason" => reason.label())
+        .increment(1);
+        conn.close();
+    }
+}

@@ -1,0 +1,305 @@
+//! The backend connection pools of one rwsplit ([`Pools`]): one per backend and role,
+//! shared by every session. What makes two sessions' connections interchangeable
+//! ([`PoolKey`]), how a session takes one ([`Pools::checkout`]) and gives it back at its
+//! end ([`give_back`]: reset, then idle for the next session), and the upkeep
+//! ([`Pools::maintain`]: idle and lifetime limits, backends gone, gauges).
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use mysql_common::constants::CapabilityFlags;
+
+use super::pool::{Grant, Limits, Pool, PoolStats, Pooled, Slot};
+use super::{BackendConn, BackendError, ConnectParams};
+use crate::config::PoolConfig;
+use crate::route::{BackendId, Role, Topology};
+
+type BackendPool = Pool<PoolKey, BackendConn>;
+
+/// What changes the bytes on the wire or the rights of a connection: the backend
+/// account, the capabilities that alter packet formats, the collation and TLS. Sessions
+/// with equal keys share connections. (Connection attributes are not part of it: a
+/// pooled connection shows the backend those of the session that opened it.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    user: String,
+    password: u64,
+    caps: u32,
+    mariadb_caps: u32,
+    collation: u8,
+    tls: bool,
+}
+
+impl PoolKey {
+    pub fn of(p: &ConnectParams) -> PoolKey {
+        // Not in the key: they say how the login went, not how packets look.
+        let login_only = CapabilityFlags::CLIENT_CONNECT_WITH_DB
+            | CapabilityFlags::CLIENT_CONNECT_ATTRS
+            | CapabilityFlags::CLIENT_SSL;
+        let mut h = DefaultHasher::new();
+        p.password.hash(&mut h);
+        PoolKey {
+            user: p.user.clone(),
+            password: h.finish(),
+            caps: (p.caps - login_only).bits(),
+            mariadb_caps: p.mariadb_caps.bits(),
+            collation: p.collation,
+            tls: p.tls.is_some(),
+        }
+    }
+}
+
+/// A pooled connection's slot in its pool, and what it is given back to.
+pub struct Lease {
+    _slot: Slot<PoolKey, BackendConn>,
+    pool: Arc<BackendPool>,
+    key: PoolKey,
+    role: Role,
+}
+
+impl Pooled for BackendConn {
+    fn opened(&self) -> Instant {
+        self.opened
+    }
+
+    fn close(self) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(self.quit());
+        }
+    }
+}
+
+fn limits(cfg: &PoolConfig) -> Limits {
+    Limits {
+        max_connections: cfg.max_connections,
+        max_idle: cfg.max_idle,
+        idle_timeout: Duration::from_millis(cfg.idle_timeout_ms),
+        max_lifetime: (cfg.max_lifetime_ms > 0).then(|| Duration::from_millis(cfg.max_lifetime_ms)),
+    }
+}
+
+/// One pool's figures, for `SHOW POOLS` and the gauges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolRow {
+    pub backend: BackendId,
+    pub addr: String,
+    pub role: Role,
+    pub stats: PoolStats,
+}
+
+struct Entry {
+    addr: String,
+    pool: Arc<BackendPool>,
+}
+
+/// Every pool, by backend and role.
+#[derive(Default)]
+pub struct Pools {
+    by_backend: RwLock<HashMap<(BackendId, Role), Entry>>,
+}
+
+impl Pools {
+    fn of(&self, id: BackendId, role: Role, addr: &str) -> Arc<BackendPool> {
+        if let Some(e) = self
+            .by_backend
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(id, role))
+            .filter(|e| e.addr == addr)
+        {
+            return e.pool.clone();
+        }
+        let mut map = self.by_backend.write().unwrap_or_else(|p| p.into_inner());
+        let e = map.entry((id, role)).or_insert_with(|| Entry {
+            addr: addr.to_string(),
+            pool: Arc::new(Pool::new(addr, role.label())),
+        });
+        if e.addr != addr {
+            // The backend moved: a new pool; the old one's connections close as they
+            // come back.
+            *e = Entry {
+                addr: addr.to_string(),
+                pool: Arc::new(Pool::new(addr, role.label())),
+            };
+        }
+        e.pool.clone()
+    }
+
+    /// A connection to backend `id` (at `addr`, in `role`) for a session logging in with
+    /// `p`: an idle one of the same [`PoolKey`] (pinged first when idle past
+    /// `ping_after_idle_ms`; a broken one is closed and another taken), else a new one;
+    /// at `max_connections`, the session waits its turn up to `borrow_timeout_ms`. An
+    /// idle connection is only given to a session with a default database, or to one
+    /// without when it has none either (a connection cannot leave its database).
+    pub async fn checkout(
+        &self,
+        id: BackendId,
+        role: Role,
+        addr: &str,
+        p: &ConnectParams,
+        cfg: &PoolConfig,
+    ) -> Result<BackendConn, BackendError> {
+        let pool = self.of(id, role, addr);
+        let key = PoolKey::of(p);
+        let with_db = p.db.is_some();
+        let labels = [
+            ("backend", addr.to_string()),
+            ("role", role.label().to_string()),
+        ];
+        loop {
+            let want = key.clone();
+            let accept =
+                move |k: &PoolKey, c: &BackendConn| *k == want && (with_db || c.db.is_none());
+            let started = Instant::now();
+            let grant = pool
+                .borrow(
+                    limits(cfg),
+                    accept,
+                    Duration::from_millis(cfg.borrow_timeout_ms),
+                )
+                .await;
+            ::metrics::histogram!("rwsplit_pool_borrow_wait_seconds", &labels)
+                .record(started.elapsed().as_secs_f64());
+            let outcome = |o: &'static str| {
+                ::metrics::counter!("rwsplit_pool_borrows_total", "backend" => addr.to_string(),
+                    "role" => role.label(), "outcome" => o)
+                .increment(1)
+            };
+            match grant {
+                Err(_) => {
+                    outcome("timeout");
+                    return Err(BackendError::PoolExhausted {
+                        addr: addr.to_string(),
+                        max: cfg.max_connections,
+                        waited_ms: cfg.borrow_timeout_ms,
+                    });
+                }
+                Ok(Grant::Idle(mut conn, idle_for)) => {
+                    if idle_for >= Duration::from_millis(cfg.ping_after_idle_ms)
+                        && conn.ping().await.is_err()
+                    {
+                        closed(addr, role, "broken");
+                        continue;
+                    }
+                    outcome("idle");
+                    return Ok(conn);
+                }
+                Ok(Grant::Open(slot)) => {
+                    let mut conn = BackendConn::connect(id, addr, p).await?;
+                    outcome("new");
+                    conn.lease = Some(Lease {
+                        _slot: slot,
+                        pool: pool.clone(),
+                        key: key.clone(),
+                        role,
+                    });
+                    return Ok(conn);
+                }
+            }
+        }
+    }
+
+    /// The upkeep, every second or so: closes idle connections past their limits and
+    /// those of backends that left the topology or changed role, forgets empty pools of
+    /// such backends, and sets the gauges.
+    pub fn maintain(&self, topo: &Topology, cfg: &PoolConfig) {
+        let limits = limits(cfg);
+        let mut gone = Vec::new();
+        for (&(id, role), e) in self
+            .by_backend
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let current = topo
+                .get(id)
+                .is_some_and(|b| b.role == role && b.addr == e.addr);
+            e.pool.reap(limits, current);
+            let s = e.pool.stats();
+            if !current && s.open == 0 && s.waiting == 0 {
+                gone.push((id, role));
+            }
+            gauges(&e.addr, role, s);
+        }
+        if !gone.is_empty() {
+            let mut map = self.by_backend.write().unwrap_or_else(|p| p.into_inner());
+            for k in gone {
+                if let Some(e) = map.remove(&k) {
+                    gauges(&e.addr, k.1, PoolStats::default());
+                }
+            }
+        }
+    }
+
+    /// Every pool's figures, by backend then role.
+    pub fn rows(&self) -> Vec<PoolRow> {
+        let mut v: Vec<PoolRow> = self
+            .by_backend
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(&(backend, role), e)| PoolRow {
+                backend,
+                addr: e.addr.clone(),
+                role,
+                stats: e.pool.stats(),
+            })
+            .collect();
+        v.sort_by_key(|r| (r.backend, r.role == Role::Reader));
+        v
+    }
+}
+
+/// The end of a session: each connection is reset (COM_RESET_CONNECTION, in the
+/// background) and given back to its pool for the next session; one with an answer
+/// left half read, one that fails the reset, or any with `max_idle = 0`, is closed.
+pub fn give_back(mut conn: BackendConn, cfg: &PoolConfig) {
+    let Some(lease) = conn.lease.take() else {
+        conn.close();
+        return;
+    };
+    let addr = conn.addr.clone();
+    if !conn.is_idle() || cfg.max_idle == 0 {
+        if !conn.is_idle() {
+            closed(&addr, lease.role, "unfinished");
+        }
+        // The slot is freed once the connection has said goodbye.
+        conn.lease = Some(lease);
+        conn.close();
+        return;
+    }
+    let limits = limits(cfg);
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        let ok = conn.reset().await.is_ok();
+        ::metrics::counter!("rwsplit_pool_resets_total", "backend" => addr.clone(),
+            "role" => lease.role.label(), "outcome" => if ok { "ok" } else { "failed" })
+        .increment(1);
+        if !ok {
+            closed(&addr, lease.role, "reset_failed");
+            return;
+        }
+        let (pool, key) = (lease.pool.clone(), lease.key.clone());
+        conn.lease = Some(lease);
+        pool.put_back(key, conn, limits);
+    });
+}
+
+fn closed(addr: &str, role: Role, reason: &'static str) {
+    ::metrics::counter!("rwsplit_pool_closed_total", "backend" => addr.to_string(),
+        "role" => role.label(), "reason" => reason)
+    .increment(1);
+}
+
+fn gauges(addr: &str, role: Role, s: PoolStats) {
+    let (b, r) = (addr.to_string(), role.label());
+    ::metrics::gauge!("rwsplit_pool_connections", "backend" => b.clone(), "role" => r, "state" => "idle")
+        .set(s.idle as f64);
+    ::metrics::gauge!("rwsplit_pool_connections", "backend" => b.clone(), "role" => r, "state" => "borrowed")
+        .set(s.borrowed() as f64);
+    ::metrics::gauge!("rwsplit_pool_waiting", "backend" => b, "role" => r).set(s.waiting as f64);
+}

@@ -1,0 +1,205 @@
+//! The pool's bookkeeping without I/O: reuse, the cap, waiters served in order, the
+//! borrow timeout, eviction, and the idle limits.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rwsplit::backend::pool::{Exhausted, Grant, Limits, Pool, Pooled, Slot};
+
+struct Conn {
+    id: u32,
+    opened: Instant,
+    _slot: Slot<&'static str, Conn>,
+    closed: Arc<AtomicUsize>,
+}
+
+impl Pooled for Conn {
+    fn opened(&self) -> Instant {
+        self.opened
+    }
+    fn close(self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+type P = Pool<&'static str, Conn>;
+
+fn limits(max: usize) -> Limits {
+    Limits {
+        max_connections: max,
+        max_idle: 8,
+        idle_timeout: Duration::from_secs(60),
+        max_lifetime: None,
+    }
+}
+
+fn key_is(k: &'static str) -> impl Fn(&&'static str, &Conn) -> bool + Send + 'static {
+    move |key, _| *key == k
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Borrows for `key`, opening a connection with `id` when granted room.
+async fn take(
+    pool: &Arc<P>,
+    max: usize,
+    key: &'static str,
+    id: u32,
+    closed: &Arc<AtomicUsize>,
+) -> Result<(Conn, bool), Exhausted> {
+    match pool.borrow(limits(max), key_is(key), WAIT).await? {
+        Grant::Idle(c, _) => Ok((c, false)),
+        Grant::Open(slot) => Ok((
+            Conn {
+                id,
+                opened: Instant::now(),
+                _slot: slot,
+                closed: closed.clone(),
+            },
+            true,
+        )),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_given_back_is_reused_by_the_same_key_only() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, new) = take(&pool, 0, "alice", 1, &closed).await.unwrap();
+    assert!(new);
+    pool.put_back("alice", a, limits(0));
+    assert_eq!(pool.stats().idle, 1);
+    let (b, new) = take(&pool, 0, "bob", 2, &closed).await.unwrap();
+    assert!(new, "bob must not get alice's connection");
+    let (a2, new) = take(&pool, 0, "alice", 3, &closed).await.unwrap();
+    assert!(!new);
+    assert_eq!(a2.id, 1);
+    assert_eq!(pool.stats().open, 2);
+    drop(a2);
+    drop(b);
+    assert_eq!(pool.stats().open, 0, "dropping a connection frees its slot");
+}
+
+#[tokio::test]
+async fn the_newest_idle_connection_is_handed_out_first() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (c1, _) = take(&pool, 0, "k", 1, &closed).await.unwrap();
+    let (c2, _) = take(&pool, 0, "k", 2, &closed).await.unwrap();
+    pool.put_back("k", c1, limits(0));
+    pool.put_back("k", c2, limits(0));
+    let (c, _) = take(&pool, 0, "k", 3, &closed).await.unwrap();
+    assert_eq!(c.id, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_the_cap_waiters_are_served_in_order_and_one_past_the_timeout_gets_none() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, _) = take(&pool, 2, "k", 1, &closed).await.unwrap();
+    let (b, _) = take(&pool, 2, "k", 2, &closed).await.unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    for n in 0..3u32 {
+        let (p, closed, order) = (pool.clone(), closed.clone(), order.clone());
+        waiters.push(tokio::spawn(async move {
+            let got = take(&p, 2, "k", 10 + n, &closed).await;
+            order.lock().unwrap().push(n);
+            // Returned, not dropped: a dropped connection frees its slot.
+            got.map(|(c, _)| c)
+        }));
+        // Each queues before the next arrives.
+        while pool.stats().waiting < n as usize + 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    pool.put_back("k", a, limits(2));
+    drop(b);
+    let first = waiters.remove(0).await.unwrap();
+    let second = waiters.remove(0).await.unwrap();
+    let id = |c: &Result<Conn, Exhausted>| c.as_ref().ok().map(|c| c.id);
+    assert_eq!(
+        id(&first),
+        Some(1),
+        "the first waiter gets the connection given back"
+    );
+    assert_eq!(
+        id(&second),
+        Some(11),
+        "the second gets the freed slot and opens its own"
+    );
+    let third = waiters.remove(0).await.unwrap().map(|c| c.id);
+    assert_eq!(third, Err(Exhausted), "the third waits past the timeout");
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
+    assert_eq!(pool.stats().waiting, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiter_of_another_key_gets_room_and_the_idle_connection_is_closed() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, _) = take(&pool, 1, "alice", 1, &closed).await.unwrap();
+    pool.put_back("alice", a, limits(1));
+    // At the cap, with only alice's idle connection: bob's borrow closes it for room.
+    let (b, new) = take(&pool, 1, "bob", 2, &closed).await.unwrap();
+    assert!(new);
+    assert_eq!(closed.load(Ordering::SeqCst), 1);
+    assert_eq!(pool.stats().open, 1);
+    // Alice waits; bob's connection, given back, is closed so alice can open hers.
+    let waiter = {
+        let (p, closed) = (pool.clone(), closed.clone());
+        tokio::spawn(async move {
+            take(&p, 1, "alice", 3, &closed)
+                .await
+                .map(|(c, n)| (c.id, n))
+        })
+    };
+    while pool.stats().waiting == 0 {
+        tokio::task::yield_now().await;
+    }
+    pool.put_back("bob", b, limits(1));
+    assert_eq!(waiter.await.unwrap(), Ok((3, true)));
+    assert_eq!(closed.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn idle_limits_close_what_is_over_them() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let one_idle = Limits {
+        max_idle: 1,
+        ..limits(0)
+    };
+    let (c1, _) = take(&pool, 0, "k", 1, &closed).await.unwrap();
+    let (c2, _) = take(&pool, 0, "k", 2, &closed).await.unwrap();
+    pool.put_back("k", c1, one_idle);
+    pool.put_back("k", c2, one_idle);
+    assert_eq!((pool.stats().idle, closed.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(pool.reap(limits(0), true), 0, "within its idle time");
+    let expired = Limits {
+        idle_timeout: Duration::ZERO,
+        ..limits(0)
+    };
+    assert_eq!(pool.reap(expired, true), 1);
+    let (c3, _) = take(&pool, 0, "k", 3, &closed).await.unwrap();
+    pool.put_back("k", c3, limits(0));
+    assert_eq!(
+        pool.reap(limits(0), false),
+        1,
+        "a backend gone: all its idle closed"
+    );
+    let (c4, _) = take(&pool, 0, "k", 4, &closed).await.unwrap();
+    let old = Limits {
+        max_lifetime: Some(Duration::ZERO),
+        ..limits(0)
+    };
+    pool.put_back("k", c4, old);
+    assert_eq!(
+        pool.stats().idle,
+        0,
+        "past its lifetime: closed when given back"
+    );
+    assert_eq!(closed.load(Ordering::SeqCst), 4);
+    assert_eq!(pool.stats().open, 0);
+}
