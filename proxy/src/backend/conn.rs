@@ -447,19 +447,27 @@ impl BackendConn {
         }
     }
 
+    /// [`command`](Self::command), with an ERR answer as an error naming `what`.
+    async fn command_ok(
+        &mut self,
+        payload: &[u8],
+        expect: Expect,
+        what: impl FnOnce() -> String,
+    ) -> Result<Summary, BackendError> {
+        let s = self.command(payload, expect).await?;
+        match s.error {
+            Some(code) => Err(BackendError::Rejected { code, what: what() }),
+            None => Ok(s),
+        }
+    }
+
     /// Runs an SQL statement of rwsplit's own; an ERR answer becomes an error.
     pub async fn query(&mut self, sql: &str) -> Result<Summary, BackendError> {
         let mut payload = Vec::with_capacity(sql.len() + 1);
         payload.push(COM_QUERY);
         payload.extend_from_slice(sql.as_bytes());
-        let s = self.command(&payload, Expect::Results).await?;
-        match s.error {
-            Some(code) => Err(BackendError::Rejected {
-                code,
-                what: truncate(sql, 120),
-            }),
-            None => Ok(s),
-        }
+        self.command_ok(&payload, Expect::Results, || truncate(sql, 120))
+            .await
     }
 
     /// Runs a query of rwsplit's own and returns the first column of its first row
@@ -537,20 +545,12 @@ impl BackendConn {
     pub async fn init_db(&mut self, db: &str) -> Result<(), BackendError> {
         let mut payload = vec![COM_INIT_DB];
         payload.extend_from_slice(db.as_bytes());
-        let s = self.command(&payload, Expect::Single).await?;
-        match s.error {
-            Some(code) => Err(BackendError::Rejected {
-                code,
-                what: format!("USE {db}"),
-            }),
-            None => {
-                self.db = Some(db.to_string());
-                Ok(())
-            }
-        }
+        self.command_ok(&payload, Expect::Single, || format!("USE {db}"))
+            .await?;
+        self.db = Some(db.to_string());
+        Ok(())
     }
 
-    /// Says goodbye (best effort).
     /// True when no answer is left half read (the connection is at a command boundary).
     pub fn is_idle(&self) -> bool {
         !self.pending
@@ -558,14 +558,9 @@ impl BackendConn {
 
     /// COM_PING: the connection still works.
     pub async fn ping(&mut self) -> Result<(), BackendError> {
-        let s = self.command(&[COM_PING], Expect::Single).await?;
-        match s.error {
-            Some(code) => Err(BackendError::Rejected {
-                code,
-                what: "COM_PING".into(),
-            }),
-            None => Ok(()),
-        }
+        self.command_ok(&[COM_PING], Expect::Single, || "COM_PING".into())
+            .await
+            .map(|_| ())
     }
 
     /// COM_RESET_CONNECTION: the server forgets the session's state (variables, user
@@ -573,20 +568,17 @@ impl BackendConn {
     /// default database); so does this connection's view of it.
     pub async fn reset(&mut self) -> Result<(), BackendError> {
         let s = self
-            .command(&[COM_RESET_CONNECTION], Expect::Single)
+            .command_ok(&[COM_RESET_CONNECTION], Expect::Single, || {
+                "COM_RESET_CONNECTION".into()
+            })
             .await?;
-        if let Some(code) = s.error {
-            return Err(BackendError::Rejected {
-                code,
-                what: "COM_RESET_CONNECTION".into(),
-            });
-        }
         self.status = s.status.unwrap_or(crate::route::status::AUTOCOMMIT);
         self.stmts.clear();
         self.applied = 0;
         Ok(())
     }
 
+    /// Says goodbye (best effort).
     pub async fn quit(mut self) {
         let _ = self.stream.write_all(&[1, 0, 0, 0, COM_QUIT]).await;
         let _ = self.stream.shutdown().await;

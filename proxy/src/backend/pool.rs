@@ -332,9 +332,14 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
     }
 
     fn close(&self, conn: C, reason: CloseReason) {
-        ::metrics::counter!("rwsplit_pool_closed_total", "backend" => self.backend.clone(),
-            "role" => self.role, "reason" => reason.label())
-        .increment(1);
+        count_closed(&self.backend, self.role, reason.label());
         conn.close();
     }
+}
+
+/// Counts a pooled connection closed (`rwsplit_pool_closed_total`).
+pub fn count_closed(backend: &str, role: &'static str, reason: &'static str) {
+    ::metrics::counter!("rwsplit_pool_closed_total", "backend" => backend.to_string(),
+        "role" => role, "reason" => reason)
+    .increment(1);
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mysql_common::constants::CapabilityFlags;
 
-use super::pool::{Grant, Limits, Pool, PoolStats, Pooled, Slot};
+use super::pool::{count_closed, Grant, Limits, Pool, PoolStats, Pooled, Slot};
 use super::{BackendConn, BackendError, ConnectParams};
 use crate::config::PoolConfig;
 use crate::route::{BackendId, Role, Topology};
@@ -112,19 +112,20 @@ impl Pools {
             return e.pool.clone();
         }
         let mut map = self.by_backend.write().unwrap_or_else(|p| p.into_inner());
-        let e = map.entry((id, role)).or_insert_with(|| Entry {
-            addr: addr.to_string(),
-            pool: Arc::new(Pool::new(addr, role.label())),
-        });
-        if e.addr != addr {
-            // The backend moved: a new pool; the old one's connections close as they
-            // come back.
-            *e = Entry {
-                addr: addr.to_string(),
-                pool: Arc::new(Pool::new(addr, role.label())),
-            };
+        match map.get(&(id, role)) {
+            Some(e) if e.addr == addr => e.pool.clone(),
+            // None yet, or the backend moved: a new pool (the old one's connections
+            // close as they come back).
+            _ => {
+                let pool = Arc::new(Pool::new(addr, role.label()));
+                let entry = Entry {
+                    addr: addr.to_string(),
+                    pool: pool.clone(),
+                };
+                map.insert((id, role), entry);
+                pool
+            }
         }
-        e.pool.clone()
     }
 
     /// A connection to backend `id` (at `addr`, in `role`) for a session logging in with
@@ -180,7 +181,7 @@ impl Pools {
                     if idle_for >= Duration::from_millis(cfg.ping_after_idle_ms)
                         && conn.ping().await.is_err()
                     {
-                        closed(addr, role, "broken");
+                        count_closed(addr, role.label(), "broken");
                         continue;
                     }
                     outcome("idle");
@@ -261,9 +262,10 @@ pub fn give_back(mut conn: BackendConn, cfg: &PoolConfig) {
         return;
     };
     let addr = conn.addr.clone();
-    if !conn.is_idle() || cfg.max_idle == 0 {
-        if !conn.is_idle() {
-            closed(&addr, lease.role, "unfinished");
+    let unfinished = !conn.is_idle();
+    if unfinished || cfg.max_idle == 0 {
+        if unfinished {
+            count_closed(&addr, lease.role.label(), "unfinished");
         }
         // The slot is freed once the connection has said goodbye.
         conn.lease = Some(lease);
@@ -280,19 +282,13 @@ pub fn give_back(mut conn: BackendConn, cfg: &PoolConfig) {
             "role" => lease.role.label(), "outcome" => if ok { "ok" } else { "failed" })
         .increment(1);
         if !ok {
-            closed(&addr, lease.role, "reset_failed");
+            count_closed(&addr, lease.role.label(), "reset_failed");
             return;
         }
         let (pool, key) = (lease.pool.clone(), lease.key.clone());
         conn.lease = Some(lease);
         pool.put_back(key, conn, limits);
     });
-}
-
-fn closed(addr: &str, role: Role, reason: &'static str) {
-    ::metrics::counter!("rwsplit_pool_closed_total", "backend" => addr.to_string(),
-        "role" => role.label(), "reason" => reason)
-    .increment(1);
 }
 
 fn gauges(addr: &str, role: Role, s: PoolStats) {

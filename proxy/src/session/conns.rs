@@ -45,6 +45,24 @@ impl Ctx<'_> {
     fn params(&self) -> ConnectParams {
         connect_params(self.login, self.live, self.db.clone())
     }
+
+    /// A connection to backend `id` in `role` from its pool, counted in its load.
+    async fn checkout(
+        &self,
+        id: BackendId,
+        role: Role,
+        addr: &str,
+    ) -> Result<BackendConn, BackendError> {
+        let params = self.params();
+        let pools = &self.shared.pools;
+        let mut conn = pools
+            .checkout(id, role, addr, &params, &self.live.config.pool)
+            .await?;
+        if conn.load().is_none() {
+            conn.count_in(self.shared.loads.of(id));
+        }
+        Ok(conn)
+    }
 }
 
 /// A session's backend connections: at most one to the writer, one per reader.
@@ -78,12 +96,7 @@ impl Conns {
             .writer
             .ok_or(BackendError::Protocol("no writer in the topology"))?;
         let addr = super::writer_addr(topo);
-        let (pool, params) = (&cx.live.config.pool, cx.params());
-        let checkout = cx
-            .shared
-            .pools
-            .checkout(id, Role::Writer, &addr, &params, pool);
-        let mut conn = match checkout.await {
+        let mut conn = match cx.checkout(id, Role::Writer, &addr).await {
             Ok(c) => c,
             Err(e) => {
                 if e.is_unreachable() {
@@ -92,9 +105,6 @@ impl Conns {
                 return Err(e);
             }
         };
-        if conn.load().is_none() {
-            conn.count_in(cx.shared.loads.of(id));
-        }
         cx.shared.topology.set_server_info(&conn.server);
         sync(&mut conn, cx).await?;
         self.writer = Some(conn);
@@ -164,15 +174,7 @@ impl Conns {
                     .get(id)
                     .map(|b| b.addr.clone())
                     .ok_or(BackendError::Protocol("reader left the topology"))?;
-                let (pool, params) = (&cx.live.config.pool, cx.params());
-                let checkout = cx
-                    .shared
-                    .pools
-                    .checkout(id, Role::Reader, &addr, &params, pool);
-                let mut conn = checkout.await?;
-                if conn.load().is_none() {
-                    conn.count_in(cx.shared.loads.of(id));
-                }
+                let mut conn = cx.checkout(id, Role::Reader, &addr).await?;
                 if conn.status & status::AUTOCOMMIT == 0 {
                     conn.query("SET autocommit=1").await?;
                 }

@@ -16,23 +16,34 @@ fn code(e: &mysql_async::Error) -> Option<u16> {
     }
 }
 
-/// Idle writer connections in the pool, as the admin interface shows them.
-fn idle_writers(proxy: &Proxy) -> Option<u64> {
+/// Column `col` of the writer's row in SHOW POOLS (3: idle, 5: waiting).
+fn writer_pool(proxy: &Proxy, col: usize) -> Option<u64> {
     let out = admin_cli(proxy, "SHOW POOLS").ok()?;
     out.lines()
         .map(|l| l.split('\t').collect::<Vec<_>>())
         .find(|f| f.get(1) == Some(&"writer"))
-        .and_then(|f| f.get(3)?.parse().ok())
+        .and_then(|f| f.get(col)?.parse().ok())
+}
+
+fn idle_writers(proxy: &Proxy) -> Option<u64> {
+    writer_pool(proxy, 3)
 }
 
 fn waiting_writers(proxy: &Proxy) -> u64 {
-    admin_cli(proxy, "SHOW POOLS")
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .find(|f| f.get(1) == Some(&"writer"))
-        .and_then(|f| f.get(5)?.parse().ok())
-        .unwrap_or(0)
+    writer_pool(proxy, 5).unwrap_or(0)
+}
+
+/// A fresh database with a table `t` (id auto-increment, v), replicated.
+async fn db_with_table(name: &str) -> String {
+    let db = fresh_db(name).await;
+    let mut c = root(topology().primary).await;
+    c.query_drop(format!(
+        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"
+    ))
+    .await
+    .unwrap();
+    sync_replicas().await;
+    db
 }
 
 async fn wait_idle_writers(proxy: &Proxy, n: u64) {
@@ -93,14 +104,7 @@ async fn leave_state(c: &mut Conn, table: &str, mark: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_session_reuses_the_connection_reset_and_sees_none_of_the_state() {
-    let db = fresh_db("pool_reuse").await;
-    let mut c = root(topology().primary).await;
-    c.query_drop(format!(
-        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"
-    ))
-    .await
-    .unwrap();
-    sync_replicas().await;
+    let db = db_with_table("pool_reuse").await;
     let proxy = Proxy::start(&[]);
 
     let mut a = app_db(&proxy, &db).await;
@@ -154,14 +158,7 @@ async fn the_next_session_reuses_the_connection_reset_and_sees_none_of_the_state
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_sessions_through_a_small_pool_never_see_each_others_state() {
-    let db = fresh_db("pool_many").await;
-    let mut c = root(topology().primary).await;
-    c.query_drop(format!(
-        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"
-    ))
-    .await
-    .unwrap();
-    sync_replicas().await;
+    let db = db_with_table("pool_many").await;
     let proxy = Proxy::start(&[
         "--pool-max-connections",
         "4",
