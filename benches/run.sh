@@ -18,6 +18,7 @@
 #                      point at the primary)
 #   threads_256        oltp_point_select, text, 256 client threads; also prints the backend
 #                      connections open mid-run (the app user's, on all three servers)
+#   threads_1000       the same with 1,000 client threads
 #   big_result         one result set of 100,000 rows of about 200 bytes, read by the mariadb
 #                      client in --quick mode: time to the last byte (3 reads per round)
 #   connect            connect per query (benches/connect.lua: connect, one point select,
@@ -26,7 +27,10 @@
 # both replicas, or the primary for read_write), rwsplit (the default consistency,
 # "global"), cluster (rwsplit with routing.consistency = "cluster", on the point-select
 # workloads only; the report gives cluster/rwsplit and the reads each position query
-# answered), and with --baseline a second rwsplit binary (say, main before a change),
+# answered), session (rwsplit with pool.mode = "session", on the point-select, read_only
+# and connect workloads: the report gives rwsplit/session, transaction pooling against
+# session pooling), capped (rwsplit with pool.max_connections = 32 per backend, on the
+# threads_* workloads), and with --baseline a second rwsplit binary (say, main before a change),
 # "baseline", reported as rwsplit/baseline.
 # Per target: qps (or ms per result set), p95 latency, and the CPU time per query of each
 # proxy (utime+stime from /proc).
@@ -39,7 +43,7 @@ set -euo pipefail
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 
-ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,threads_256,big_result,connect
+ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,threads_256,threads_1000,big_result,connect
 TIME=10 ROUNDS=3 THREADS=8 TABLE_SIZE=100000 OUT="" BASELINE="" SELECTED=$ALL_WORKLOADS
 usage() {
   echo "usage: $0 [--time S] [--rounds N] [--threads N] [--table-size N] [--workloads $ALL_WORKLOADS] [--baseline BIN] [--out FILE]" >&2
@@ -69,6 +73,7 @@ export RWSPLIT_TOPO_DIR="$WORK/topology" RWSPLIT_TOPO_PORT=${BENCH_PORT:-13316}
 PRIMARY=$RWSPLIT_TOPO_PORT R1=$((PRIMARY + 1)) R2=$((PRIMARY + 2))
 HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11)) BASELINE_PORT=$((PRIMARY + 12))
 CLUSTER_PORT=$((PRIMARY + 13)) HAPROXY_W_PORT=$((PRIMARY + 14))
+SESSION_PORT=$((PRIMARY + 15)) CAPPED_PORT=$((PRIMARY + 16))
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -113,14 +118,19 @@ RWSPLIT_PID=$(start_rwsplit ./target/release/rwsplit "$RWSPLIT_PORT" "$WORK/rwsp
 PIDS+=("$RWSPLIT_PID")
 CLUSTER_PID=$(start_rwsplit ./target/release/rwsplit "$CLUSTER_PORT" "$WORK/cluster.log" --consistency cluster)
 PIDS+=("$CLUSTER_PID")
-PORTS=("$HAPROXY_PORT" "$HAPROXY_W_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT")
+SESSION_PID=$(start_rwsplit ./target/release/rwsplit "$SESSION_PORT" "$WORK/session.log" --pool-mode session)
+PIDS+=("$SESSION_PID")
+CAPPED_PID=$(start_rwsplit ./target/release/rwsplit "$CAPPED_PORT" "$WORK/capped.log" \
+  --pool-max-connections 32 --pool-borrow-timeout 60000)
+PIDS+=("$CAPPED_PID")
+PORTS=("$HAPROXY_PORT" "$HAPROXY_W_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT" "$SESSION_PORT" "$CAPPED_PORT")
 BASELINE_PID=""
 if [ -n "$BASELINE" ]; then
   BASELINE_PID=$(start_rwsplit "$BASELINE" "$BASELINE_PORT" "$WORK/baseline.log")
   PIDS+=("$BASELINE_PID"); PORTS+=("$BASELINE_PORT")
 fi
 
-for pid in "$RWSPLIT_PID" "$CLUSTER_PID" $BASELINE_PID; do
+for pid in "$RWSPLIT_PID" "$CLUSTER_PID" "$SESSION_PID" "$CAPPED_PID" $BASELINE_PID; do
   sleep 0.5
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "an rwsplit under test exited at start:" >&2; cat "$WORK"/*.log >&2; exit 1
@@ -184,33 +194,41 @@ declare -A WDEF=(
   [read_only_text]="r $THREADS sb oltp_read_only --db-ps-mode=disable --skip_trx=on"
   [read_write]="w $THREADS sb oltp_read_write --db-ps-mode=disable"
   [threads_256]="r 256 sb oltp_point_select --db-ps-mode=disable"
+  [threads_1000]="r 1000 sb oltp_point_select --db-ps-mode=disable"
   [big_result]="r 1 big"
   [connect]="r $THREADS sb benches/connect.lua"
 )
 WORKLOADS=(); for w in ${ALL_WORKLOADS//,/ }; do
   case ",$SELECTED," in *",$w,"*) WORKLOADS+=("$w") ;; esac
 done
-TARGETS=(direct haproxy rwsplit cluster); [ -n "$BASELINE" ] && TARGETS+=(baseline)
+TARGETS=(direct haproxy rwsplit cluster session capped); [ -n "$BASELINE" ] && TARGETS+=(baseline)
 # Where a target listens for a workload of side $2.
 port_of() {
   case "$1.$2" in
     direct.r) echo "$R1" ;; direct.w) echo "$PRIMARY" ;;
     haproxy.r) echo "$HAPROXY_PORT" ;; haproxy.w) echo "$HAPROXY_W_PORT" ;;
     rwsplit.*) echo "$RWSPLIT_PORT" ;; cluster.*) echo "$CLUSTER_PORT" ;;
+    session.*) echo "$SESSION_PORT" ;; capped.*) echo "$CAPPED_PORT" ;;
     baseline.*) echo "$BASELINE_PORT" ;;
   esac
 }
 pid_of() {
   case "$1" in
     haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;; cluster) echo "$CLUSTER_PID" ;;
+    session) echo "$SESSION_PID" ;; capped) echo "$CAPPED_PID" ;;
     baseline) echo "$BASELINE_PID" ;; *) echo "" ;;
   esac
 }
 # cluster mode is measured on point selects only (issue: reads waiting for the writer's
 # position); everything else it does as rwsplit does.
 runs_on() {
-  [ "$2" != cluster ] && return 0
-  case "$1" in point_select_text|point_select_ps) return 0 ;; *) return 1 ;; esac
+  case "$2.$1" in
+    cluster.point_select_text|cluster.point_select_ps) return 0 ;;
+    session.point_select_text|session.point_select_ps|session.read_only_text|session.connect) return 0 ;;
+    capped.threads_256|capped.threads_1000) return 0 ;;
+    cluster.*|session.*|capped.*) return 1 ;;
+    *) return 0 ;;
+  esac
 }
 # CPU steal over the whole run, from /proc/stat (the 8th value of the cpu line).
 steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
@@ -218,7 +236,7 @@ total_ticks() { awk '/^cpu / { s = 0; for (i = 2; i <= NF; i++) s += $i; print s
 STEAL0=$(steal_ticks) TOTAL0=$(total_ticks)
 
 # Per workload and target: one value per run, space-separated.
-declare -A QPS P95 CPU CONNS RATIO BRATIO CRATIO
+declare -A QPS P95 CPU CONNS RATIO BRATIO CRATIO SRATIO KRATIO DRATIO
 # measure WORKLOAD TARGET: one run, its figures appended.
 measure() {
   local wname=$1 tname=$2 side threads kind workload args port pid before after
@@ -226,7 +244,7 @@ measure() {
   port=$(port_of "$tname" "$side") pid=$(pid_of "$tname")
   before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   local conns_file="$WORK/conns" counter=""; rm -f "$conns_file"
-  if [ "$wname" = threads_256 ]; then
+  if [ "$wname" = threads_256 ] || [ "$wname" = threads_1000 ]; then
     ( sleep "$(awk -v t="$TIME" 'BEGIN { print t / 2 }')"; backend_conns >"$conns_file" ) &
     counter=$!
   fi
@@ -279,6 +297,15 @@ for round in $(seq 1 "$ROUNDS"); do
     if runs_on "$wname" cluster; then
       CRATIO[$wname]+="$(ratio "$(last "$wname.cluster")" "$(last "$wname.rwsplit")") "
     fi
+    if [ "$wname" = connect ]; then
+      DRATIO[$wname]+="$(ratio "$(last "$wname.rwsplit")" "$(last "$wname.direct")") "
+    fi
+    if runs_on "$wname" session; then
+      SRATIO[$wname]+="$(ratio "$(last "$wname.rwsplit")" "$(last "$wname.session")") "
+    fi
+    if runs_on "$wname" capped; then
+      KRATIO[$wname]+="$(ratio "$(last "$wname.capped")" "$(last "$wname.haproxy")") "
+    fi
   done
   echo "round $round of $ROUNDS done" >&2
 done
@@ -311,9 +338,10 @@ report() {
   echo "direct = one replica (the primary for read_write), no hop; haproxy = TCP mode, round robin over both replicas (the primary for read_write);"
   echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
   echo "cluster = rwsplit with consistency = cluster: $BATCHING"
+  echo "session = rwsplit with pool.mode = session (rwsplit itself: transaction, the default); capped = rwsplit with pool.max_connections = 32"
   [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
   echo "each cell: median (min-max) over the runs; big_result: ms to the last byte instead of qps, CPU in us per result set;"
-  echo "connect: connections per second; conns_mid_run: the app user's connections on the servers, halfway through threads_256"
+  echo "connect: connections per second; conns_mid_run: the app user's connections on the three servers, halfway through threads_*"
   echo
   printf '%-18s %-9s %-24s %-22s %-26s %s\n' workload target "qps (big_result: ms)" p95_ms cpu_us/query conns_mid_run
   for wname in "${WORKLOADS[@]}"; do
@@ -325,11 +353,15 @@ report() {
     done
   done
   echo
-  printf '%-18s %-26s %-26s' workload "qps rwsplit/haproxy" "qps cluster/rwsplit"
+  printf '%-18s %-26s %-26s %-26s %-26s' workload "qps rwsplit/haproxy" "qps cluster/rwsplit" \
+    "qps rwsplit/session" "qps capped/haproxy"
+  printf ' %-26s' "connect rwsplit/direct"
   [ -n "$BASELINE" ] && printf ' %-26s' "qps rwsplit/baseline"
   echo "   (per-round ratios: median (min-max); big_result: their time / ours)"
   for wname in "${WORKLOADS[@]}"; do
-    printf '%-18s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]:-}" 2)"
+    printf '%-18s %-26s %-26s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]:-}" 2)" \
+      "$(stats "${SRATIO[$wname]:-}" 2)" "$(stats "${KRATIO[$wname]:-}" 2)"
+    printf ' %-26s' "$(stats "${DRATIO[$wname]:-}" 2)"
     [ -n "$BASELINE" ] && printf ' %-26s' "$(stats "${BRATIO[$wname]}" 2)"
     echo
   done

@@ -29,6 +29,10 @@ setsid bash -c 'nice -n 19 bash scripts/fuzz.sh --build-only >target/fuzz-build.
 fuzz_build=$!
 trap 'kill -- -$fuzz_build 2>/dev/null || true' EXIT
 cargo test --workspace
+# The session-state and prepared-statement groups again with session pooling (the
+# default is transaction pooling; a test that names a mode keeps it).
+echo "== session-state and prepared-statement tests with pool.mode = session"
+RWSPLIT_POOL_MODE=session cargo test -p rwsplit --test integration -- session_state:: prepared::
 wait "$fuzz_build" || true
 trap - EXIT
 if [ "$(cat target/fuzz-build.rc 2>/dev/null)" != 0 ]; then

@@ -74,6 +74,14 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_CONSISTENCY_TIMEOUT", value_name = "MS")]
     pub consistency_timeout: Option<u64>,
 
+    /// transaction: a session borrows a backend connection for one statement or one
+    /// transaction, brought to its state first (SET variables, database, user variables,
+    /// LAST_INSERT_ID(), prepared statements), and gives it back unless a transaction,
+    /// lock, temporary table or other connection-bound state pins it; session: a session
+    /// keeps its connections until it ends [default: transaction].
+    #[arg(long, env = "RWSPLIT_POOL_MODE", value_name = "MODE")]
+    pub pool_mode: Option<crate::config::PoolMode>,
+
     /// Backend connections open to one backend at most (all sessions, borrowed and idle);
     /// 0 = no cap. At the cap a session waits its turn up to --pool-borrow-timeout, then
     /// gets error 1040 [default: 0].
@@ -269,6 +277,9 @@ impl Cli {
         }
         if let Some(v) = self.consistency_timeout {
             c.routing.consistency_timeout_ms = v;
+        }
+        if let Some(v) = self.pool_mode {
+            c.pool.mode = v;
         }
         if let Some(v) = self.pool_max_connections {
             c.pool.max_connections = v;

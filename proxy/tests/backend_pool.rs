@@ -34,8 +34,8 @@ fn limits(max: usize) -> Limits {
     }
 }
 
-fn key_is(k: &'static str) -> impl Fn(&&'static str, &Conn) -> bool + Send + 'static {
-    move |key, _| *key == k
+fn key_is(k: &'static str) -> impl Fn(&&'static str, &Conn) -> Option<u8> + Send + 'static {
+    move |key, _| (*key == k).then_some(0)
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -202,4 +202,52 @@ async fn idle_limits_close_what_is_over_them() {
     );
     assert_eq!(closed.load(Ordering::SeqCst), 4);
     assert_eq!(pool.stats().open, 0);
+}
+
+#[test]
+fn rank_prefers_the_sessions_state_then_none_then_a_reset_and_its_own_database() {
+    use rwsplit::backend::rank;
+    let (mine, other) = (7, 9);
+    // In the session's state and database first, then its state elsewhere, then no
+    // state, then another state (reset first).
+    let order = [
+        rank(mine, Some("a"), mine, Some("a")),
+        rank(mine, Some("b"), mine, Some("a")),
+        rank(0, Some("a"), mine, Some("a")),
+        rank(0, None, mine, Some("a")),
+        rank(other, Some("a"), mine, Some("a")),
+        rank(other, None, mine, Some("a")),
+    ];
+    assert!(order.iter().all(Option::is_some));
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // A session without a database never gets a connection that has one.
+    assert_eq!(rank(0, Some("a"), 0, None), None);
+    assert_eq!(rank(0, None, 0, None), Some(0));
+}
+
+#[tokio::test]
+async fn borrow_hands_out_the_best_ranked_idle_connection() {
+    let pool: Arc<P> = Arc::new(Pool::new("b:1", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, _) = take(&pool, 0, "k", 1, &closed).await.unwrap();
+    let (b, _) = take(&pool, 0, "k", 2, &closed).await.unwrap();
+    let (c, _) = take(&pool, 0, "k", 3, &closed).await.unwrap();
+    for conn in [a, b, c] {
+        pool.put_back("k", conn, limits(0));
+    }
+    // Prefers id 2, then 1; 3 never.
+    let pick = |c: &Conn| match c.id {
+        2 => Some(0),
+        1 => Some(1),
+        _ => None,
+    };
+    let first = match pool.borrow(limits(0), move |_, c| pick(c), WAIT).await {
+        Ok(Grant::Idle(c, _)) => c.id,
+        _ => panic!("no idle connection"),
+    };
+    let second = match pool.borrow(limits(0), move |_, c| pick(c), WAIT).await {
+        Ok(Grant::Idle(c, _)) => c.id,
+        _ => panic!("no idle connection"),
+    };
+    assert_eq!((first, second), (2, 1));
 }

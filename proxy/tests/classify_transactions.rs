@@ -64,8 +64,8 @@ const CASES: &[(&str, Kind, D, Target, Reason)] = &[
     ("XA ROLLBACK 'xid1'", Kind::End, D::Xa(XaVerb::Rollback), WR, Reason::Transaction),
     ("XA RECOVER", Kind::Other, D::Xa(XaVerb::Recover), WR, Reason::Other),
     // SET TRANSACTION: the next transaction only (Other); SESSION: the session (Session)
-    ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", Kind::Other, D::None, WR, Reason::Other),
-    ("SET TRANSACTION READ ONLY", Kind::Other, D::None, WR, Reason::Other),
+    ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", Kind::Other, D::Set, WR, Reason::Other),
+    ("SET TRANSACTION READ ONLY", Kind::Other, D::Set, WR, Reason::Other),
     ("SET GLOBAL TRANSACTION ISOLATION LEVEL SERIALIZABLE", Kind::Other, D::None, WR, Reason::Other),
     ("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", Kind::Session, D::Set, WR, Reason::SessionState),
     ("SET SESSION TRANSACTION READ ONLY", Kind::Session, D::Set, WR, Reason::SessionState),

@@ -179,6 +179,8 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                         }),
                         s(i.statements.load(Ordering::Relaxed)),
                         s(age),
+                        i.pinned(),
+                        s(i.threads().len()),
                     ]
                 })
                 .collect();
@@ -191,6 +193,8 @@ pub fn run(shared: &Shared, cmd: AdminCommand) -> Result<Option<Table>, String> 
                     "in_transaction",
                     "statements",
                     "seconds",
+                    "pinned",
+                    "backend_connections",
                 ],
                 rows,
             }))

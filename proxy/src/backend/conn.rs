@@ -21,6 +21,7 @@ use crate::protocol::response::{Event, Expect, Scanner, Summary};
 use crate::route::BackendId;
 
 use super::pools::Lease;
+use super::stmts::StmtCache;
 use super::{BackendError, BackendLoad, BackendStream, BackendTls};
 
 /// How to log in to a backend: the client's negotiated options and the backend account.
@@ -56,8 +57,16 @@ pub struct BackendConn {
     pub db: Option<String>,
     /// The last entry of the session's history this connection has applied.
     pub applied: u64,
-    /// Prepared statements on this connection, by the id the client knows.
-    pub stmts: HashMap<u32, BackendStmt>,
+    /// Prepared statements on this connection.
+    pub stmts: StmtCache,
+    /// Transaction pooling: a fingerprint of the session state this connection was left
+    /// in by the session that gave it back (0: none, as after login or
+    /// COM_RESET_CONNECTION; [`UNKNOWN_STATE`]: not known).
+    pub tag: u64,
+    /// What LAST_INSERT_ID() returns on this connection.
+    pub last_insert_id: InsertId,
+    /// The role's setup ran (a reader's autocommit and consistency settings).
+    pub setup_done: bool,
     /// Counted in this backend's open connections while it lives.
     load: Option<Arc<BackendLoad>>,
     /// A command was sent whose answer was not read to its end.
@@ -75,14 +84,20 @@ impl Drop for BackendConn {
     }
 }
 
-/// A statement prepared on one backend connection.
+/// What LAST_INSERT_ID() returns on a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackendStmt {
-    /// The backend's statement id.
-    pub id: u32,
-    /// Parameter types were sent to this backend (it remembers them).
-    pub types_sent: bool,
+pub enum InsertId {
+    Known(u64),
+    /// Changed by a statement of the session that holds the connection: that session's
+    /// own value, not read yet.
+    Own,
+    /// Changed by a session that gave the connection back before it was read.
+    Unknown,
 }
+
+/// The [`BackendConn::tag`] of a connection whose session state is not known (it must be
+/// reset before another session uses it).
+pub const UNKNOWN_STATE: u64 = u64::MAX;
 
 /// Something that receives relayed bytes and can supply LOCAL INFILE data.
 #[allow(async_fn_in_trait)]
@@ -155,7 +170,10 @@ impl BackendConn {
             status: 0,
             db: p.db.clone(),
             applied: 0,
-            stmts: HashMap::new(),
+            stmts: StmtCache::default(),
+            tag: 0,
+            last_insert_id: InsertId::Known(0),
+            setup_done: false,
             load: None,
             pending: false,
             opened: Instant::now(),
@@ -419,6 +437,9 @@ impl BackendConn {
                 }
                 let mut s = *scanner.summary();
                 s.bytes = bytes;
+                if s.insert_ids {
+                    self.last_insert_id = InsertId::Own;
+                }
                 return Ok(s);
             }
             if infile {
@@ -575,6 +596,9 @@ impl BackendConn {
         self.status = s.status.unwrap_or(crate::route::status::AUTOCOMMIT);
         self.stmts.clear();
         self.applied = 0;
+        self.tag = 0;
+        self.last_insert_id = InsertId::Known(0);
+        self.setup_done = false;
         Ok(())
     }
 

@@ -7,12 +7,16 @@ mod conn;
 mod load;
 pub mod pool;
 mod pools;
+mod stmts;
 mod timeout;
 
 pub use crate::tls::{BackendTls, Stream as BackendStream};
-pub use conn::{BackendConn, BackendStmt, Capture, ConnectParams, Discard, Downstream, RelayError};
+pub use conn::{
+    BackendConn, Capture, ConnectParams, Discard, Downstream, InsertId, RelayError, UNKNOWN_STATE,
+};
 pub use load::{BackendLoad, Loads};
-pub use pools::{give_back, Lease, PoolKey, PoolRow, Pools};
+pub use pools::{give_back, park, prepare_for, rank, Lease, PoolKey, PoolRow, Pools, Prepare};
+pub use stmts::{BackendStmt, StmtCache, StmtKey};
 pub use timeout::{kill_query, kill_thread, relay_bounded, Killer};
 
 use crate::protocol::{ProtocolError, SqlError};

@@ -107,11 +107,12 @@ struct Idle<K, C> {
     since: Instant,
 }
 
-type Accept<K, C> = Box<dyn Fn(&K, &C) -> bool + Send>;
+/// How well a connection suits a borrower: `None` = not at all, else lower is better.
+type Rank<K, C> = Box<dyn Fn(&K, &C) -> Option<u8> + Send>;
 
 struct Waiter<K, C> {
     id: u64,
-    accept: Accept<K, C>,
+    rank: Rank<K, C>,
     tx: oneshot::Sender<Grant<K, C>>,
 }
 
@@ -184,21 +185,29 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
         }
     }
 
-    /// A connection `accept` can use: the newest such idle one; else room to open one;
+    /// A connection `rank` accepts: the best ranked idle one (the newest among equals);
+    /// else room to open one;
     /// else, at the cap, a place in the queue for up to `timeout` (the oldest idle
     /// connection, which nobody could use, is closed so its slot goes to the first in
     /// the queue).
     pub async fn borrow(
         self: &Arc<Self>,
         limits: Limits,
-        accept: impl Fn(&K, &C) -> bool + Send + 'static,
+        rank: impl Fn(&K, &C) -> Option<u8> + Send + 'static,
         timeout: Duration,
     ) -> Result<Grant<K, C>, Exhausted> {
         let (mut rx, id, evicted) = {
             let mut st = self.lock();
             st.waiters.retain(|w| !w.tx.is_closed());
             if st.waiters.is_empty() {
-                if let Some(i) = st.idle.iter().rposition(|e| accept(&e.key, &e.conn)) {
+                let best = st
+                    .idle
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| rank(&e.key, &e.conn).map(|r| (r, usize::MAX - i)))
+                    .min()
+                    .map(|(_, rev)| usize::MAX - rev);
+                if let Some(i) = best {
                     if let Some(e) = st.idle.remove(i) {
                         return Ok(Grant::Idle(e.conn, e.since.elapsed()));
                     }
@@ -214,7 +223,7 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
             st.next_waiter += 1;
             st.waiters.push_back(Waiter {
                 id,
-                accept: Box::new(accept),
+                rank: Box::new(rank),
                 tx,
             });
             (rx, id, evicted)
@@ -250,7 +259,7 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
                 let Some(w) = st.waiters.pop_front() else {
                     break self.keep(&mut st, key, conn, limits);
                 };
-                if !(w.accept)(&key, &conn) {
+                if (w.rank)(&key, &conn).is_none() {
                     st.waiters.push_front(w);
                     break Some((conn, CloseReason::Evicted));
                 }

@@ -129,11 +129,12 @@ impl Pools {
     }
 
     /// A connection to backend `id` (at `addr`, in `role`) for a session logging in with
-    /// `p`: an idle one of the same [`PoolKey`] (pinged first when idle past
-    /// `ping_after_idle_ms`; a broken one is closed and another taken), else a new one;
-    /// at `max_connections`, the session waits its turn up to `borrow_timeout_ms`. An
-    /// idle connection is only given to a session with a default database, or to one
-    /// without when it has none either (a connection cannot leave its database).
+    /// `p` whose state has the fingerprint `tag`: an idle one of the same [`PoolKey`]
+    /// (pinged first when idle past `ping_after_idle_ms`; a broken one is closed and
+    /// another taken), else a new one; at `max_connections`, the session waits its turn
+    /// up to `borrow_timeout_ms`. Among idle ones, [`rank`] decides. An idle connection
+    /// is only given to a session with a default database, or to one without when it has
+    /// none either (a connection cannot leave its database).
     pub async fn checkout(
         &self,
         id: BackendId,
@@ -141,18 +142,19 @@ impl Pools {
         addr: &str,
         p: &ConnectParams,
         cfg: &PoolConfig,
+        tag: u64,
     ) -> Result<BackendConn, BackendError> {
         let pool = self.of(id, role, addr);
         let key = PoolKey::of(p);
-        let with_db = p.db.is_some();
         let labels = [
             ("backend", addr.to_string()),
             ("role", role.label().to_string()),
         ];
         loop {
-            let want = key.clone();
-            let accept =
-                move |k: &PoolKey, c: &BackendConn| *k == want && (with_db || c.db.is_none());
+            let (want, db) = (key.clone(), p.db.clone());
+            let accept = move |k: &PoolKey, c: &BackendConn| {
+                (*k == want).then(|| rank(c.tag, c.db.as_deref(), tag, db.as_deref()))?
+            };
             let started = Instant::now();
             let grant = pool
                 .borrow(
@@ -234,6 +236,15 @@ impl Pools {
         }
     }
 
+    /// True when a session waits for a connection of any pool.
+    pub fn anyone_waiting(&self) -> bool {
+        self.by_backend
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|e| e.pool.stats().waiting > 0)
+    }
+
     /// Every pool's figures, by backend then role.
     pub fn rows(&self) -> Vec<PoolRow> {
         let mut v: Vec<PoolRow> = self
@@ -251,6 +262,64 @@ impl Pools {
         v.sort_by_key(|r| (r.backend, r.role == Role::Reader));
         v
     }
+}
+
+/// How well an idle connection (state fingerprint `has`, database `in_db`) suits a
+/// session (`want`, `db`); lower is better, `None` = unusable: first one in the session's
+/// state, then one in no state (only the session's history to replay), then one to reset
+/// first; within each, one in the session's database. A session without a database can
+/// only use a connection without one.
+pub fn rank(has: u64, in_db: Option<&str>, want: u64, db: Option<&str>) -> Option<u8> {
+    if db.is_none() && in_db.is_some() {
+        return None;
+    }
+    let other_db = u8::from(in_db != db);
+    Some(match has {
+        h if h == want => other_db,
+        0 => 2 + other_db,
+        _ => 4 + other_db,
+    })
+}
+
+/// What a connection taken from a pool (state fingerprint `has`) needs before it serves
+/// a session whose state has the fingerprint `want`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepare {
+    /// It is in the session's state: nothing to replay.
+    Ready,
+    /// It is in no state: the session's whole history is replayed.
+    Replay,
+    /// It is in another session's state: COM_RESET_CONNECTION, then the history.
+    ResetAndReplay,
+}
+
+pub fn prepare_for(has: u64, want: u64) -> Prepare {
+    match has {
+        h if h == want => Prepare::Ready,
+        0 => Prepare::Replay,
+        _ => Prepare::ResetAndReplay,
+    }
+}
+
+/// Transaction pooling: gives a connection back between a session's statements as it is
+/// (its [`BackendConn::tag`] says what state it holds; the next borrower resets it if it
+/// needs another). One with an answer left half read is closed.
+pub fn park(mut conn: BackendConn, cfg: &PoolConfig) {
+    let Some(lease) = conn.lease.take() else {
+        conn.close();
+        return;
+    };
+    if !conn.is_idle() || cfg.max_idle == 0 {
+        if !conn.is_idle() {
+            count_closed(&conn.addr, lease.role.label(), "unfinished");
+        }
+        conn.lease = Some(lease);
+        conn.close();
+        return;
+    }
+    let (pool, key) = (lease.pool.clone(), lease.key.clone());
+    conn.lease = Some(lease);
+    pool.put_back(key, conn, limits(cfg));
 }
 
 /// The end of a session: each connection is reset (COM_RESET_CONNECTION, in the

@@ -115,7 +115,9 @@ impl Classifier {
         };
         let mut st = self.decide(src, s, first.kind);
         st.digest = s.digest;
-        st.flags |= s.flags & Flags::MULTI;
+        // Whatever its kind, what it does to its connection's own state (transaction
+        // pooling restores or pins on it).
+        st.flags |= s.flags & (Flags::MULTI | Flags::CONNECTION_STATE);
         if s.unterminated {
             st.flags |= Flags::PARSE_FAILED;
         }
@@ -176,6 +178,10 @@ impl Classifier {
                 _ => Statement::new(Kind::Other),
             },
             b"XA" => xa(src, s),
+            b"HANDLER" => handler(src),
+            b"PREPARE" => sql_prepare(src, 1, true),
+            b"DEALLOCATE" if s.is(src, 1, "PREPARE") => sql_prepare(src, 2, false),
+            b"DROP" if s.is(src, 1, "PREPARE") => sql_prepare(src, 2, false),
             b"GET" => {
                 if s.is(src, 1, "DIAGNOSTICS")
                     || (s.is(src, 2, "DIAGNOSTICS")
@@ -398,6 +404,55 @@ fn xa(src: &[u8], s: &Scan) -> Statement {
         b"ROLLBACK" => Statement::new(Kind::End).with_detail(Detail::Xa(XaVerb::Rollback)),
         _ => Statement::new(Kind::Other).with_detail(Detail::Xa(XaVerb::Recover)),
     }
+}
+
+/// HANDLER name OPEN [[AS] alias] | READ … | CLOSE: state of this connection.
+fn handler(src: &[u8]) -> Statement {
+    let toks: Vec<_> = Lexer::new(src).skip(1).take(4).collect();
+    let name_of = |i: usize| toks.get(i).map(|t| ident(t.text(src)));
+    let mut name = name_of(0).unwrap_or_default();
+    let verb = |i: usize, w: &str| toks.get(i).is_some_and(|t| t.is_word(src, w));
+    // `HANDLER db.t OPEN`: the handler is named after the table.
+    let at = if toks
+        .get(1)
+        .is_some_and(|t| t.kind == TokenKind::Punct(b'.'))
+    {
+        name = name_of(2).unwrap_or_default();
+        3
+    } else {
+        1
+    };
+    let open = if verb(at, "OPEN") {
+        let rest: Vec<_> = Lexer::new(src).skip(at + 2).take(2).collect();
+        let alias = match rest.first() {
+            Some(t) if t.is_word(src, "AS") => rest.get(1),
+            other => other,
+        };
+        if let Some(a) =
+            alias.filter(|t| matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent))
+        {
+            name = ident(a.text(src));
+        }
+        Some(true)
+    } else if verb(at, "CLOSE") {
+        Some(false)
+    } else {
+        None
+    };
+    Statement::new(Kind::Other).with_detail(Detail::Handler {
+        name: name.to_ascii_lowercase(),
+        open,
+    })
+}
+
+/// PREPARE name FROM … / DEALLOCATE PREPARE name / DROP PREPARE name (the name is word
+/// `at`).
+fn sql_prepare(src: &[u8], at: usize, open: bool) -> Statement {
+    let name = Lexer::new(src)
+        .nth(at)
+        .map(|t| ident(t.text(src)).to_ascii_lowercase())
+        .unwrap_or_default();
+    Statement::new(Kind::Other).with_detail(Detail::SqlPrepare { name, open })
 }
 
 /// KILL [HARD | SOFT] [CONNECTION | QUERY] [ID] n

@@ -173,7 +173,10 @@ fn token_flags(
         TokenKind::SysVar => {
             let (name, _) = sysvar_name(text);
             if contains(WRITER_SYSVARS, name) {
-                Flags::WRITER_SYSVAR
+                match contains(&["IDENTITY", "LAST_INSERT_ID", "INSERT_ID"], name) {
+                    true => Flags::WRITER_SYSVAR | Flags::LAST_INSERT_ID,
+                    false => Flags::WRITER_SYSVAR,
+                }
             } else if contains(LAST_STATEMENT_SYSVARS, name) {
                 Flags::LAST_STATEMENT
             } else {
@@ -185,11 +188,28 @@ fn token_flags(
         }
         // A function call: its name is the word before the parenthesis.
         TokenKind::Punct(b'(') => match prev.filter(|t| t.kind == TokenKind::Word) {
-            Some(p) if contains(WRITER_FUNCTIONS, p.text(src)) => Flags::WRITER_FUNCTION,
+            Some(p) if contains(WRITER_FUNCTIONS, p.text(src)) => {
+                Flags::WRITER_FUNCTION | connection_function(p.text(src))
+            }
             Some(p) if contains(LAST_STATEMENT_FUNCTIONS, p.text(src)) => Flags::LAST_STATEMENT,
             _ => Flags::empty(),
         },
         _ => Flags::empty(),
+    }
+}
+
+/// What a writer function does to the connection's own state.
+fn connection_function(name: &[u8]) -> Flags {
+    if eq(name, b"LAST_INSERT_ID") {
+        Flags::LAST_INSERT_ID
+    } else if eq(name, b"GET_LOCK") {
+        Flags::GET_LOCK
+    } else if eq(name, b"RELEASE_LOCK") || eq(name, b"RELEASE_ALL_LOCKS") {
+        Flags::RELEASE_LOCK
+    } else if contains(&["NEXTVAL", "LASTVAL", "SETVAL"], name) {
+        Flags::SEQUENCE
+    } else {
+        Flags::empty()
     }
 }
 
@@ -216,7 +236,7 @@ fn word_flags(src: &[u8], tok: Token, text: &[u8], prev: Option<Token>) -> Flags
     } else if eq(text, b"SQL_CALC_FOUND_ROWS") {
         Flags::CALC_FOUND_ROWS
     } else if eq(text, b"VALUE") && after(&[b"NEXT", b"PREVIOUS"]) {
-        Flags::WRITER_FUNCTION
+        Flags::WRITER_FUNCTION | Flags::SEQUENCE
     } else if eq(text, b"INSERT") || eq(text, b"DELETE") {
         Flags::WRITE_WORD
     } else if eq(text, b"REPLACE") && src.get(tok.end) != Some(&b'(') {

@@ -75,6 +75,7 @@ fn session(sql: &str, key: &str) -> SetResult {
             user_vars_only: false,
             reads_user_vars: false,
             literal: true,
+            next_transaction: false,
         }),
         flags: Flags::empty(),
     }
@@ -84,6 +85,19 @@ fn other() -> SetResult {
     SetResult {
         kind: Kind::Other,
         detail: Detail::None,
+        flags: Flags::empty(),
+    }
+}
+
+/// `SET TRANSACTION …`: the characteristics of the connection's next transaction.
+fn next_transaction() -> SetResult {
+    SetResult {
+        kind: Kind::Other,
+        detail: Detail::Set(SetEffect {
+            replayable: true,
+            next_transaction: true,
+            ..SetEffect::default()
+        }),
         flags: Flags::empty(),
     }
 }
@@ -126,7 +140,7 @@ fn by_keyword(sql: &str, src: &[u8], scan: &Scan) -> Option<SetResult> {
     let w1 = scan.word(src, 1).unwrap_or_default().to_ascii_uppercase();
     let w2_is = |kw: &str| scan.is(src, 2, kw);
     Some(match w1.as_slice() {
-        b"TRANSACTION" => other(), // next transaction only: it runs on the writer
+        b"TRANSACTION" => next_transaction(), // next transaction only: on the writer
         b"SESSION" | b"LOCAL" if w2_is("TRANSACTION") => session(sql, "transaction"),
         b"GLOBAL" if w2_is("TRANSACTION") => other(),
         b"PERSIST" | b"PERSIST_ONLY" | b"PASSWORD" | b"DEFAULT" => other(),
@@ -289,6 +303,7 @@ fn unparsed(src: &[u8]) -> SetResult {
             user_vars_only,
             reads_user_vars,
             literal: false,
+            next_transaction: false,
         }),
         flags: Flags::PARSE_FAILED,
     }

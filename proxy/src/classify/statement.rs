@@ -78,10 +78,25 @@ bitflags! {
         /// Reads a table that shows the answering server's own state
         /// (`information_schema.PROCESSLIST`, `performance_schema.*`, …).
         const SERVER_LOCAL = 1 << 14;
+        /// LAST_INSERT_ID(), @@identity, @@last_insert_id or @@insert_id.
+        const LAST_INSERT_ID = 1 << 15;
+        /// GET_LOCK(): a named lock this connection may now hold.
+        const GET_LOCK = 1 << 16;
+        /// RELEASE_LOCK() or RELEASE_ALL_LOCKS().
+        const RELEASE_LOCK = 1 << 17;
+        /// A sequence function (NEXTVAL, LASTVAL, SETVAL, NEXT/PREVIOUS VALUE FOR): its
+        /// values are this connection's.
+        const SEQUENCE = 1 << 18;
     }
 }
 
 impl Flags {
+    /// What a statement of any kind does to its connection's own state.
+    pub const CONNECTION_STATE: Flags = Flags::LAST_INSERT_ID
+        .union(Flags::GET_LOCK)
+        .union(Flags::RELEASE_LOCK)
+        .union(Flags::SEQUENCE);
+
     /// Flags that send a read to the writer.
     pub const NEEDS_WRITER: Flags = Flags::LOCKING_READ
         .union(Flags::WRITER_FUNCTION)
@@ -120,6 +135,8 @@ pub struct SetEffect {
     /// Every value is a literal (no variables, no functions): a later SET of the same
     /// variables makes this one irrelevant.
     pub literal: bool,
+    /// `SET TRANSACTION …` without a scope: the connection's next transaction only.
+    pub next_transaction: bool,
 }
 
 /// A session command kept in the session's history and replayed on other backends.
@@ -164,6 +181,11 @@ pub enum Detail {
     Xa(XaVerb),
     /// KILL [CONNECTION | QUERY] id
     Kill { id: u64, query_only: bool },
+    /// HANDLER name OPEN / READ / CLOSE: `open` is true for OPEN, false for CLOSE, `None`
+    /// for the rest (`name`: the alias, when OPEN … AS gives one).
+    Handler { name: String, open: Option<bool> },
+    /// SQL PREPARE name FROM … (`open`), DEALLOCATE / DROP PREPARE name (not `open`).
+    SqlPrepare { name: String, open: bool },
 }
 
 /// A classified statement.

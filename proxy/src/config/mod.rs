@@ -21,7 +21,7 @@ pub use admin::AdminConfig;
 pub use backends::{AuroraConfig, BackendTlsMode, BackendsConfig, TopologyMode};
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
-pub use pool::PoolConfig;
+pub use pool::{PoolConfig, PoolMode};
 pub use routing::{Consistency, Fallback, Policy, RoutingConfig, RuleConfig, RuleRoute};
 pub use server::ServerConfig;
 pub use users::UserConfig;
@@ -121,6 +121,12 @@ impl Config {
         }
         if self.server.max_packet_size < 1024 {
             return Err(invalid("server.max_packet_size", "must be at least 1024"));
+        }
+        if self.pool.prepared_per_connection == 0 {
+            return Err(invalid(
+                "pool.prepared_per_connection",
+                "must be at least 1",
+            ));
         }
         self.validate_backends()?;
         // Builds the TLS settings once: a missing or unreadable file is named here.

@@ -1,13 +1,19 @@
-//! `[pool]`: backend connections shared by the sessions of one rwsplit. A session holds
-//! its connections for its life (session pooling); when it ends they are reset
-//! (COM_RESET_CONNECTION) and kept for the next session that logs in with the same
-//! backend account, capabilities, collation and TLS.
+//! `[pool]`: backend connections shared by the sessions of one rwsplit, between sessions
+//! that log in with the same backend account, capabilities, collation and TLS. In
+//! `transaction` mode a session borrows a connection for one statement or one
+//! transaction and gives it back; in `session` mode it holds its connections for its
+//! life, and they are reset (COM_RESET_CONNECTION) for the next session when it ends.
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolConfig {
+    /// `transaction`: a session borrows a backend connection for one autocommit statement
+    /// or one transaction, brought to the session's state first, and gives it back
+    /// unless something only that connection holds pins it. `session`: a session keeps
+    /// its connections until it ends. Default `transaction`.
+    pub mode: PoolMode,
     /// Connections open to one backend at most (borrowed and idle, all accounts); 0 = no
     /// cap. A session that needs one more waits, first come first served, up to
     /// `borrow_timeout_ms`, then gets error 1040. Across sidecars the caps add up: keep
@@ -29,6 +35,36 @@ pub struct PoolConfig {
     /// idle this many milliseconds; a broken one is closed and another taken, unseen by
     /// the client. Default 1000.
     pub ping_after_idle_ms: u64,
+    /// Transaction mode: prepared statements each pooled connection keeps prepared (by
+    /// text, for any session that runs the same text); past it the least recently used
+    /// is closed on the backend. Mind the server's `max_prepared_stmt_count` (global):
+    /// connections × this must stay under it. Default 64.
+    pub prepared_per_connection: usize,
+    /// Transaction mode: after an answer a follow-up may ask about (warnings, a DML's
+    /// ROW_COUNT(), SQL_CALC_FOUND_ROWS' FOUND_ROWS()), the session keeps its connection
+    /// until its next statement; it gives it back sooner only when another session waits
+    /// for one and this one has been idle this many milliseconds. Default 100.
+    pub follow_up_hold_ms: u64,
+}
+
+/// How long a session holds a backend connection (`pool.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolMode {
+    /// One statement or one transaction; the session's state follows it to the next one.
+    #[default]
+    Transaction,
+    /// The session's life; reset when the session ends.
+    Session,
+}
+
+impl PoolMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            PoolMode::Transaction => "transaction",
+            PoolMode::Session => "session",
+        }
+    }
 }
 
 impl Default for PoolConfig {
@@ -40,6 +76,9 @@ impl Default for PoolConfig {
             max_lifetime_ms: 1_800_000,
             borrow_timeout_ms: 5_000,
             ping_after_idle_ms: 1_000,
+            mode: PoolMode::default(),
+            prepared_per_connection: 64,
+            follow_up_hold_ms: 100,
         }
     }
 }

@@ -245,6 +245,15 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
          of another account), topology (its backend left or changed role), broken (failed \
          its ping), reset_failed, unfinished (its session ended mid-answer).",
     ),
+    (
+        "rwsplit_pins_total",
+        Counter,
+        Unit::Count,
+        "Transaction pooling: sessions that began keeping their backend connections \
+         between statements, by reason: transaction, xa, locked_tables, named_lock, \
+         temporary_table, handler, sql_prepare, cursor, next_transaction, sequence, \
+         user_variable, session_state. Counted when a pin starts.",
+    ),
 ];
 
 /// Counters without labels, registered at 0 by `describe`.

@@ -59,6 +59,9 @@ pub struct Summary {
     pub error: Option<u16>,
     pub affected_rows: u64,
     pub last_insert_id: u64,
+    /// An OK packet of this answer carried an insert id (LAST_INSERT_ID() may have
+    /// changed on that connection).
+    pub insert_ids: bool,
     pub warnings: u16,
     pub result_sets: u32,
     pub rows: u64,
@@ -388,6 +391,7 @@ impl Scanner {
         self.summary.warnings = ok.warnings();
         self.summary.affected_rows = ok.affected_rows();
         self.summary.last_insert_id = ok.last_insert_id().unwrap_or(0);
+        self.summary.insert_ids |= self.summary.last_insert_id != 0;
     }
 
     fn read_ok(&mut self, p: &[u8]) -> Result<(), ProtocolError> {

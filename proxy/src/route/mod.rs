@@ -4,12 +4,14 @@
 //! readers to try in the order the configured policy prefers ([`choose_reader`]).
 
 mod gtid;
+mod pin;
 mod plan;
 mod select;
 mod state;
 mod topology;
 
 pub use gtid::Position;
+pub use pin::{pin, PinReason};
 pub use plan::{plan, plan_cursor, plan_prepare, Plan, PlanPolicy, Prelude, Refusal};
 pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};

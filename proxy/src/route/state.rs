@@ -55,6 +55,16 @@ pub struct SessionState {
     pub reads_on_writer: bool,
     /// Where the previous statement ran (for SHOW WARNINGS and the like).
     pub last: Option<Served>,
+    /// GET_LOCK calls not yet matched by a RELEASE_LOCK (a named lock may be held).
+    pub named_locks: u32,
+    /// Open HANDLERs (names, lower case).
+    pub handlers: BTreeSet<String>,
+    /// SQL prepared statements (PREPARE name FROM …; names, lower case).
+    pub sql_prepared: BTreeSet<String>,
+    /// SET TRANSACTION (no scope) ran: the writer connection's next transaction is set.
+    pub next_transaction: bool,
+    /// A sequence function ran: its values belong to the writer connection.
+    pub sequences: bool,
 }
 
 impl Default for SessionState {
@@ -69,6 +79,11 @@ impl Default for SessionState {
             user_vars_on_writer: false,
             reads_on_writer: false,
             last: None,
+            named_locks: 0,
+            handlers: BTreeSet::new(),
+            sql_prepared: BTreeSet::new(),
+            next_transaction: false,
+            sequences: false,
         }
     }
 }
@@ -113,6 +128,11 @@ impl SessionState {
     /// Updates the state after `st` ran on `served` with `outcome`.
     pub fn after(&mut self, st: &Statement, served: Served, outcome: Outcome) {
         self.last = Some(served);
+        if served == Served::Writer {
+            // The transaction SET TRANSACTION set up has begun (and this one may set up
+            // the next, below).
+            self.next_transaction = false;
+        }
         if st.parts.is_empty() {
             self.apply(st, served, outcome.ok);
         } else {
@@ -145,11 +165,21 @@ impl SessionState {
         {
             self.user_vars_on_writer = true;
         }
+        if st.flags.contains(Flags::SEQUENCE) {
+            self.sequences = true;
+        }
+        if st.flags.contains(Flags::GET_LOCK) {
+            // Even when it failed: whether it took the lock is not known here.
+            self.named_locks += 1;
+        }
         if !ok {
             if st.kind == Kind::Begin {
                 self.tx_backend = None;
             }
             return;
+        }
+        if st.flags.contains(Flags::RELEASE_LOCK) {
+            self.named_locks = self.named_locks.saturating_sub(1);
         }
         match (&st.kind, &st.detail) {
             (Kind::Begin, Detail::Xa(XaVerb::Start)) => {
@@ -181,6 +211,21 @@ impl SessionState {
                 }
             }
             (_, Detail::Set(effect)) => self.after_set(effect),
+            (_, Detail::Handler { name, open }) => match open {
+                Some(true) => {
+                    self.handlers.insert(name.clone());
+                }
+                Some(false) => {
+                    self.handlers.remove(name);
+                }
+                None => {}
+            },
+            (_, Detail::SqlPrepare { name, open: true }) => {
+                self.sql_prepared.insert(name.clone());
+            }
+            (_, Detail::SqlPrepare { name, open: false }) => {
+                self.sql_prepared.remove(name);
+            }
             _ => {}
         }
     }
@@ -189,6 +234,9 @@ impl SessionState {
     fn after_set(&mut self, effect: &SetEffect) {
         if let Some(ac) = effect.autocommit {
             self.autocommit = ac;
+        }
+        if effect.next_transaction {
+            self.next_transaction = true;
         }
         let unreproducible = effect.replay.is_some()
             && (!effect.replayable

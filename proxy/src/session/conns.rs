@@ -5,7 +5,8 @@
 use super::login::Login;
 use super::registry::SessionInfo;
 use super::{History, Replay};
-use crate::backend::{give_back, BackendConn, BackendError};
+use crate::backend::{give_back, park, prepare_for, Prepare};
+use crate::backend::{BackendConn, BackendError, InsertId, UNKNOWN_STATE};
 use crate::backend::{ConnectParams, Killer};
 use crate::config::UserConfig;
 use crate::live::Snapshot;
@@ -46,7 +47,9 @@ impl Ctx<'_> {
         connect_params(self.login, self.live, self.db.clone())
     }
 
-    /// A connection to backend `id` in `role` from its pool, counted in its load.
+    /// A connection to backend `id` in `role` from its pool, counted in its load, and
+    /// ready to be brought to the session's state: one left in that state needs nothing
+    /// replayed, one in no state the whole history, one in another state is reset first.
     async fn checkout(
         &self,
         id: BackendId,
@@ -55,9 +58,38 @@ impl Ctx<'_> {
     ) -> Result<BackendConn, BackendError> {
         let params = self.params();
         let pools = &self.shared.pools;
-        let mut conn = pools
-            .checkout(id, role, addr, &params, &self.live.config.pool)
-            .await?;
+        let want = self.history.fingerprint();
+        let mut conn = loop {
+            let mut conn = pools
+                .checkout(id, role, addr, &params, &self.live.config.pool, want)
+                .await?;
+            if conn.last_insert_id == InsertId::Own {
+                // The session that changed it has gone.
+                conn.last_insert_id = InsertId::Unknown;
+            }
+            match prepare_for(conn.tag, want) {
+                Prepare::Ready => {
+                    conn.applied = self.history.last_seq();
+                    break conn;
+                }
+                Prepare::Replay => {
+                    conn.applied = 0;
+                    break conn;
+                }
+                Prepare::ResetAndReplay => {}
+            }
+            let ok = conn.reset().await.is_ok();
+            ::metrics::counter!("rwsplit_pool_resets_total", "backend" => addr.to_string(),
+                "role" => role.label(), "outcome" => if ok { "ok" } else { "failed" })
+            .increment(1);
+            if !ok {
+                // Broken: closed as it drops; the pool hands out another.
+                crate::backend::pool::count_closed(addr, role.label(), "reset_failed");
+                continue;
+            }
+            conn.applied = 0;
+            break conn;
+        };
         if conn.load().is_none() {
             conn.count_in(self.shared.loads.of(id));
         }
@@ -75,11 +107,6 @@ pub(super) struct Conns {
 }
 
 impl Conns {
-    /// The backend of the writer connection, if one is open.
-    pub fn writer_id(&self) -> Option<BackendId> {
-        self.writer.as_ref().map(|w| w.id)
-    }
-
     /// The server status of the writer connection's last answer.
     pub fn writer_status(&self) -> Option<u16> {
         self.writer.as_ref().map(|w| w.status)
@@ -175,12 +202,16 @@ impl Conns {
                     .map(|b| b.addr.clone())
                     .ok_or(BackendError::Protocol("reader left the topology"))?;
                 let mut conn = cx.checkout(id, Role::Reader, &addr).await?;
-                if conn.status & status::AUTOCOMMIT == 0 {
-                    conn.query("SET autocommit=1").await?;
-                }
-                let consistency = cx.live.config.routing.consistency;
-                if let Some(setup) = super::positions::reader_setup(consistency, topo.flavour()) {
-                    conn.query(setup).await?;
+                if !conn.setup_done {
+                    if conn.status & status::AUTOCOMMIT == 0 {
+                        conn.query("SET autocommit=1").await?;
+                    }
+                    let consistency = cx.live.config.routing.consistency;
+                    if let Some(setup) = super::positions::reader_setup(consistency, topo.flavour())
+                    {
+                        conn.query(setup).await?;
+                    }
+                    conn.setup_done = true;
                 }
                 self.readers.push(conn);
                 self.publish_threads(cx.info);
@@ -250,11 +281,27 @@ impl Conns {
         }
     }
 
-    /// Gives every connection back to its pool (reset there for the next session) or,
-    /// when it cannot be reused, closes it.
-    pub fn release_all(&mut self, live: &Snapshot) {
-        for c in self.writer.take().into_iter().chain(self.readers.drain(..)) {
-            give_back(c, &live.config.pool);
+    /// True while the session holds a backend connection.
+    pub fn any(&self) -> bool {
+        self.writer.is_some() || !self.readers.is_empty()
+    }
+
+    /// Gives every connection back to its pool for the next session or, when it cannot
+    /// be reused, closes it. Those in state only the session's history describes
+    /// (`replayable`, in transaction pooling) go back as they are, tagged with that
+    /// state; the rest are reset first (COM_RESET_CONNECTION, in the background).
+    pub fn release_all(&mut self, live: &Snapshot, history: &History, replayable: bool) {
+        let cfg = &live.config.pool;
+        for mut c in self.writer.take().into_iter().chain(self.readers.drain(..)) {
+            if !replayable {
+                give_back(c, cfg);
+                continue;
+            }
+            c.tag = match c.applied >= history.last_seq() {
+                true => history.fingerprint(),
+                false => UNKNOWN_STATE,
+            };
+            park(c, cfg);
         }
     }
 

@@ -9,9 +9,8 @@ use super::{conns, new_scramble, Message, Session, SessionError};
 use crate::protocol::auth::{self, Method};
 use crate::protocol::change_user;
 use crate::protocol::ok::ok_payload;
-use crate::protocol::response::Expect;
 use crate::protocol::SqlError;
-use crate::route::{status, SessionState};
+use crate::route::{status, Served, SessionState};
 use crate::session::login;
 
 impl Session {
@@ -67,20 +66,28 @@ impl Session {
     /// COM_RESET_CONNECTION: resets every backend connection; nothing of the session's
     /// state survives.
     pub(super) async fn reset_connection(&mut self, msg: &Message) -> Result<(), SessionError> {
-        let summary = if self.conns.writer_id().is_some() {
-            self.on_writer(msg, Expect::Single).await?
-        } else {
-            let ok = ok_payload(0, 0, status::AUTOCOMMIT, 0);
-            self.client.send(&ok, msg.reply_seq()).await?;
-            None
-        };
+        // The writer connection, when the session holds one, is reset as the reader
+        // connections are (one that fails is dropped: a new one starts clean too).
+        let mut st = status::AUTOCOMMIT;
+        if let Some(w) = self.conns.open_writer() {
+            match w.reset().await {
+                Ok(()) => st = w.status,
+                Err(e) => {
+                    tracing::debug!(session = self.id, error = %e, "COM_RESET_CONNECTION failed on the writer; dropped");
+                    self.conns.drop(Served::Writer);
+                }
+            }
+        }
+        self.client
+            .send(&ok_payload(0, 0, st, 0), msg.reply_seq())
+            .await?;
+        self.last_insert_id = 0;
         self.history.clear();
         let consistency = self.live.config.routing.consistency;
         let flavour = self.shared.topology.current().flavour();
         let setup = super::positions::reader_setup(consistency, flavour);
         self.conns.reset_readers(&self.history, setup).await;
         self.prepared.clear();
-        let st = summary.and_then(|s| s.status).unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
         self.reset_wait_timeout();
         Ok(())
@@ -128,7 +135,10 @@ impl Session {
             }
         };
         // Drop everything of the old user.
-        self.conns.release_all(&self.live);
+        let replayable = self.transaction_pooling() && self.pin().is_none();
+        self.conns
+            .release_all(&self.live, &self.history, replayable);
+        self.last_insert_id = 0;
         self.history.clear();
         self.prepared.clear();
         self.login.user = user;

@@ -3,7 +3,7 @@
 //! by replaying only what it lacks.
 
 /// A recorded session command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Replay {
     /// An SQL statement (SET …, SET NAMES …).
     Query(String),
@@ -30,6 +30,8 @@ pub struct History {
     bytes: usize,
     last_seq: u64,
     overflowed: bool,
+    /// A hash of the commands kept, in order (0 when there are none).
+    fingerprint: u64,
 }
 
 impl History {
@@ -57,6 +59,7 @@ impl History {
         let size = entry_bytes(key, &cmd);
         if self.entries.len() >= max || self.bytes + size > max_bytes {
             self.overflowed = true;
+            self.fingerprint = fingerprint(&self.entries);
             return None;
         }
         self.last_seq += 1;
@@ -67,12 +70,21 @@ impl History {
             literal,
             cmd,
         });
+        self.fingerprint = fingerprint(&self.entries);
         Some(self.last_seq)
     }
 
     /// Entries a connection that applied up to `applied` still needs.
     pub fn since(&self, applied: u64) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.seq > applied)
+    }
+
+    /// What a connection that applied every command is left holding, as one number:
+    /// equal for equal command lists, 0 for none, never `UNKNOWN_STATE`. A pooled
+    /// connection carries it ([`crate::backend::BackendConn::tag`]) so that the next
+    /// session in the same state needs no replay.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// The newest sequence number.
@@ -104,7 +116,21 @@ impl History {
         self.entries.clear();
         self.bytes = 0;
         self.overflowed = false;
+        self.fingerprint = 0;
     }
+}
+
+fn fingerprint(entries: &[Entry]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    if entries.is_empty() {
+        return 0;
+    }
+    let mut h = DefaultHasher::new();
+    for e in entries {
+        e.cmd.hash(&mut h);
+    }
+    // 0 and UNKNOWN_STATE mean something else.
+    h.finish().clamp(1, crate::backend::UNKNOWN_STATE - 1)
 }
 
 fn entry_bytes(key: &str, cmd: &Replay) -> usize {

@@ -14,6 +14,7 @@ mod epochs;
 mod history;
 mod idle;
 mod login;
+mod pooling;
 mod positions;
 mod prepared;
 mod registry;
@@ -95,6 +96,7 @@ pub async fn serve(
         }
     };
     registration.info.set_db(login.db.clone());
+    let live_mode = live.config.pool.mode;
     let mut session = Session {
         id: registration.info.id,
         db: login.db.clone(),
@@ -113,10 +115,17 @@ pub async fn serve(
         writes: Writes::default(),
         wait_timeout_s: None,
         read_position: None,
+        last_insert_id: 0,
+        follow_up: false,
+        pinned: None,
+        pool_mode: live_mode,
     };
+    session.prepared.shared = session.statement_sharing();
     if !session.start().await? {
         return Ok(());
     }
+    // Transaction pooling: the connection that checked the login goes back at once.
+    session.between_commands().await;
     let r = session.run().await;
     session.close().await;
     r
@@ -188,6 +197,15 @@ struct Session {
     /// `cluster` consistency: the writer's position fetched for the statement being
     /// run (one per statement, whichever readers it tries).
     read_position: Option<Fetched>,
+    /// Transaction pooling: what LAST_INSERT_ID() returns for this session (read back
+    /// from the writer connection before it went back to its pool).
+    last_insert_id: u64,
+    /// Transaction pooling: the last answer invites a follow-up on its connection.
+    follow_up: bool,
+    /// Transaction pooling: why the session keeps its connections, if it does.
+    pinned: Option<route::PinReason>,
+    /// `pool.mode` when the session started (a reload changes it for later sessions).
+    pool_mode: crate::config::PoolMode,
 }
 
 /// What read-your-writes needs to know of a session's own writes.
@@ -259,9 +277,19 @@ impl Session {
                 }
             };
             let info = self.registration.info.clone();
+            let holding = self.follow_up && self.pinned.is_none() && self.conns.any();
+            let hold = std::time::Duration::from_millis(self.live.config.pool.follow_up_hold_ms);
             let msg = tokio::select! {
                 biased;
                 m = self.read_command() => m?,
+                // Transaction pooling: a connection kept for a follow-up that has not come
+                // goes back when another session waits for one.
+                _ = tokio::time::sleep(hold), if holding => {
+                    if self.shared.pools.anyone_waiting() {
+                        self.give_back_connections().await;
+                    }
+                    continue;
+                }
                 // KILL CONNECTION from another session: end now, not at the next command.
                 _ = info.kill_signal.notified() => continue,
                 _ = stop.changed(), if !stopping => {
@@ -278,6 +306,7 @@ impl Session {
             if !self.handle(&msg).await? {
                 return Ok(());
             }
+            self.between_commands().await;
         }
     }
 
@@ -295,8 +324,17 @@ impl Session {
     }
 
     async fn close(&mut self) {
-        self.conns.release_all(&self.live);
+        let replayable = self.transaction_pooling() && self.pin().is_none();
+        self.conns
+            .release_all(&self.live, &self.history, replayable);
         self.client.shutdown().await;
+    }
+
+    /// How prepared statements are known on backend connections: by text, at most
+    /// `pool.prepared_per_connection`, when connections are shared per statement.
+    fn statement_sharing(&self) -> Option<usize> {
+        self.transaction_pooling()
+            .then_some(self.live.config.pool.prepared_per_connection)
     }
 
     fn status_flags(&self) -> u16 {
@@ -489,6 +527,9 @@ impl Session {
                 }
             }
             trace_statement(self.id, served, reason, st, sql);
+            if served == Served::Writer && st.flags.contains(Flags::LAST_INSERT_ID) {
+                self.restore_last_insert_id(topo).await;
+            }
             let result = match served {
                 Served::Writer => {
                     self.run_on_writer(msg, call, expect, topo, may_write(st))
@@ -539,6 +580,7 @@ impl Session {
     /// changed, then the counters.
     async fn finish(&mut self, ran: Ran<'_>) {
         self.after(ran.st, ran.served, ran.summary);
+        self.note_follow_up(ran.st, ran.summary);
         if ran.st.kind == Kind::Session
             && ran.summary.error.is_none()
             && idle::may_set_wait_timeout(ran.sql)

@@ -11,7 +11,7 @@ use bytes::BytesMut;
 
 use super::conns::ctx;
 use super::{Failure, Message, Session, SessionError};
-use crate::backend::{BackendConn, BackendError, BackendStmt, Capture, RelayError};
+use crate::backend::{BackendConn, BackendError, BackendStmt, Capture, RelayError, StmtKey};
 use crate::classify::{Flags, Statement};
 use crate::protocol::command::{COM_STMT_CLOSE, COM_STMT_PREPARE, COM_STMT_RESET};
 use crate::protocol::execute::{
@@ -52,6 +52,9 @@ pub struct Statements {
     next: u32,
     /// The last one prepared (MariaDB's "execute direct" refers to it as id 0xFFFFFFFF).
     pub last: Option<u32>,
+    /// Transaction pooling: backend connections are shared, so they know statements by
+    /// text and keep at most this many (`pool.prepared_per_connection`).
+    pub shared: Option<usize>,
 }
 
 impl Statements {
@@ -93,6 +96,29 @@ impl Statements {
         id
     }
 
+    /// How a backend connection knows statement `id`: by its text when connections are
+    /// shared, unless another statement of the same text has a cursor open (executing
+    /// the shared one would close it).
+    pub fn key(&self, id: u32) -> StmtKey {
+        let Some(p) = self.map.get(&id) else {
+            return StmtKey::Client(id);
+        };
+        let cursor_of_twin = || {
+            self.map
+                .iter()
+                .any(|(&other, q)| other != id && q.cursor.is_some() && q.sql == p.sql)
+        };
+        match self.shared {
+            Some(_) if !cursor_of_twin() => StmtKey::Text(p.sql.clone()),
+            _ => StmtKey::Client(id),
+        }
+    }
+
+    /// True when a statement has a cursor open (it lives on one backend connection).
+    pub fn cursor_open(&self) -> bool {
+        self.map.values().any(|p| p.cursor.is_some())
+    }
+
     fn resolve(&self, id: u32) -> u32 {
         if id == u32::MAX {
             self.last.unwrap_or(id)
@@ -114,14 +140,31 @@ pub struct Call<'a> {
     pub with_long_data: bool,
 }
 
+/// Keeps statement `stmt` prepared on `conn` as `key`, closing there the one it replaces
+/// or pushes out of the cache.
+async fn remember(
+    conn: &mut BackendConn,
+    key: StmtKey,
+    stmt: BackendStmt,
+    max: usize,
+) -> Result<(), BackendError> {
+    if let Some(old) = conn.stmts.insert(key, stmt, max) {
+        let mut close = vec![COM_STMT_CLOSE];
+        close.extend_from_slice(&old.to_le_bytes());
+        conn.send_unanswered(&packets(&close, 0)).await?;
+    }
+    Ok(())
+}
+
 /// Prepares the statement on `conn` unless it is there already; returns its id there.
 async fn ensure_prepared(
     conn: &mut BackendConn,
     p: &Prepared,
-    client_id: u32,
+    key: &StmtKey,
+    max: usize,
 ) -> Result<BackendStmt, BackendError> {
-    if let Some(s) = conn.stmts.get(&client_id) {
-        return Ok(*s);
+    if let Some(s) = conn.stmts.get(key) {
+        return Ok(s);
     }
     let mut payload = Vec::with_capacity(p.sql.len() + 1);
     payload.push(COM_STMT_PREPARE);
@@ -130,11 +173,8 @@ async fn ensure_prepared(
     match s.prepare {
         // Metadata the client got at prepare time must stay true.
         Some(ok) if ok.params == p.params && ok.columns == p.columns => {
-            let st = BackendStmt {
-                id: ok.statement_id,
-                types_sent: false,
-            };
-            conn.stmts.insert(client_id, st);
+            let st = BackendStmt::new(ok.statement_id);
+            remember(conn, key.clone(), st, max).await?;
             Ok(st)
         }
         Some(ok) => {
@@ -167,7 +207,8 @@ pub async fn packets_for(
             code: codes::ER_UNKNOWN_STMT_HANDLER,
             what: "unknown prepared statement".into(),
         })?;
-    let st = ensure_prepared(conn, p, call.client_id).await?;
+    let key = stmts.key(call.client_id);
+    let st = ensure_prepared(conn, p, &key, stmts.shared.unwrap_or(usize::MAX)).await?;
     let mut out = BytesMut::new();
     if call.with_long_data {
         for chunk in &p.long_data {
@@ -182,9 +223,7 @@ pub async fn packets_for(
                 p.types.as_deref()
             };
             if layout.types.is_some() || add_types.is_some() {
-                if let Some(s) = conn.stmts.get_mut(&call.client_id) {
-                    s.types_sent = true;
-                }
+                conn.stmts.types_sent(&key);
             }
             execute_for_backend(&call.payload, layout, st.id, add_types)
         }
@@ -253,11 +292,12 @@ impl Session {
             return Ok(());
         };
         let client_id = self.prepared.add(sql, statement, ok.params, ok.columns);
-        let backend = BackendStmt {
-            id: ok.statement_id,
-            types_sent: false,
-        };
-        conn.stmts.insert(client_id, backend);
+        let key = self.prepared.key(client_id);
+        let max = self.prepared.shared.unwrap_or(usize::MAX);
+        let backend = BackendStmt::new(ok.statement_id);
+        if remember(conn, key, backend, max).await.is_err() {
+            self.conns.drop(served);
+        }
         // PREPARE_OK: header (4), 0x00, then the statement id.
         if let Some(id) = capture.0.get_mut(5..9) {
             id.copy_from_slice(&client_id.to_le_bytes());
@@ -439,11 +479,12 @@ impl Session {
         }
     }
 
-    /// Every backend connection holding the statement, with its id there.
-    fn holders(&mut self, id: u32) -> Vec<(&mut BackendConn, u32)> {
+    /// Every backend connection the session holds that has the statement (`key`), with
+    /// its id there.
+    fn holders(&mut self, key: &StmtKey) -> Vec<(&mut BackendConn, u32)> {
         self.conns
             .all_mut()
-            .filter_map(|c| c.stmts.get(&id).map(|s| s.id).map(|sid| (c, sid)))
+            .filter_map(|c| c.stmts.peek(key).map(|s| s.id).map(|sid| (c, sid)))
             .collect()
     }
 
@@ -459,7 +500,8 @@ impl Session {
         }
         let mut failed = None;
         let session = self.id;
-        for (conn, sid) in self.holders(id) {
+        let key = self.prepared.key(id);
+        for (conn, sid) in self.holders(&key) {
             let mut payload = vec![COM_STMT_RESET];
             payload.extend_from_slice(&sid.to_le_bytes());
             match conn.command(&payload, Expect::Single).await {
@@ -467,7 +509,7 @@ impl Session {
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(session, error = %e, "COM_STMT_RESET failed on a backend");
-                    conn.stmts.remove(&id);
+                    conn.stmts.remove(&key);
                 }
             }
         }
@@ -489,18 +531,23 @@ impl Session {
         Ok(())
     }
 
-    /// COM_STMT_CLOSE: on every backend holding the statement (no answer).
+    /// COM_STMT_CLOSE: on every backend holding the statement (no answer). One shared
+    /// by text stays prepared there, for whoever runs the same text next.
     pub(super) async fn stmt_close(&mut self, id: u32) {
         let id = self.prepared.resolve(id);
+        let key = self.prepared.key(id);
         self.prepared.map.remove(&id);
+        if matches!(key, StmtKey::Text(_)) {
+            return;
+        }
         let mut lost = Vec::new();
-        for (conn, sid) in self.holders(id) {
+        for (conn, sid) in self.holders(&key) {
             let mut payload = vec![COM_STMT_CLOSE];
             payload.extend_from_slice(&sid.to_le_bytes());
             if conn.send_unanswered(&packets(&payload, 0)).await.is_err() {
                 lost.push(conn.id);
             }
-            conn.stmts.remove(&id);
+            conn.stmts.remove(&key);
         }
         self.conns.drop_backends(&lost);
     }

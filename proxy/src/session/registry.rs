@@ -20,6 +20,8 @@ pub struct SessionInfo {
     pub statements: AtomicU64,
     /// Its backend connections: (backend, that server's thread id), for KILL.
     threads: Mutex<Vec<(BackendId, u32)>>,
+    /// Why it keeps its backend connections between statements (transaction pooling).
+    pinned: Mutex<Option<&'static str>>,
     /// Set by another session's KILL CONNECTION: the session ends.
     killed: AtomicBool,
     /// Wakes the session when `killed` is set, so it ends at once, even while it waits for
@@ -38,6 +40,7 @@ impl SessionInfo {
             in_transaction: AtomicBool::default(),
             statements: AtomicU64::default(),
             threads: Mutex::default(),
+            pinned: Mutex::default(),
             killed: AtomicBool::default(),
             kill_signal: tokio::sync::Notify::new(),
         }
@@ -68,6 +71,19 @@ impl SessionInfo {
 
     pub fn set_threads(&self, threads: Vec<(BackendId, u32)>) {
         *self.threads.lock().unwrap_or_else(|p| p.into_inner()) = threads;
+    }
+
+    /// Why the session keeps its backend connections between statements (the pin's
+    /// reason), if it does.
+    pub fn pinned(&self) -> Option<String> {
+        self.pinned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(str::to_string)
+    }
+
+    pub fn set_pinned(&self, reason: Option<&'static str>) {
+        *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = reason;
     }
 
     /// Ends the session (KILL CONNECTION): it runs no further command.

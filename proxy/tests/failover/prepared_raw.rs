@@ -19,6 +19,17 @@ async fn prepared_count(port: u16) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn binary_protocol_corners() {
+    corners("session").await;
+}
+
+/// In transaction pooling a closed statement stays prepared on the backends, for the
+/// next session that prepares the same text (bounded by pool.prepared_per_connection).
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_protocol_corners_in_transaction_pooling() {
+    corners("transaction").await;
+}
+
+async fn corners(mode: &str) {
     let t = Topo::start(true);
     let ids = server_ids_of(&t).await;
     // No heartbeat: the monitor then prepares nothing, so statement counts are ours.
@@ -26,10 +37,11 @@ async fn binary_protocol_corners() {
         "[backends]\nwriter = \"127.0.0.1:{}\"\nreaders = [\"127.0.0.1:{}\", \"127.0.0.1:{}\"]\n\
          [[users]]\nname = \"app\"\npassword = \"app\"\n\
          [monitor]\nuser = \"monitor\"\npassword = \"monitor\"\nheartbeat = false\n\
-         [routing]\npolicy = \"round_robin\"\nconsistency = \"eventual\"\n",
+         [routing]\npolicy = \"round_robin\"\nconsistency = \"eventual\"\n\
+         [pool]\nmode = \"{mode}\"\n",
         t.primary, t.replicas[0], t.replicas[1]
     );
-    let file = std::env::temp_dir().join(format!("rwsplit-ps-{}.toml", t.primary));
+    let file = std::env::temp_dir().join(format!("rwsplit-ps-{}-{mode}.toml", t.primary));
     std::fs::write(&file, config).unwrap();
     let proxy = Proxy::start_with(&["--config".into(), file.display().to_string()]);
     let (mut raw, answers) = Raw::login(proxy.port, "app", "app", "mysql_native_password");
@@ -69,7 +81,22 @@ async fn binary_protocol_corners() {
         prepared_count(t.replicas[0]).await,
         prepared_count(t.replicas[1]).await,
     ];
-    assert_eq!(after, vec![0, 0], "COM_STMT_CLOSE reached every backend");
+    if mode == "session" {
+        assert_eq!(after, vec![0, 0], "COM_STMT_CLOSE reached every backend");
+    } else {
+        assert_eq!(after, vec![1, 1], "kept prepared for the next session");
+        // The same text prepared again runs on the statements kept: none is added.
+        let (again, _, _) = raw.prepare("SELECT CONCAT(?, '-', @@server_id)").unwrap();
+        for v in 0..4 {
+            let rows = binary_rows(&raw.execute_i64(again, Some(v), true, 0));
+            assert_eq!(rows.len(), 1);
+        }
+        let kept: Vec<u64> = vec![
+            prepared_count(t.replicas[0]).await,
+            prepared_count(t.replicas[1]).await,
+        ];
+        assert_eq!(kept, vec![1, 1], "no statement added on the readers");
+    }
 
     // A cursor: rows come with COM_STMT_FETCH from the backend that opened it.
     let (cid, _, _) = raw

@@ -105,7 +105,7 @@ async fn leave_state(c: &mut Conn, table: &str, mark: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_session_reuses_the_connection_reset_and_sees_none_of_the_state() {
     let db = db_with_table("pool_reuse").await;
-    let proxy = Proxy::start(&[]);
+    let proxy = Proxy::start(&["--pool-mode", "session"]);
 
     let mut a = app_db(&proxy, &db).await;
     let thread: u32 = a
@@ -215,6 +215,8 @@ async fn many_sessions_through_a_small_pool_never_see_each_others_state() {
 #[tokio::test(flavor = "multi_thread")]
 async fn at_the_cap_sessions_wait_in_order_and_one_past_the_timeout_gets_1040() {
     let proxy = Proxy::start(&[
+        "--pool-mode",
+        "session",
         "--pool-max-connections",
         "2",
         "--pool-borrow-timeout",
