@@ -260,6 +260,7 @@ impl Session {
     async fn run(&mut self) -> Result<(), SessionError> {
         let mut stop = self.stop.clone();
         let mut stopping = *stop.borrow();
+        let mut since = Instant::now();
         loop {
             if stopping && !self.state.in_transaction_scope() {
                 tracing::debug!(session = self.id, "closing for shutdown");
@@ -270,9 +271,11 @@ impl Session {
                 return Ok(());
             }
             let limit = self.idle_limit();
+            // From the end of the last command: waking for other reasons (below) does not
+            // start the idle time again.
             let idle = async {
                 match limit {
-                    Some(d) => tokio::time::sleep(d).await,
+                    Some(d) => tokio::time::sleep_until((since + d).into()).await,
                     None => std::future::pending().await,
                 }
             };
@@ -307,6 +310,7 @@ impl Session {
                 return Ok(());
             }
             self.between_commands().await;
+            since = Instant::now();
         }
     }
 

@@ -130,6 +130,7 @@ async fn kill_of_another_accounts_session_is_refused_unless_the_account_has_admi
     );
     assert!(!next_ok, "the killed session answered another command");
     // KILL of a session gone: the server's 1094.
+    proxy.wait_session_gone(victim_id).await;
     let err = boss
         .query_drop(format!("KILL {victim_id}"))
         .await
