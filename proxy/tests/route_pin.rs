@@ -76,10 +76,22 @@ const CASES: &[Case] = &[
     (&[("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE", false)], None),
     (&[("SELECT NEXTVAL(s)", false)], Some(PinReason::Sequence)),
     (&[("SELECT NEXT VALUE FOR s", false), ("SELECT 1", false)], Some(PinReason::Sequence)),
-    // State rwsplit cannot replay.
-    (&[("SET @t = NOW()", false)], Some(PinReason::UserVariable)),
-    (&[("SELECT id INTO @v FROM t LIMIT 1", false)], Some(PinReason::UserVariable)),
-    (&[("SET time_zone = (SELECT tz FROM s LIMIT 1)", false)], Some(PinReason::SessionState)),
+    // Values rwsplit cannot replay as written are read back (the session does it), so
+    // they pin nothing.
+    (&[("SET @t = NOW()", false)], None),
+    (&[("SELECT id INTO @v FROM t LIMIT 1", false)], None),
+    (&[("SELECT @n := @n + 1", false)], None),
+    (&[("UPDATE t SET c = (@n := c + 1) WHERE id = 1", false)], None),
+    (&[("CALL p(@out)", false)], None),
+    (&[("SET time_zone = (SELECT tz FROM s LIMIT 1)", false)], None),
+    (&[("SET @a := NOW()", false)], None),
+    (&[("INSERT INTO t VALUES (@a)", false)], None),
+    // Unless they cannot be read back: inside a multi-statement query (a later part may
+    // have read them), or a SET whose target has no name rwsplit can query.
+    (&[("SET @t = NOW(); SELECT @t", false)], Some(PinReason::UserVariable)),
+    (&[("SELECT 1; SELECT id INTO @v FROM t", false)], Some(PinReason::UserVariable)),
+    (&[("SET time_zone = (SELECT tz FROM s); SELECT 1", false)], Some(PinReason::SessionState)),
+    (&[("SET keycache1.key_buffer_size := NOW()", false)], Some(PinReason::SessionState)),
 ];
 
 #[test]
@@ -92,6 +104,17 @@ fn pins_start_and_end_with_their_cause() {
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn a_failed_read_back_pins_as_before() {
+    use rwsplit::classify::Variable;
+    let mut s = SessionState::default();
+    s.read_back_failed(&[Variable::User("@a".into())]);
+    assert_eq!(pin(&s, false), Some(PinReason::UserVariable));
+    let mut s = SessionState::default();
+    s.read_back_failed(&[Variable::System("time_zone".into())]);
+    assert_eq!(pin(&s, false), Some(PinReason::SessionState));
 }
 
 #[test]

@@ -57,9 +57,13 @@ const POOL: &[(&str, Class)] = &[
     ("DROP TEMPORARY TABLE IF EXISTS tmp", Class::TempDrop),
     ("SET @a = 1", Class::SetReplayable),
     ("SET NAMES utf8mb4", Class::SetReplayable),
-    ("SET @t = NOW()", Class::SetUserUnreplayable),
+    // Read back by the session and replayed as literals: as replayable as `SET @a = 1`.
+    ("SET @t = NOW()", Class::SetReplayable),
+    ("SELECT id INTO @t FROM t LIMIT 1", Class::SetReplayable),
+    // Not read back (inside a multi-statement query): the values stay the writer's.
+    ("SET @t = NOW(); DO 1", Class::SetUserUnreplayable),
     (
-        "SELECT id INTO @t FROM t LIMIT 1",
+        "DO 1; SELECT id INTO @t FROM t LIMIT 1",
         Class::SetUserUnreplayable,
     ),
     ("SELECT @t", Class::ReadUserVar),

@@ -35,50 +35,66 @@ const SEQUENCES: &[(&str, &[Step])] = &[
         ("SET @label = CONCAT('user-', @uid)", AC, WR, Reason::SessionState),
         ("SELECT @label", AC, RD, Reason::Read),
     ]),
-    ("a user variable set from NOW() keeps the reads that use user variables on the writer", &[
+    // Values rwsplit cannot replay as written are read back from the connection that
+    // set them (the session does it) and replayed as literals: reads that use them go
+    // to readers like any other.
+    ("a user variable set from NOW() is read back: reads that use it go to readers", &[
         ("SET @since = NOW()", AC, WR, Reason::SessionState),
-        ("SELECT * FROM t WHERE ts > @since", AC, WR, Reason::UserVariable),
+        ("SELECT * FROM t WHERE ts > @since", AC, RD, Reason::Read),
         ("SELECT * FROM t", AC, RD, Reason::Read),
         ("SET @x = 1", AC, WR, Reason::SessionState),
-        ("SELECT @x", AC, WR, Reason::UserVariable),
+        ("SELECT @x", AC, RD, Reason::Read),
     ]),
     ("a user variable from LAST_INSERT_ID()", &[
         ("INSERT INTO orders (total) VALUES (10)", AC, WR, Reason::Write),
         ("SET @order_id = LAST_INSERT_ID()", AC, WR, Reason::SessionState),
-        ("SELECT * FROM order_lines WHERE order_id = @order_id", AC, WR, Reason::UserVariable),
+        ("SELECT * FROM order_lines WHERE order_id = @order_id", AC, RD, Reason::Read),
         ("SELECT COUNT(*) FROM orders", AC, RD, Reason::Read),
     ]),
     ("SELECT … INTO @v", &[
         ("SELECT MAX(id) INTO @max FROM t", AC, WR, Reason::UserVariable),
-        ("SELECT * FROM t WHERE id = @max", AC, WR, Reason::UserVariable),
+        ("SELECT * FROM t WHERE id = @max", AC, RD, Reason::Read),
         ("SELECT COUNT(*) FROM t", AC, RD, Reason::Read),
     ]),
     ("@v := in a SELECT", &[
         ("SELECT @rn := 0", AC, WR, Reason::UserVariable),
-        ("SELECT @rn", AC, WR, Reason::UserVariable),
+        ("SELECT @rn", AC, RD, Reason::Read),
         ("SELECT 1", AC, RD, Reason::Read),
     ]),
-    ("a user variable computed from one a reader lacks", &[
+    ("a user variable computed from one read back", &[
         ("SET @a = UUID()", AC, WR, Reason::SessionState),
+        ("SET @b = CONCAT(@a, '-x')", AC, WR, Reason::SessionState),
+        ("SELECT @b", AC, RD, Reason::Read),
+        ("SELECT 1", AC, RD, Reason::Read),
+    ]),
+    ("SET @a := 1 (sqlparser rejects it; its target has a name)", &[
+        ("SET @a := 1", AC, WR, Reason::SessionState),
+        ("SELECT @a", AC, RD, Reason::Read),
+        ("SELECT 1", AC, RD, Reason::Read),
+    ]),
+    ("inside a multi-statement query a computed user variable is not read back", &[
+        ("SET @a = UUID(); DO 1", AC, WR, Reason::SessionState),
+        ("SELECT @a", AC, WR, Reason::UserVariable),
         ("SET @b = CONCAT(@a, '-x')", AC, WR, Reason::SessionState),
         ("SELECT @b", AC, WR, Reason::UserVariable),
         ("SELECT 1", AC, RD, Reason::Read),
     ]),
-    ("SET @a := 1 (sqlparser rejects it)", &[
-        ("SET @a := 1", AC, WR, Reason::SessionState),
-        ("SELECT @a", AC, WR, Reason::UserVariable),
-        ("SELECT 1", AC, RD, Reason::Read),
-    ]),
-    ("a system variable a reader cannot reproduce pins every read", &[
+    ("a system variable computed from a table is read back", &[
         ("SET time_zone = (SELECT tz FROM settings LIMIT 1)", AC, WR, Reason::SessionState),
+        ("SELECT 1", AC, RD, Reason::Read),
+        ("SHOW TABLES", AC, RD, Reason::Read),
+        ("INSERT INTO t VALUES (1)", AC, WR, Reason::Write),
+    ]),
+    ("a system variable a reader cannot reproduce and rwsplit cannot read back pins every read", &[
+        ("SET time_zone = (SELECT tz FROM settings LIMIT 1); DO 1", AC, WR, Reason::SessionState),
         ("SELECT 1", AC, WR, Reason::SessionPinned),
         ("SHOW TABLES", AC, WR, Reason::SessionPinned),
         ("/* rwsplit:reader */ SELECT 1", AC, WR, Reason::SessionPinned),
         ("INSERT INTO t VALUES (1)", AC, WR, Reason::Write),
     ]),
-    ("a stored function in a system variable's value pins every read", &[
+    ("a stored function in a system variable's value: read back", &[
         ("SET SESSION sql_mode = app.mode_for_tenant(7)", AC, WR, Reason::SessionState),
-        ("SELECT c FROM sbtest1 WHERE id=1", AC, WR, Reason::SessionPinned),
+        ("SELECT c FROM sbtest1 WHERE id=1", AC, RD, Reason::Read),
     ]),
     ("global and persisted settings pin nothing", &[
         ("SET GLOBAL max_connections = 500", AC, WR, Reason::Other),

@@ -173,18 +173,26 @@ fn temporary_tables_keep_reads_on_the_writer() {
 #[test]
 fn user_variables_a_reader_cannot_reproduce() {
     check_sequence(
-        "SELECT … INTO @v",
+        "SELECT … INTO @v: read back, then on readers too",
         &[
             ("SELECT @v", "reader:read"),
             ("SELECT id INTO @v FROM t LIMIT 1", "writer:user_variable"),
-            ("SELECT * FROM t WHERE id = @v", "writer:user_variable"),
+            ("SELECT * FROM t WHERE id = @v", "reader:read"),
             ("SELECT 1", "reader:read"),
         ],
     );
     check_sequence(
-        "SET @t = NOW()",
+        "SET @t = NOW(): read back",
         &[
             ("SET @t = NOW()", "writer:session_state"),
+            ("SELECT @t", "reader:read"),
+            ("SELECT 1", "reader:read"),
+        ],
+    );
+    check_sequence(
+        "SET @t = NOW() in a multi-statement query: not read back",
+        &[
+            ("SET @t = NOW(); DO 1", "writer"),
             ("SELECT @t", "writer:user_variable"),
             ("SELECT 1", "reader:read"),
         ],
@@ -198,9 +206,12 @@ fn user_variables_a_reader_cannot_reproduce() {
         ],
     );
     check_sequence(
-        "unreplayable system variable pins reads",
+        "unreplayable system variable pins reads when it cannot be read back",
         &[
-            ("SET sql_mode = (SELECT m FROM modes LIMIT 1)", "writer"),
+            (
+                "SET sql_mode = (SELECT m FROM modes LIMIT 1); DO 1",
+                "writer",
+            ),
             ("SELECT 1", "writer:session_pinned"),
         ],
     );

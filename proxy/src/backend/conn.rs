@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
+use mysql_common::constants::{CapabilityFlags, ColumnType, MariadbCapabilities};
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
 use mysql_common::proto::MySerialize;
@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 use crate::protocol::auth::{caching_sha2_step, Sha2Step};
 use crate::protocol::command::{COM_INIT_DB, COM_PING, COM_QUERY, COM_QUIT, COM_RESET_CONNECTION};
 use crate::protocol::handshake::{required_caps, unsupported_caps, ServerInfo};
-use crate::protocol::packet;
 use crate::protocol::response::{Event, Expect, Scanner, Summary};
+use crate::protocol::{packet, row};
 use crate::route::BackendId;
 
 use super::pools::Lease;
@@ -67,6 +67,9 @@ pub struct BackendConn {
     pub last_insert_id: InsertId,
     /// The role's setup ran (a reader's autocommit and consistency settings).
     pub setup_done: bool,
+    /// A statement ran whose effect on the session state is not tracked (CALL: a
+    /// procedure may set anything): reset before another session uses it.
+    pub untracked: bool,
     /// Counted in this backend's open connections while it lives.
     load: Option<Arc<BackendLoad>>,
     /// A command was sent whose answer was not read to its end.
@@ -174,6 +177,7 @@ impl BackendConn {
             tag: 0,
             last_insert_id: InsertId::Known(0),
             setup_done: false,
+            untracked: false,
             load: None,
             pending: false,
             opened: Instant::now(),
@@ -509,15 +513,7 @@ impl BackendConn {
     async fn read_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
         let (_, first) = self.read_packet().await?;
         match first.first() {
-            Some(0xFF) => {
-                return Err(BackendError::Rejected {
-                    code: u16::from_le_bytes([
-                        first.get(1).copied().unwrap_or(0),
-                        first.get(2).copied().unwrap_or(0),
-                    ]),
-                    what: truncate(sql, 120),
-                })
-            }
+            Some(0xFF) => return Err(rejected(&first, sql)),
             Some(0x00) => return Ok(None),
             _ => {}
         }
@@ -534,15 +530,7 @@ impl BackendConn {
             let (_, p) = self.read_packet().await?;
             match p.first() {
                 Some(0xFE) if p.len() < 0xFF_FFFF => return Ok(value),
-                Some(0xFF) => {
-                    return Err(BackendError::Rejected {
-                        code: u16::from_le_bytes([
-                            p.get(1).copied().unwrap_or(0),
-                            p.get(2).copied().unwrap_or(0),
-                        ]),
-                        what: truncate(sql, 120),
-                    })
-                }
+                Some(0xFF) => return Err(rejected(&p, sql)),
                 Some(0xFB) => first_row = false,
                 Some(_) if first_row => {
                     first_row = false;
@@ -560,6 +548,75 @@ impl BackendConn {
                 _ => {}
             }
         }
+    }
+
+    /// Runs a query of rwsplit's own that returns one row of `columns` values, and
+    /// returns each value with its column's type (`None`: NULL). The answer is read to
+    /// its end; a missing or malformed row is an error.
+    pub async fn query_row(
+        &mut self,
+        sql: &str,
+        columns: usize,
+    ) -> Result<Vec<(ColumnType, Option<Vec<u8>>)>, BackendError> {
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(COM_QUERY);
+        payload.extend_from_slice(sql.as_bytes());
+        self.send(&packet::packets(&payload, 0)).await?;
+        let read = self.read_row(sql, columns).await;
+        let answered = matches!(
+            read,
+            Ok(_) | Err(BackendError::Rejected { .. } | BackendError::Protocol(_))
+        );
+        if answered {
+            self.pending = false;
+        }
+        read
+    }
+
+    /// The answer of `query_row`, read to its end (or to an ERR packet).
+    async fn read_row(
+        &mut self,
+        sql: &str,
+        columns: usize,
+    ) -> Result<Vec<(ColumnType, Option<Vec<u8>>)>, BackendError> {
+        let (_, first) = self.read_packet().await?;
+        if first.first() == Some(&0xFF) {
+            return Err(rejected(&first, sql));
+        }
+        let n = crate::protocol::response::lenenc(&first).unwrap_or(0) as usize;
+        let mut types = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (_, p) = self.read_packet().await?;
+            types.push(row::column_type(&p));
+        }
+        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+            self.read_packet().await?;
+        }
+        let mut values = None;
+        loop {
+            let (_, p) = self.read_packet().await?;
+            match p.first() {
+                Some(0xFE) if p.len() < 0xFF_FFFF => break,
+                Some(0xFF) => return Err(rejected(&p, sql)),
+                _ if values.is_none() => {
+                    values = Some(row::text_row(&p, n).map(|r| {
+                        r.into_iter()
+                            .map(|v| v.map(<[u8]>::to_vec))
+                            .collect::<Vec<_>>()
+                    }));
+                }
+                _ => {}
+            }
+        }
+        let values = values
+            .flatten()
+            .ok_or(BackendError::Protocol("a read-back query returned no row"))?;
+        if n != columns || types.iter().any(Option::is_none) {
+            return Err(BackendError::Protocol(
+                "a read-back query returned other columns",
+            ));
+        }
+        Ok(types.into_iter().flatten().zip(values).collect())
     }
 
     /// Changes the default database.
@@ -599,6 +656,7 @@ impl BackendConn {
         self.tag = 0;
         self.last_insert_id = InsertId::Known(0);
         self.setup_done = false;
+        self.untracked = false;
         Ok(())
     }
 
@@ -633,6 +691,17 @@ fn ok_status(ok: &[u8], caps: CapabilityFlags) -> u16 {
         .parse::<OkPacketDeserializer<CommonOkPacket>>(caps)
         .map(|o| o.into_inner().status_flags().bits())
         .unwrap_or(0)
+}
+
+/// The error an ERR packet (`p`) answering rwsplit's own `sql` stands for.
+fn rejected(p: &[u8], sql: &str) -> BackendError {
+    BackendError::Rejected {
+        code: u16::from_le_bytes([
+            p.get(1).copied().unwrap_or(0),
+            p.get(2).copied().unwrap_or(0),
+        ]),
+        what: truncate(sql, 120),
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

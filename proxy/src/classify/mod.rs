@@ -9,6 +9,7 @@ pub mod functions;
 pub mod lexer;
 pub mod normalize;
 mod parse;
+pub mod readback;
 pub mod rules;
 pub mod scan;
 mod set;
@@ -20,7 +21,9 @@ use quick_cache::sync::Cache;
 
 pub use parse::{check_read, ReadCheck};
 use scan::{scan, Scan};
-pub use statement::{Detail, Flags, Hint, Kind, SessionCommand, SetEffect, Statement, XaVerb};
+pub use statement::{
+    Detail, Flags, Hint, Kind, SessionCommand, SetEffect, Statement, Variable, XaVerb,
+};
 
 use functions::{contains, SHOW_WRITER_WORDS, WRITE_WORDS};
 use lexer::{Lexer, TokenKind};
@@ -115,6 +118,18 @@ impl Classifier {
         };
         let mut st = self.decide(src, s, first.kind);
         st.digest = s.digest;
+        if matches!(st.kind, Kind::Write | Kind::Other) {
+            // `UPDATE … SET c = (@v := …)`, `DO @v := …`: for the session state.
+            st.flags |= s.flags & (Flags::USER_VAR_ASSIGN | Flags::USER_VAR_READ);
+        }
+        // User variables assigned by a statement of any kind (`@v := …`, `INTO @v`):
+        // read back after it ran, so they follow the session.
+        if st.kind != Kind::Session
+            && st.read_back.is_none()
+            && s.flags.intersects(Flags::USER_VAR_ASSIGN | Flags::INTO)
+        {
+            st.read_back = Some(readback::assigned_user_vars(src));
+        }
         // Whatever its kind, what it does to its connection's own state (transaction
         // pooling restores or pins on it).
         st.flags |= s.flags & (Flags::MULTI | Flags::CONNECTION_STATE);
@@ -193,6 +208,14 @@ impl Classifier {
                 }
             }
             b"KILL" => kill(src),
+            b"CALL" => {
+                // A procedure may set its OUT arguments' user variables (read back), and
+                // anything else of its connection's state (reset before another session
+                // uses that connection).
+                let mut st = Statement::new(Kind::Other).with_detail(Detail::Call);
+                st.read_back = Some(readback::call_user_vars(src));
+                st
+            }
             b"CREATE" => create(src, s),
             b"DROP" => drop(src, s),
             w if contains(WRITE_WORDS, w) => Statement::new(Kind::Write),
@@ -217,9 +240,11 @@ impl Classifier {
             metrics::counter!("rwsplit_parse_failures_total").increment(1);
         }
         self.parses.fetch_add(1, Ordering::Relaxed);
-        Statement::new(r.kind)
+        let mut st = Statement::new(r.kind)
             .with_flags(r.flags)
-            .with_detail(r.detail)
+            .with_detail(r.detail);
+        st.read_back = r.read_back;
+        st
     }
 
     /// EXPLAIN / DESCRIBE: of a query, a read; of a table, a read; of a write (or
@@ -317,10 +342,16 @@ fn is_compound(src: &[u8], s: &Scan) -> bool {
 }
 
 /// Combines the statements of a multi-statement query: the writer runs it whole.
-fn combine(parts: Vec<Statement>, hint: Option<Hint>) -> Statement {
+fn combine(mut parts: Vec<Statement>, hint: Option<Hint>) -> Statement {
     let mut flags = Flags::MULTI;
     let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in &parts {
+    for p in &mut parts {
+        // Values assigned inside a multi-statement query are not read back (a later
+        // statement of it may have read them): the session keeps them as it would
+        // without the read-back (see `SessionState`).
+        if p.read_back.as_ref().is_some_and(|v| !v.is_empty()) {
+            p.read_back = None;
+        }
         flags |= p.flags;
         digest = (digest ^ p.digest).wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -339,6 +370,7 @@ fn combine(parts: Vec<Statement>, hint: Option<Hint>) -> Statement {
         rule: None,
         digest,
         parts,
+        read_back: None,
     }
 }
 

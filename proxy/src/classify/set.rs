@@ -13,8 +13,9 @@ use sqlparser::parser::Parser;
 
 use super::functions::{contains, sysvar_name};
 use super::lexer::{Lexer, TokenKind};
+use super::readback::plain_name;
 use super::scan::Scan;
-use super::statement::{Detail, Flags, Kind, SessionCommand, SetEffect};
+use super::statement::{Detail, Flags, Kind, SessionCommand, SetEffect, Variable};
 
 /// Functions whose value a replica computes exactly as the primary does, given the same
 /// session state: a SET using only these can be replayed on readers.
@@ -60,6 +61,9 @@ pub struct SetResult {
     pub kind: Kind,
     pub detail: Detail,
     pub flags: Flags,
+    /// The session variables to read back after it ran, when it cannot be replayed as
+    /// written and every target has a name (see [`crate::classify::Statement::read_back`]).
+    pub read_back: Option<Vec<Variable>>,
 }
 
 fn session(sql: &str, key: &str) -> SetResult {
@@ -78,6 +82,7 @@ fn session(sql: &str, key: &str) -> SetResult {
             next_transaction: false,
         }),
         flags: Flags::empty(),
+        read_back: None,
     }
 }
 
@@ -86,6 +91,7 @@ fn other() -> SetResult {
         kind: Kind::Other,
         detail: Detail::None,
         flags: Flags::empty(),
+        read_back: None,
     }
 }
 
@@ -99,6 +105,7 @@ fn next_transaction() -> SetResult {
             ..SetEffect::default()
         }),
         flags: Flags::empty(),
+        read_back: None,
     }
 }
 
@@ -113,6 +120,8 @@ pub fn analyze(src: &[u8], scan: &Scan) -> SetResult {
         Ok([Ast::Set(set)]) => set,
         _ => return unparsed(src),
     };
+    // `SET [SESSION] time_zone = …` comes back as SET TIME ZONE: one assignment.
+    let time_zone = ObjectName::from(vec![sqlparser::ast::Ident::new("time_zone")]);
     let assignments: Vec<Assignment<'_>> = match set {
         Set::SingleAssignment {
             scope,
@@ -124,7 +133,7 @@ pub fn analyze(src: &[u8], scan: &Scan) -> SetResult {
             .iter()
             .map(|a| (a.scope, &a.name, &a.value))
             .collect(),
-        Set::SetTimeZone { .. } => return session(&sql, "time_zone"),
+        Set::SetTimeZone { value, .. } => vec![(None, &time_zone, value)],
         Set::SetNames { .. } | Set::SetNamesDefault {} => return session(&sql, "names"),
         _ => return unparsed(src),
     };
@@ -157,6 +166,8 @@ struct Collected {
     effect: SetEffect,
     /// (name, "lhs = value") to replay.
     keep: Vec<(String, String)>,
+    /// The kept targets, to read back when the values cannot be replayed as written.
+    targets: Vec<Variable>,
     /// Every assignment is kept (the statement replays as written).
     all_kept: bool,
     autocommit_assigned: bool,
@@ -172,6 +183,7 @@ fn collect(assignments: Vec<Assignment<'_>>) -> Collected {
             ..SetEffect::default()
         },
         keep: Vec::new(),
+        targets: Vec::new(),
         all_kept: true,
         autocommit_assigned: false,
     };
@@ -194,11 +206,13 @@ fn collect(assignments: Vec<Assignment<'_>>) -> Collected {
                 effect.literal &= is_literal(value);
                 effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
                 c.keep.push((n.clone(), format!("SESSION {n} = {value}")));
+                c.targets.push(Variable::System(n));
             }
             Target::User(n) => {
                 effect.literal &= is_literal(value);
                 effect.replayable &= deterministic(value, &mut effect.reads_user_vars);
                 c.keep.push((n.clone(), format!("{n} = {value}")));
+                c.targets.push(Variable::User(n));
             }
         }
     }
@@ -211,6 +225,7 @@ impl Collected {
         let Collected {
             mut effect,
             keep,
+            targets,
             all_kept,
             autocommit_assigned,
         } = self;
@@ -221,6 +236,7 @@ impl Collected {
                     kind: Kind::Session,
                     detail: Detail::Set(effect),
                     flags: Flags::empty(),
+                    read_back: None,
                 }
             } else {
                 other()
@@ -239,16 +255,24 @@ impl Collected {
             key: names.join(","),
             sql: replay_sql,
         });
+        let nameable = targets.iter().all(|t| match t {
+            Variable::System(n) => plain_name(n),
+            Variable::User(_) => true,
+        });
+        let read_back = (!effect.replayable && nameable).then_some(targets);
         SetResult {
             kind: Kind::Session,
             detail: Detail::Set(effect),
             flags: Flags::empty(),
+            read_back,
         }
     }
 }
 
-/// A SET sqlparser rejects (`SET @a := 1`, `SET @'x' = 1`, …): recorded whole and not
-/// replayable, so the session's reads that depend on it stay on the writer.
+/// A SET sqlparser rejects (`SET @a := 1`, `SET @'x' = 1`, …): not replayable as
+/// written. When every target can be named (`@v`, `@@session.v`, `[SESSION] v`, each
+/// followed by `=` or `:=`), its targets are read back after it ran; otherwise the
+/// session's reads that depend on it stay on the writer.
 fn unparsed(src: &[u8]) -> SetResult {
     // Assignment targets: the token after SET and after each top-level comma.
     let mut depth = 0i32;
@@ -256,8 +280,18 @@ fn unparsed(src: &[u8]) -> SetResult {
     let mut user_vars_only = true;
     let mut global = false;
     let mut reads_user_vars = false;
+    let mut targets: Vec<Variable> = Vec::new();
+    let mut nameable = true;
+    // A target was just named: the next token must be `=` or `:=`.
+    let mut expect_assign = false;
     for tok in Lexer::new(src).skip(1) {
         let text = tok.text(src);
+        if expect_assign {
+            expect_assign = false;
+            if !matches!(tok.kind, TokenKind::Punct(b'=') | TokenKind::Assign) {
+                nameable = false;
+            }
+        }
         match tok.kind {
             TokenKind::Punct(b'(') => depth += 1,
             TokenKind::Punct(b')') => depth -= 1,
@@ -272,14 +306,28 @@ fn unparsed(src: &[u8]) -> SetResult {
                 if !(text.eq_ignore_ascii_case(b"SESSION") || text.eq_ignore_ascii_case(b"LOCAL")) {
                     user_vars_only = false;
                     expect_target = false;
+                    let name = String::from_utf8_lossy(text).to_ascii_lowercase();
+                    nameable &= plain_name(&name);
+                    targets.push(Variable::System(name));
+                    expect_assign = true;
                 }
                 continue;
             }
             TokenKind::SysVar if expect_target => {
-                global |= sysvar_name(text).1;
+                let (name, is_global) = sysvar_name(text);
+                global |= is_global;
                 user_vars_only = false;
+                let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+                nameable &= plain_name(&name);
+                targets.push(Variable::System(name));
+                expect_assign = true;
             }
-            TokenKind::UserVar if !expect_target => reads_user_vars = true,
+            TokenKind::UserVar if expect_target => {
+                targets.push(Variable::User(String::from_utf8_lossy(text).into_owned()));
+                expect_assign = true;
+            }
+            TokenKind::UserVar => reads_user_vars = true,
+            _ if expect_target => nameable = false,
             _ => {}
         }
         expect_target = false;
@@ -289,8 +337,10 @@ fn unparsed(src: &[u8]) -> SetResult {
             kind: Kind::Other,
             detail: Detail::None,
             flags: Flags::PARSE_FAILED,
+            read_back: None,
         };
     }
+    let nameable = nameable && !targets.is_empty() && !expect_assign;
     SetResult {
         kind: Kind::Session,
         detail: Detail::Set(SetEffect {
@@ -306,6 +356,7 @@ fn unparsed(src: &[u8]) -> SetResult {
             next_transaction: false,
         }),
         flags: Flags::PARSE_FAILED,
+        read_back: nameable.then_some(targets),
     }
 }
 

@@ -186,6 +186,8 @@ pub enum Detail {
     Handler { name: String, open: Option<bool> },
     /// SQL PREPARE name FROM … (`open`), DEALLOCATE / DROP PREPARE name (not `open`).
     SqlPrepare { name: String, open: bool },
+    /// CALL: a stored procedure may change any of its connection's session state.
+    Call,
 }
 
 /// A classified statement.
@@ -201,6 +203,31 @@ pub struct Statement {
     pub digest: u64,
     /// For a multi-statement query: each statement, in order.
     pub parts: Vec<Statement>,
+    /// The variables this statement assigns values rwsplit cannot replay as written
+    /// (`SET @a = NOW()`, `SELECT … INTO @a`, `@a := …`, a CALL's `@out` arguments, a SET
+    /// sqlparser cannot parse): the session reads them back from the connection that ran
+    /// it and replays them as literals. `None`: there is nothing to read back, or the
+    /// targets cannot all be named (the session then pins, or keeps its reads on the
+    /// writer, as `SessionState` says).
+    pub read_back: Option<Vec<Variable>>,
+}
+
+/// A variable a session can set and rwsplit can read back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Variable {
+    /// A user variable, as written (`@a`, `@'my var'`).
+    User(String),
+    /// A session system variable (lower case, without `@@session.`).
+    System(String),
+}
+
+impl Variable {
+    /// The name the session history keys it by (as `SetEffect`'s replay keys are).
+    pub fn key(&self) -> String {
+        match self {
+            Variable::User(n) | Variable::System(n) => n.to_ascii_lowercase(),
+        }
+    }
 }
 
 impl Statement {
@@ -213,6 +240,7 @@ impl Statement {
             rule: None,
             digest: 0,
             parts: Vec::new(),
+            read_back: None,
         }
     }
 

@@ -254,6 +254,12 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
          temporary_table, handler, sql_prepare, cursor, next_transaction, sequence, \
          user_variable, session_state. Counted when a pin starts.",
     ),
+    (
+        "rwsplit_read_backs_total",
+        Counter,
+        Unit::Count,
+        "Variables a statement assigned values rwsplit cannot replay as written          (SET @a = NOW(), SELECT ... INTO @a, @a := ..., a CALL's @out, an unparsable SET)          read back from the connection that ran it and replayed as literals, by outcome:          ok, failed (the session then pins, as user_variable or session_state).",
+    ),
 ];
 
 /// Counters without labels, registered at 0 by `describe`.

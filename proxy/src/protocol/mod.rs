@@ -11,6 +11,7 @@ pub mod handshake;
 pub mod ok;
 pub mod packet;
 pub mod response;
+pub mod row;
 pub mod rsa;
 
 pub use err::{codes, SqlError};

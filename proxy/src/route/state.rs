@@ -1,12 +1,13 @@
 //! What the router must know about a client session, and how each statement changes it.
 //! Pure. It changes only through its own methods: [`SessionState::after`] a statement with
 //! what the server answered, [`SessionState::after_writer_command`],
-//! [`SessionState::end_reader_transaction`], [`SessionState::keep_reads_on_writer`], and
+//! [`SessionState::end_reader_transaction`], [`SessionState::keep_reads_on_writer`],
+//! [`SessionState::read_back_failed`], and
 //! [`SessionState::new`] on login, reset, COM_CHANGE_USER or a lost writer.
 
 use std::collections::BTreeSet;
 
-use crate::classify::{Detail, Flags, Kind, SetEffect, Statement, XaVerb};
+use crate::classify::{Detail, Flags, Kind, SetEffect, Statement, Variable, XaVerb};
 
 use super::topology::BackendId;
 
@@ -120,6 +121,17 @@ impl SessionState {
         self.reads_on_writer = true;
     }
 
+    /// Reading back the variables a statement assigned failed: what they hold is the
+    /// connection's alone, as when they cannot be read back.
+    pub fn read_back_failed(&mut self, vars: &[Variable]) {
+        for v in vars {
+            match v {
+                Variable::User(_) => self.user_vars_on_writer = true,
+                Variable::System(_) => self.reads_on_writer = true,
+            }
+        }
+    }
+
     /// True while statements must stay on one backend for transactional reasons.
     pub fn in_transaction_scope(&self) -> bool {
         self.in_transaction || self.tx_backend.is_some() || !self.autocommit || self.xa_active
@@ -159,9 +171,11 @@ impl SessionState {
     }
 
     fn apply(&mut self, st: &Statement, served: Served, ok: bool) {
-        // Values a reader cannot reproduce, even if the statement failed half way.
+        // Values a reader cannot reproduce, even if the statement failed half way;
+        // unless the session reads them back from the connection (`read_back`).
         if st.flags.intersects(Flags::USER_VAR_ASSIGN | Flags::INTO)
             && st.flags.contains(Flags::USER_VAR_READ)
+            && st.read_back.is_none()
         {
             self.user_vars_on_writer = true;
         }
@@ -210,7 +224,7 @@ impl SessionState {
                     self.temp_tables.remove(t);
                 }
             }
-            (_, Detail::Set(effect)) => self.after_set(effect),
+            (_, Detail::Set(effect)) => self.after_set(effect, st.read_back.is_some()),
             (_, Detail::Handler { name, open }) => match open {
                 Some(true) => {
                     self.handlers.insert(name.clone());
@@ -230,8 +244,9 @@ impl SessionState {
         }
     }
 
-    /// A SET that succeeded: autocommit, and what a reader can no longer reproduce.
-    fn after_set(&mut self, effect: &SetEffect) {
+    /// A SET that succeeded: autocommit, and what a reader can no longer reproduce
+    /// (nothing when its targets are read back: `read_back`).
+    fn after_set(&mut self, effect: &SetEffect, read_back: bool) {
         if let Some(ac) = effect.autocommit {
             self.autocommit = ac;
         }
@@ -242,7 +257,7 @@ impl SessionState {
             && (!effect.replayable
                 // A variable computed from one a reader does not have.
                 || (effect.reads_user_vars && self.user_vars_on_writer));
-        if unreproducible {
+        if unreproducible && !read_back {
             if effect.user_vars_only {
                 self.user_vars_on_writer = true;
             } else {

@@ -297,7 +297,7 @@ impl Conns {
                 give_back(c, cfg);
                 continue;
             }
-            c.tag = match c.applied >= history.last_seq() {
+            c.tag = match c.applied >= history.last_seq() && !c.untracked {
                 true => history.fingerprint(),
                 false => UNKNOWN_STATE,
             };

@@ -82,6 +82,7 @@ impl Session {
             .send(&ok_payload(0, 0, st, 0), msg.reply_seq())
             .await?;
         self.last_insert_id = 0;
+        self.read_back = None;
         self.history.clear();
         let consistency = self.live.config.routing.consistency;
         let flavour = self.shared.topology.current().flavour();
@@ -135,10 +136,12 @@ impl Session {
             }
         };
         // Drop everything of the old user.
-        let replayable = self.transaction_pooling() && self.pin().is_none();
+        let replayable =
+            self.transaction_pooling() && self.pin().is_none() && self.read_back.is_none();
         self.conns
             .release_all(&self.live, &self.history, replayable);
         self.last_insert_id = 0;
+        self.read_back = None;
         self.history.clear();
         self.prepared.clear();
         self.login.user = user;

@@ -17,6 +17,7 @@ mod login;
 mod pooling;
 mod positions;
 mod prepared;
+mod readback;
 mod registry;
 mod relay;
 
@@ -119,6 +120,7 @@ pub async fn serve(
         follow_up: false,
         pinned: None,
         pool_mode: live_mode,
+        read_back: None,
     };
     session.prepared.shared = session.statement_sharing();
     if !session.start().await? {
@@ -206,6 +208,9 @@ struct Session {
     pinned: Option<route::PinReason>,
     /// `pool.mode` when the session started (a reload changes it for later sessions).
     pool_mode: crate::config::PoolMode,
+    /// Variables the last statement assigned, to read back from the connection that ran
+    /// it (see `readback`).
+    read_back: Option<(Served, Vec<crate::classify::Variable>)>,
 }
 
 /// What read-your-writes needs to know of a session's own writes.
@@ -328,7 +333,8 @@ impl Session {
     }
 
     async fn close(&mut self) {
-        let replayable = self.transaction_pooling() && self.pin().is_none();
+        let replayable =
+            self.transaction_pooling() && self.pin().is_none() && self.read_back.is_none();
         self.conns
             .release_all(&self.live, &self.history, replayable);
         self.client.shutdown().await;
@@ -463,6 +469,9 @@ impl Session {
         sql: &[u8],
     ) -> Result<Option<(Served, Summary)>, SessionError> {
         let started = Instant::now();
+        if !readback::is_follow_up(st) {
+            self.flush_read_back().await;
+        }
         let topo = self.shared.topology.current();
         let plan = self.plan(st, &topo);
         if let Some(refusal) = plan.refusal {
@@ -584,6 +593,7 @@ impl Session {
     /// changed, then the counters.
     async fn finish(&mut self, ran: Ran<'_>) {
         self.after(ran.st, ran.served, ran.summary);
+        self.note_read_back(ran.st, ran.served).await;
         self.note_follow_up(ran.st, ran.summary);
         if ran.st.kind == Kind::Session
             && ran.summary.error.is_none()

@@ -55,9 +55,11 @@ impl Session {
         }
     }
 
-    /// Gives the connections back between statements, after reading back the
-    /// LAST_INSERT_ID() a statement of this session changed on the writer connection.
+    /// Gives the connections back between statements, after reading back the variables
+    /// the last statement assigned (`readback`) and the LAST_INSERT_ID() a statement of
+    /// this session changed on the writer connection.
     pub(super) async fn give_back_connections(&mut self) {
+        self.flush_read_back().await;
         if let Some(w) = self.conns.open_writer() {
             if w.last_insert_id == InsertId::Own {
                 match w.query_scalar("SELECT LAST_INSERT_ID()").await {

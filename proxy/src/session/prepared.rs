@@ -256,6 +256,7 @@ impl Session {
         }
         let mut statement = self.live.classifier.classify(sql);
         statement.flags |= Flags::PREPARED;
+        self.flush_read_back().await;
         let Some(served) = self.prepare_on().await else {
             self.client
                 .send_error(&SqlError::no_backend("cannot prepare"), seq)

@@ -10,6 +10,7 @@ mod data;
 mod operations;
 mod policy;
 mod pool;
+mod pool_readback;
 mod pool_transaction;
 mod prepared;
 mod protocol_edges;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
+use super::pool_transaction::db_with_table;
 use super::support::*;
 
 fn code(e: &mysql_async::Error) -> Option<u16> {
@@ -31,19 +32,6 @@ fn idle_writers(proxy: &Proxy) -> Option<u64> {
 
 fn waiting_writers(proxy: &Proxy) -> u64 {
     writer_pool(proxy, 5).unwrap_or(0)
-}
-
-/// A fresh database with a table `t` (id auto-increment, v), replicated.
-async fn db_with_table(name: &str) -> String {
-    let db = fresh_db(name).await;
-    let mut c = root(topology().primary).await;
-    c.query_drop(format!(
-        "CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"
-    ))
-    .await
-    .unwrap();
-    sync_replicas().await;
-    db
 }
 
 async fn wait_idle_writers(proxy: &Proxy, n: u64) {
@@ -104,7 +92,7 @@ async fn leave_state(c: &mut Conn, table: &str, mark: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_session_reuses_the_connection_reset_and_sees_none_of_the_state() {
-    let db = db_with_table("pool_reuse").await;
+    let db = db_with_table("pool_reuse", &[]).await;
     let proxy = Proxy::start(&["--pool-mode", "session"]);
 
     let mut a = app_db(&proxy, &db).await;
@@ -158,7 +146,7 @@ async fn the_next_session_reuses_the_connection_reset_and_sees_none_of_the_state
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_sessions_through_a_small_pool_never_see_each_others_state() {
-    let db = db_with_table("pool_many").await;
+    let db = db_with_table("pool_many", &[]).await;
     let proxy = Proxy::start(&[
         "--pool-max-connections",
         "4",

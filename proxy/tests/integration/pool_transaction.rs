@@ -8,8 +8,9 @@ use mysql_async::Conn;
 
 use super::support::*;
 
-/// A fresh database with a table `t` (id auto-increment, v), replicated.
-async fn db_with_table(name: &str) -> String {
+/// A fresh database with a table `t` (id auto-increment, v), then `setup` run on the
+/// primary (`{db}` stands for the database's name), replicated.
+pub(super) async fn db_with_table(name: &str, setup: &[&str]) -> String {
     let db = fresh_db(name).await;
     let mut c = root(topology().primary).await;
     c.query_drop(format!(
@@ -17,12 +18,15 @@ async fn db_with_table(name: &str) -> String {
     ))
     .await
     .unwrap();
+    for sql in setup {
+        c.query_drop(sql.replace("{db}", &db)).await.unwrap();
+    }
     sync_replicas().await;
     db
 }
 
 /// Its pin as SHOW SESSIONS shows it (empty when none).
-fn pinned(proxy: &Proxy, session: u32) -> String {
+pub(super) fn pinned(proxy: &Proxy, session: u32) -> String {
     // Columns: id, user, client, db, in_transaction, statements, seconds, pinned, …
     let col = 7;
     let out = admin_cli(proxy, "SHOW SESSIONS").unwrap();
@@ -34,7 +38,7 @@ fn pinned(proxy: &Proxy, session: u32) -> String {
         .unwrap_or_else(|| panic!("session {session} missing from SHOW SESSIONS:\n{out}"))
 }
 
-fn pins(proxy: &Proxy, reason: &str) -> f64 {
+pub(super) fn pins(proxy: &Proxy, reason: &str) -> f64 {
     metric(
         &proxy.metrics(),
         "rwsplit_pins_total",
@@ -44,13 +48,14 @@ fn pins(proxy: &Proxy, reason: &str) -> f64 {
 
 /// 64 sessions over 8 connections per backend, 20,000+ statements: autocommit statements
 /// and transactions, each session with its own time zone, sql_mode, character set,
-/// database, user variable, LAST_INSERT_ID() and prepared statements of the same text,
+/// database, user variables (by literal, by expression, `:=` and `INTO`),
+/// LAST_INSERT_ID() and prepared statements of the same text,
 /// checking after every statement that it sees its own values and no one else's.
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_four_sessions_over_eight_connections_each_see_only_their_own_state() {
     let dbs = [
-        db_with_table("ptx_leak_a").await,
-        db_with_table("ptx_leak_b").await,
+        db_with_table("ptx_leak_a", &[]).await,
+        db_with_table("ptx_leak_b", &[]).await,
     ];
     let proxy = Proxy::start(&[
         "--pool-mode",
@@ -89,7 +94,33 @@ async fn sixty_four_sessions_over_eight_connections_each_see_only_their_own_stat
                 statements += 1;
             }
             let mut last_id = 0u64;
+            // User variables set by expressions: read back where they were computed.
+            let mut expr = String::new();
             for round in 0..ROUNDS {
+                let n_now: i64 = c
+                    .query_first("SELECT @n := COALESCE(@n, 0) + 1")
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(n_now, round as i64 + 1, "session {n} round {round}: @n");
+                c.query_drop("SET @e = CONCAT(@mark, ':', CONNECTION_ID(), ':', @n)")
+                    .await
+                    .unwrap();
+                let (e, back): (String, String) = c
+                    .query_first("SELECT @e, @expr_before")
+                    .await
+                    .unwrap()
+                    .map(|(e, b): (String, Option<String>)| (e, b.unwrap_or_default()))
+                    .unwrap();
+                assert!(e.starts_with(&format!("{mark}:")), "session {n}: @e = {e}");
+                assert!(
+                    e.ends_with(&format!(":{}", round + 1)),
+                    "session {n}: @e = {e}"
+                );
+                assert_eq!(back, expr, "session {n} round {round}: @expr_before");
+                c.query_drop("SELECT @e INTO @expr_before").await.unwrap();
+                expr = e;
+                statements += 4;
                 // A prepared statement every session prepares with the same text.
                 let seen: (u64, String, String, String, String, String) = c
                     .exec_first(
@@ -190,7 +221,7 @@ async fn sixty_four_sessions_over_eight_connections_each_see_only_their_own_stat
 /// temporary table keeps its connection while the other waits for it.
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_take_turns_on_one_connection_until_a_pin_holds_it() {
-    let db = db_with_table("ptx_turns").await;
+    let db = db_with_table("ptx_turns", &[]).await;
     let proxy = Proxy::start(&[
         "--pool-mode",
         "transaction",
@@ -239,14 +270,7 @@ async fn sessions_take_turns_on_one_connection_until_a_pin_holds_it() {
 /// `rwsplit_pins_total` counts it.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_pin_is_entered_shown_counted_and_left() {
-    let db = db_with_table("ptx_pins").await;
-    {
-        let mut r = root(topology().primary).await;
-        r.query_drop(format!("CREATE SEQUENCE {db}.seq"))
-            .await
-            .unwrap();
-    }
-    sync_replicas().await;
+    let db = db_with_table("ptx_pins", &["CREATE SEQUENCE {db}.seq"]).await;
     let proxy = Proxy::start(&["--pool-mode", "transaction"]);
     let mut c = app_db(&proxy, &db).await;
     let id = c.id();
@@ -306,13 +330,14 @@ async fn each_pin_is_entered_shown_counted_and_left() {
         }
         assert_eq!(pinned(&proxy, id), "", "after {leave:?}");
     }
-    // Pins for the session's life, left by COM_RESET_CONNECTION.
+    // Pins for the session's life, left by COM_RESET_CONNECTION. Computed values pin
+    // only where they cannot be read back: inside a multi-statement query.
     let lifelong: &[(&str, &str)] = &[
         ("sequence", "SELECT NEXTVAL(seq)"),
-        ("user_variable", "SET @now = NOW()"),
+        ("user_variable", "SET @now = NOW(); DO 1"),
         (
             "session_state",
-            "SET time_zone = (SELECT '+01:00' FROM t LIMIT 1)",
+            "SET time_zone = (SELECT '+01:00' FROM t LIMIT 1); DO 1",
         ),
     ];
     for (reason, sql) in lifelong {
@@ -330,7 +355,7 @@ async fn each_pin_is_entered_shown_counted_and_left() {
 /// other sessions borrow the one connection in between.
 #[tokio::test(flavor = "multi_thread")]
 async fn follow_ups_see_the_statement_before_them() {
-    let db = db_with_table("ptx_follow").await;
+    let db = db_with_table("ptx_follow", &[]).await;
     let proxy = Proxy::start(&[
         "--pool-mode",
         "transaction",

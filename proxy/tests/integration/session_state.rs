@@ -31,25 +31,36 @@ async fn session_variables_follow_reads_to_replicas() {
         assert_eq!(g.as_deref(), Some("hello"), "on server {id}");
         assert_eq!(cs, "latin1", "on server {id}");
     }
-    // `:=` in SET is not parsed: the variable is kept on the writer, and so are the
-    // reads that use user variables from then on.
+    // `:=` in SET is not parsed, but its target has a name: read back from the writer
+    // and replayed as a literal, so the reads that use it go to replicas.
     c.query_drop("SET @n := 41").await.unwrap();
     let (id, n): (u32, Option<i64>) = c
         .query_first("SELECT @@server_id, @n + 1")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((id, n), (ids[0], Some(42)));
-    // A user variable computed from something a replica would compute differently stays
-    // on the writer, and so do the reads that use it.
+    assert_ne!(id, ids[0]);
+    assert_eq!(n, Some(42));
+    // A user variable computed from something a replica would compute differently: the
+    // writer's value, read back, is what replicas see.
     c.query_drop("SET @id = CONNECTION_ID()").await.unwrap();
     let (id, v): (u32, Option<i64>) = c
         .query_first("SELECT @@server_id, @id")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(id, ids[0]);
-    assert!(v.is_some());
+    assert_ne!(id, ids[0]);
+    let writer_threads: Vec<u64> = {
+        let mut r = root(topology().primary).await;
+        r.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app'")
+            .await
+            .unwrap()
+    };
+    let v = v.expect("@id is set") as u64;
+    assert!(
+        writer_threads.contains(&v),
+        "@id = {v} is a thread id of the writer ({writer_threads:?})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

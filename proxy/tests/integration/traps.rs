@@ -101,7 +101,7 @@ async fn xa_and_handler_stay_on_the_writer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn user_variables_follow_reads_or_keep_them_on_the_writer() {
+async fn user_variables_follow_reads_whether_literal_or_computed() {
     let proxy = Proxy::start(&[]);
     let ids = server_ids().await;
     let db = fresh_db("it_trap_vars").await;
@@ -122,7 +122,8 @@ async fn user_variables_follow_reads_or_keep_them_on_the_writer() {
         .unwrap();
     assert_eq!(v, 20);
     assert_ne!(id, ids[0]);
-    // Computed on the writer: reads using it stay there.
+    // Computed on the writer: read back from it and replayed as a literal, so reads
+    // using it go to replicas and see the writer's value.
     let _: Vec<u32> = c
         .query("SELECT id INTO @m FROM t ORDER BY id LIMIT 1")
         .await
@@ -132,7 +133,19 @@ async fn user_variables_follow_reads_or_keep_them_on_the_writer() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((v, id), (10, ids[0]));
+    assert_eq!(v, 10);
+    assert_ne!(id, ids[0], "a read-back variable is replayed on replicas");
+    // Inside a multi-statement query it is not read back: reads using it stay on the
+    // writer.
+    c.query_drop("SELECT id INTO @w FROM t ORDER BY id DESC LIMIT 1; DO 1")
+        .await
+        .unwrap();
+    let (v, id): (i64, u32) = c
+        .query_first("SELECT v, @@server_id FROM t WHERE id = @w")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((v, id), (20, ids[0]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
