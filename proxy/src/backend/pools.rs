@@ -9,7 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use mysql_common::constants::CapabilityFlags;
+use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 
 use super::pool::{count_closed, Grant, Limits, Pool, PoolStats, Pooled, Slot};
 use super::{BackendConn, BackendError, ConnectParams};
@@ -34,19 +34,39 @@ pub struct PoolKey {
 
 impl PoolKey {
     pub fn of(p: &ConnectParams) -> PoolKey {
+        PoolKey::new(
+            &p.user,
+            &p.password,
+            p.caps,
+            p.mariadb_caps,
+            p.collation,
+            p.tls.is_some(),
+        )
+    }
+
+    /// The key of connections opened as `user` with these capabilities, collation and
+    /// TLS setting.
+    pub fn new(
+        user: &str,
+        password: &str,
+        caps: CapabilityFlags,
+        mariadb_caps: MariadbCapabilities,
+        collation: u8,
+        tls: bool,
+    ) -> PoolKey {
         // Not in the key: they say how the login went, not how packets look.
         let login_only = CapabilityFlags::CLIENT_CONNECT_WITH_DB
             | CapabilityFlags::CLIENT_CONNECT_ATTRS
             | CapabilityFlags::CLIENT_SSL;
         let mut h = DefaultHasher::new();
-        p.password.hash(&mut h);
+        password.hash(&mut h);
         PoolKey {
-            user: p.user.clone(),
+            user: user.to_string(),
             password: h.finish(),
-            caps: (p.caps - login_only).bits(),
-            mariadb_caps: p.mariadb_caps.bits(),
-            collation: p.collation,
-            tls: p.tls.is_some(),
+            caps: (caps - login_only).bits(),
+            mariadb_caps: mariadb_caps.bits(),
+            collation,
+            tls,
         }
     }
 }
@@ -92,6 +112,35 @@ pub struct PoolRow {
 struct Entry {
     addr: String,
     pool: Arc<BackendPool>,
+    metrics: Arc<CheckoutMetrics>,
+}
+
+/// A pool's borrow counters and waiting-time histogram, resolved once (not from their
+/// labels on every borrow).
+struct CheckoutMetrics {
+    wait: ::metrics::Histogram,
+    idle: ::metrics::Counter,
+    new: ::metrics::Counter,
+    timeout: ::metrics::Counter,
+}
+
+impl CheckoutMetrics {
+    fn new(addr: &str, role: Role) -> Self {
+        let labels = [
+            ("backend", addr.to_string()),
+            ("role", role.label().to_string()),
+        ];
+        let borrows = |o: &'static str| {
+            ::metrics::counter!("rwsplit_pool_borrows_total", "backend" => addr.to_string(),
+                "role" => role.label(), "outcome" => o)
+        };
+        CheckoutMetrics {
+            wait: ::metrics::histogram!("rwsplit_pool_borrow_wait_seconds", &labels),
+            idle: borrows("idle"),
+            new: borrows("new"),
+            timeout: borrows("timeout"),
+        }
+    }
 }
 
 /// Every pool, by backend and role.
@@ -101,7 +150,13 @@ pub struct Pools {
 }
 
 impl Pools {
-    fn of(&self, id: BackendId, role: Role, addr: &str) -> Arc<BackendPool> {
+    fn of(
+        &self,
+        id: BackendId,
+        role: Role,
+        addr: &str,
+    ) -> (Arc<BackendPool>, Arc<CheckoutMetrics>) {
+        let found = |e: &Entry| (e.pool.clone(), e.metrics.clone());
         if let Some(e) = self
             .by_backend
             .read()
@@ -109,49 +164,50 @@ impl Pools {
             .get(&(id, role))
             .filter(|e| e.addr == addr)
         {
-            return e.pool.clone();
+            return found(e);
         }
         let mut map = self.by_backend.write().unwrap_or_else(|p| p.into_inner());
         match map.get(&(id, role)) {
-            Some(e) if e.addr == addr => e.pool.clone(),
+            Some(e) if e.addr == addr => found(e),
             // None yet, or the backend moved: a new pool (the old one's connections
             // close as they come back).
             _ => {
-                let pool = Arc::new(Pool::new(addr, role.label()));
                 let entry = Entry {
                     addr: addr.to_string(),
-                    pool: pool.clone(),
+                    pool: Arc::new(Pool::new(addr, role.label())),
+                    metrics: Arc::new(CheckoutMetrics::new(addr, role)),
                 };
+                let handles = found(&entry);
                 map.insert((id, role), entry);
-                pool
+                handles
             }
         }
     }
 
-    /// A connection to backend `id` (at `addr`, in `role`) for a session logging in with
-    /// `p` whose state has the fingerprint `tag`: an idle one of the same [`PoolKey`]
+    /// A connection to backend `id` (at `addr`, in `role`) for a session whose
+    /// connections have the key `key` (a new one logs in with `params()`, built only
+    /// then), with the default database `db`, whose state has the fingerprint `tag`: an
+    /// idle one of the same [`PoolKey`]
     /// (pinged first when idle past `ping_after_idle_ms`; a broken one is closed and
     /// another taken), else a new one; at `max_connections`, the session waits its turn
     /// up to `borrow_timeout_ms`. Among idle ones, [`rank`] decides. An idle connection
     /// is only given to a session with a default database, or to one without when it has
     /// none either (a connection cannot leave its database).
+    #[allow(clippy::too_many_arguments)]
     pub async fn checkout(
         &self,
         id: BackendId,
         role: Role,
         addr: &str,
-        p: &ConnectParams,
+        key: &PoolKey,
+        db: Option<&str>,
+        params: impl Fn() -> ConnectParams,
         cfg: &PoolConfig,
         tag: u64,
     ) -> Result<BackendConn, BackendError> {
-        let pool = self.of(id, role, addr);
-        let key = PoolKey::of(p);
-        let labels = [
-            ("backend", addr.to_string()),
-            ("role", role.label().to_string()),
-        ];
+        let (pool, metrics) = self.of(id, role, addr);
         loop {
-            let (want, db) = (key.clone(), p.db.clone());
+            let (want, db) = (key.clone(), db.map(str::to_string));
             let accept = move |k: &PoolKey, c: &BackendConn| {
                 (*k == want).then(|| rank(c.tag, c.db.as_deref(), tag, db.as_deref()))?
             };
@@ -163,16 +219,10 @@ impl Pools {
                     Duration::from_millis(cfg.borrow_timeout_ms),
                 )
                 .await;
-            ::metrics::histogram!("rwsplit_pool_borrow_wait_seconds", &labels)
-                .record(started.elapsed().as_secs_f64());
-            let outcome = |o: &'static str| {
-                ::metrics::counter!("rwsplit_pool_borrows_total", "backend" => addr.to_string(),
-                    "role" => role.label(), "outcome" => o)
-                .increment(1)
-            };
+            metrics.wait.record(started.elapsed().as_secs_f64());
             match grant {
                 Err(_) => {
-                    outcome("timeout");
+                    metrics.timeout.increment(1);
                     return Err(BackendError::PoolExhausted {
                         addr: addr.to_string(),
                         max: cfg.max_connections,
@@ -186,12 +236,12 @@ impl Pools {
                         count_closed(addr, role.label(), "broken");
                         continue;
                     }
-                    outcome("idle");
+                    metrics.idle.increment(1);
                     return Ok(conn);
                 }
                 Ok(Grant::Open(slot)) => {
-                    let mut conn = BackendConn::connect(id, addr, p).await?;
-                    outcome("new");
+                    let mut conn = BackendConn::connect(id, addr, &params()).await?;
+                    metrics.new.increment(1);
                     conn.lease = Some(Lease {
                         _slot: slot,
                         pool: pool.clone(),

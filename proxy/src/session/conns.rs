@@ -7,7 +7,7 @@ use super::registry::SessionInfo;
 use super::{History, Replay};
 use crate::backend::{give_back, park, prepare_for, Prepare};
 use crate::backend::{BackendConn, BackendError, InsertId, UNKNOWN_STATE};
-use crate::backend::{ConnectParams, Killer};
+use crate::backend::{ConnectParams, Killer, PoolKey};
 use crate::config::UserConfig;
 use crate::live::Snapshot;
 use crate::protocol::command;
@@ -56,12 +56,23 @@ impl Ctx<'_> {
         role: Role,
         addr: &str,
     ) -> Result<BackendConn, BackendError> {
-        let params = self.params();
+        let (login, live) = (self.login, self.live);
+        let key = PoolKey::new(
+            login.user.backend_user(),
+            login.user.backend_password(),
+            login.caps,
+            login.mariadb_caps,
+            login.collation,
+            live.backend_tls.is_some(),
+        );
+        let params = || self.params();
         let pools = &self.shared.pools;
         let want = self.history.fingerprint();
+        let cfg = &live.config.pool;
+        let db = self.db.as_deref();
         let mut conn = loop {
             let mut conn = pools
-                .checkout(id, role, addr, &params, &self.live.config.pool, want)
+                .checkout(id, role, addr, &key, db, params, cfg, want)
                 .await?;
             if conn.last_insert_id == InsertId::Own {
                 // The session that changed it has gone.
