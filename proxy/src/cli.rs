@@ -93,6 +93,12 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_POOL_MAX_IDLE", value_name = "N")]
     pub pool_max_idle: Option<usize>,
 
+    /// Idle backend connections kept open per backend ahead of need, opened in the
+    /// background with the account and database of the session that last opened one
+    /// there; at most --pool-max-idle [default: 0].
+    #[arg(long, env = "RWSPLIT_POOL_MIN_IDLE", value_name = "N")]
+    pub pool_min_idle: Option<usize>,
+
     /// Milliseconds a session waits for a backend connection at --pool-max-connections
     /// before error 1040 [default: 5000].
     #[arg(long, env = "RWSPLIT_POOL_BORROW_TIMEOUT", value_name = "MS")]
@@ -286,6 +292,9 @@ impl Cli {
         }
         if let Some(v) = self.pool_max_idle {
             c.pool.max_idle = v;
+        }
+        if let Some(v) = self.pool_min_idle {
+            c.pool.min_idle = v;
         }
         if let Some(v) = self.pool_borrow_timeout {
             c.pool.borrow_timeout_ms = v;

@@ -251,3 +251,55 @@ async fn borrow_hands_out_the_best_ranked_idle_connection() {
     };
     assert_eq!((first, second), (2, 1));
 }
+
+#[test]
+fn min_idle_opens_what_is_missing_within_the_cap_and_never_while_sessions_wait() {
+    use rwsplit::backend::pool::{to_open, PoolStats};
+    let s = |open, idle, waiting| PoolStats {
+        open,
+        idle,
+        waiting,
+    };
+    #[rustfmt::skip]
+    let cases = [
+        // (stats, opening, min_idle, max_connections) -> to open
+        ((s(0, 0, 0), 0, 3, 0), 3),
+        ((s(5, 1, 0), 0, 3, 0), 2),
+        ((s(5, 1, 0), 2, 3, 0), 0),
+        ((s(5, 3, 0), 0, 3, 0), 0),
+        ((s(7, 0, 0), 0, 3, 8), 1),
+        ((s(8, 0, 0), 0, 3, 8), 0),
+        ((s(2, 0, 1), 0, 3, 8), 0),
+        ((s(0, 0, 0), 0, 0, 0), 0),
+    ];
+    for ((stats, opening, min_idle, max), want) in cases {
+        assert_eq!(
+            to_open(stats, opening, min_idle, max),
+            want,
+            "{stats:?} {opening} {min_idle} {max}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_slot_reserved_ahead_counts_and_is_refused_at_the_cap() {
+    let pool: Arc<P> = Arc::new(Pool::new("b:1", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let a = pool.reserve(limits(2)).expect("room");
+    let b = pool.reserve(limits(2)).expect("room");
+    assert!(pool.reserve(limits(2)).is_none(), "at the cap");
+    assert_eq!(pool.stats().open, 2);
+    drop(a);
+    assert_eq!(pool.stats().open, 1);
+    // A connection opened ahead is kept idle and handed to the next borrower.
+    let conn = Conn {
+        id: 7,
+        opened: Instant::now(),
+        _slot: b,
+        closed: closed.clone(),
+    };
+    pool.put_back("k", conn, limits(2));
+    assert_eq!(pool.stats().idle, 1);
+    let (c, opened) = take(&pool, 2, "k", 8, &closed).await.unwrap();
+    assert_eq!((c.id, opened), (7, false));
+}

@@ -85,6 +85,20 @@ impl PoolStats {
     }
 }
 
+/// How many connections to open in the background so that `min_idle` are idle: what is
+/// missing, less the `opening` already under way, within `max_connections` (0 = no
+/// cap), and none while sessions wait (the free slots are theirs).
+pub fn to_open(stats: PoolStats, opening: usize, min_idle: usize, max_connections: usize) -> usize {
+    if stats.waiting > 0 {
+        return 0;
+    }
+    let missing = min_idle.saturating_sub(stats.idle + opening);
+    match max_connections {
+        0 => missing,
+        max => missing.min(max.saturating_sub(stats.open)),
+    }
+}
+
 /// Connections to one backend in one role.
 pub struct Pool<K, C> {
     /// The backend's address and role, for the metrics.
@@ -246,6 +260,19 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
                 rx.try_recv().map_err(|_| Exhausted)
             }
         }
+    }
+
+    /// A slot for a connection opened ahead of need: `None` at the cap or while sessions
+    /// wait.
+    pub fn reserve(self: &Arc<Self>, limits: Limits) -> Option<Slot<K, C>> {
+        let mut st = self.lock();
+        if !st.waiters.is_empty()
+            || (limits.max_connections > 0 && st.open >= limits.max_connections)
+        {
+            return None;
+        }
+        st.open += 1;
+        Some(self.slot())
     }
 
     /// Takes back a connection in a known, clean state (reset by the caller): to the

@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use mysql_common::constants::{CapabilityFlags, MariadbCapabilities};
 
-use super::pool::{count_closed, Grant, Limits, Pool, PoolStats, Pooled, Slot};
+use super::pool::{count_closed, to_open, Grant, Limits, Pool, PoolStats, Pooled, Slot};
 use super::{BackendConn, BackendError, ConnectParams};
 use crate::config::PoolConfig;
 use crate::route::{BackendId, Role, Topology};
@@ -113,6 +114,16 @@ struct Entry {
     addr: String,
     pool: Arc<BackendPool>,
     metrics: Arc<CheckoutMetrics>,
+    ahead: Arc<Ahead>,
+}
+
+/// Connections opened ahead of need (`pool.min_idle`): they log in as the last
+/// connection a session opened in this pool did.
+#[derive(Default)]
+struct Ahead {
+    last: Mutex<Option<(PoolKey, ConnectParams)>>,
+    /// Being opened now.
+    opening: AtomicUsize,
 }
 
 /// A pool's borrow counters and waiting-time histogram, resolved once (not from their
@@ -150,13 +161,8 @@ pub struct Pools {
 }
 
 impl Pools {
-    fn of(
-        &self,
-        id: BackendId,
-        role: Role,
-        addr: &str,
-    ) -> (Arc<BackendPool>, Arc<CheckoutMetrics>) {
-        let found = |e: &Entry| (e.pool.clone(), e.metrics.clone());
+    fn of(&self, id: BackendId, role: Role, addr: &str) -> Handles {
+        let found = |e: &Entry| (e.pool.clone(), e.metrics.clone(), e.ahead.clone());
         if let Some(e) = self
             .by_backend
             .read()
@@ -176,6 +182,7 @@ impl Pools {
                     addr: addr.to_string(),
                     pool: Arc::new(Pool::new(addr, role.label())),
                     metrics: Arc::new(CheckoutMetrics::new(addr, role)),
+                    ahead: Arc::default(),
                 };
                 let handles = found(&entry);
                 map.insert((id, role), entry);
@@ -205,7 +212,7 @@ impl Pools {
         cfg: &PoolConfig,
         tag: u64,
     ) -> Result<BackendConn, BackendError> {
-        let (pool, metrics) = self.of(id, role, addr);
+        let (pool, metrics, ahead) = self.of(id, role, addr);
         loop {
             let (want, db) = (key.clone(), db.map(str::to_string));
             let accept = move |k: &PoolKey, c: &BackendConn| {
@@ -240,8 +247,10 @@ impl Pools {
                     return Ok(conn);
                 }
                 Ok(Grant::Open(slot)) => {
-                    let mut conn = BackendConn::connect(id, addr, &params()).await?;
+                    let p = params();
+                    let mut conn = BackendConn::connect(id, addr, &p).await?;
                     metrics.new.increment(1);
+                    *ahead.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key.clone(), p));
                     conn.lease = Some(Lease {
                         _slot: slot,
                         pool: pool.clone(),
@@ -271,6 +280,9 @@ impl Pools {
                 .is_some_and(|b| b.role == role && b.addr == e.addr);
             e.pool.reap(limits, current);
             let s = e.pool.stats();
+            if current && cfg.min_idle > 0 {
+                open_ahead(e, id, role, s, cfg);
+            }
             if !current && s.open == 0 && s.waiting == 0 {
                 gone.push((id, role));
             }
@@ -311,6 +323,58 @@ impl Pools {
             .collect();
         v.sort_by_key(|r| (r.backend, r.role == Role::Reader));
         v
+    }
+}
+
+/// The pool handles `Pools::of` gives.
+type Handles = (Arc<BackendPool>, Arc<CheckoutMetrics>, Arc<Ahead>);
+
+/// Opens, in the background, the connections `pool.min_idle` asks for, as the last
+/// connection a session opened in this pool logged in (none before one did).
+fn open_ahead(e: &Entry, id: BackendId, role: Role, s: PoolStats, cfg: &PoolConfig) {
+    let n = to_open(
+        s,
+        e.ahead.opening.load(Ordering::Relaxed),
+        cfg.min_idle,
+        cfg.max_connections,
+    );
+    if n == 0 {
+        return;
+    }
+    let last = e
+        .ahead
+        .last
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let (Some((key, params)), Ok(rt)) = (last, tokio::runtime::Handle::try_current()) else {
+        return;
+    };
+    let limits = limits(cfg);
+    for _ in 0..n {
+        let Some(slot) = e.pool.reserve(limits) else {
+            return;
+        };
+        let (pool, ahead, addr) = (e.pool.clone(), e.ahead.clone(), e.addr.clone());
+        let (key, params) = (key.clone(), params.clone());
+        ahead.opening.fetch_add(1, Ordering::Relaxed);
+        rt.spawn(async move {
+            match BackendConn::connect(id, &addr, &params).await {
+                Ok(mut conn) => {
+                    conn.lease = Some(Lease {
+                        _slot: slot,
+                        pool: pool.clone(),
+                        key: key.clone(),
+                        role,
+                    });
+                    pool.put_back(key, conn, limits);
+                }
+                Err(err) => {
+                    tracing::debug!(backend = %addr, error = %err, "pool.min_idle: opening a connection failed");
+                }
+            }
+            ahead.opening.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 }
 

@@ -122,6 +122,15 @@ impl Config {
         if self.server.max_packet_size < 1024 {
             return Err(invalid("server.max_packet_size", "must be at least 1024"));
         }
+        if self.pool.min_idle > self.pool.max_idle {
+            return Err(invalid("pool.min_idle", "must be at most pool.max_idle"));
+        }
+        if self.pool.max_connections > 0 && self.pool.min_idle > self.pool.max_connections {
+            return Err(invalid(
+                "pool.min_idle",
+                "must be at most pool.max_connections",
+            ));
+        }
         if self.pool.prepared_per_connection == 0 {
             return Err(invalid(
                 "pool.prepared_per_connection",

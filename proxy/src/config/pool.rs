@@ -23,6 +23,12 @@ pub struct PoolConfig {
     /// Idle connections kept per backend for later sessions; 0 = none (every session
     /// opens its own, and closes them when it ends). Default 64.
     pub max_idle: usize,
+    /// Idle connections kept open per backend and role ahead of need: when fewer are
+    /// idle, rwsplit opens the difference in the background within a second (within
+    /// `max_connections`), with the account, capabilities and database of the session
+    /// that last opened one there (none before the first session). At most `max_idle`.
+    /// 0 = none. Default 0.
+    pub min_idle: usize,
     /// Milliseconds an idle connection is kept before it is closed. Default 60000.
     pub idle_timeout_ms: u64,
     /// Milliseconds after it was opened that a connection is closed instead of kept
@@ -72,6 +78,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_connections: 0,
             max_idle: 64,
+            min_idle: 0,
             idle_timeout_ms: 60_000,
             max_lifetime_ms: 1_800_000,
             borrow_timeout_ms: 5_000,

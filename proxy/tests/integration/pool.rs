@@ -254,3 +254,41 @@ async fn at_the_cap_sessions_wait_in_order_and_one_past_the_timeout_gets_1040() 
         1.0
     );
 }
+
+/// `pool.min_idle`: once a session has opened a connection to a backend, rwsplit keeps
+/// that many idle there, opening them in the background, also after sessions took them;
+/// the next session then logs in on one of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn min_idle_connections_are_opened_ahead_and_replaced_when_taken() {
+    let db = db_with_table("pool_min_idle", &[]).await;
+    let proxy = Proxy::start(&["--pool-mode", "session", "--pool-min-idle", "3"]);
+    let mut held = vec![app_db(&proxy, &db).await];
+    wait_idle_writers(&proxy, 3).await;
+    // Sessions take the idle ones (each holds its writer connection): more are opened.
+    for _ in 0..3 {
+        held.push(app_db(&proxy, &db).await);
+    }
+    wait_idle_writers(&proxy, 3).await;
+    let borrows = |outcome: &str| {
+        metric(
+            &proxy.metrics(),
+            "rwsplit_pool_borrows_total",
+            &[("role", "writer"), ("outcome", outcome)],
+        )
+    };
+    let (new, idle) = (borrows("new"), borrows("idle"));
+    let mut next = app_db(&proxy, &db).await;
+    next.query_drop("DO 1").await.unwrap();
+    assert_eq!(
+        borrows("new"),
+        new,
+        "the next session opened a writer connection"
+    );
+    assert!(
+        borrows("idle") > idle,
+        "the next session took no idle connection"
+    );
+    for c in held {
+        c.disconnect().await.unwrap();
+    }
+}
