@@ -16,8 +16,10 @@
 #   read_write         oltp_read_write, text protocol: every statement is in a transaction
 #                      that writes, so all of it goes to the writer (direct and HAProxy
 #                      point at the primary)
-#   threads_256        oltp_point_select, text, 256 client threads; also prints the backend
-#                      connections open mid-run (the app user's, on all three servers)
+#   threads_256        oltp_point_select, text, 256 client threads; also prints the
+#                      connections open mid-run: for direct and HAProxy the app user's on all
+#                      three servers, for an rwsplit target the backend connections that
+#                      instance holds (its pools, from its metrics)
 #   threads_1000       the same with 1,000 client threads
 #   big_result         one result set of 100,000 rows of about 200 bytes, read by the mariadb
 #                      client in --quick mode: time to the last byte (3 reads per round)
@@ -167,6 +169,17 @@ backend_conns() {
   echo "$n"
 }
 
+# pool_conns PORT -> the backend connections of the rwsplit listening on PORT: its pools'
+# open connections (rwsplit_pool_connections, idle and borrowed, from its metrics on
+# PORT+100), not those of the other instances running beside it.
+pool_conns() {
+  python3 - "$(( $1 + 100 ))" <<'PY'
+import re, sys, urllib.request
+page = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+print(int(sum(float(m.group(1)) for m in re.finditer(r"^rwsplit_pool_connections\{[^}]*\} (\S+)$", page, re.M))))
+PY
+}
+
 # sysbench PORT THREADS WORKLOAD ARGS... -> prints "qps p95 queries errors"
 sysbench_run() {
   local port=$1 threads=$2 workload=$3; shift 3
@@ -245,7 +258,13 @@ measure() {
   before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   local conns_file="$WORK/conns" counter=""; rm -f "$conns_file"
   if [ "$wname" = threads_256 ] || [ "$wname" = threads_1000 ]; then
-    ( sleep "$(awk -v t="$TIME" 'BEGIN { print t / 2 }')"; backend_conns >"$conns_file" ) &
+    (
+      sleep "$(awk -v t="$TIME" 'BEGIN { print t / 2 }')"
+      case $tname in
+        direct | haproxy) backend_conns ;;
+        *) pool_conns "$port" ;;
+      esac >"$conns_file"
+    ) &
     counter=$!
   fi
   local out
@@ -341,7 +360,7 @@ report() {
   echo "session = rwsplit with pool.mode = session (rwsplit itself: transaction, the default); capped = rwsplit with pool.max_connections = 32"
   [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
   echo "each cell: median (min-max) over the runs; big_result: ms to the last byte instead of qps, CPU in us per result set;"
-  echo "connect: connections per second; conns_mid_run: the app user's connections on the three servers, halfway through threads_*"
+  echo "connect: connections per second; conns_mid_run: halfway through threads_*, the app user's connections on the three servers (direct, haproxy) or the backend connections of that rwsplit instance"
   echo
   printf '%-18s %-9s %-24s %-22s %-26s %s\n' workload target "qps (big_result: ms)" p95_ms cpu_us/query conns_mid_run
   for wname in "${WORKLOADS[@]}"; do
