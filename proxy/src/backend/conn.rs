@@ -488,81 +488,37 @@ impl BackendConn {
 
     /// Runs an SQL statement of rwsplit's own; an ERR answer becomes an error.
     pub async fn query(&mut self, sql: &str) -> Result<Summary, BackendError> {
-        let mut payload = Vec::with_capacity(sql.len() + 1);
-        payload.push(COM_QUERY);
-        payload.extend_from_slice(sql.as_bytes());
-        self.command_ok(&payload, Expect::Results, || truncate(sql, 120))
+        self.command_ok(&query_payload(sql), Expect::Results, || truncate(sql, 120))
             .await
     }
 
     /// Runs a query of rwsplit's own and returns the first column of its first row
     /// (`None` for NULL or no row).
     pub async fn query_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
-        let mut payload = Vec::with_capacity(sql.len() + 1);
-        payload.push(COM_QUERY);
-        payload.extend_from_slice(sql.as_bytes());
-        self.send(&packet::packets(&payload, 0)).await?;
-        let read = self.read_scalar(sql).await;
+        self.send(&packet::packets(&query_payload(sql), 0)).await?;
+        let read = self.read_result(sql).await.map(|answer| {
+            let (columns, first_row) = answer?;
+            let first_row = first_row?;
+            let first = row::text_row(&first_row, columns.len())?
+                .into_iter()
+                .next()??;
+            Some(String::from_utf8_lossy(first).into_owned())
+        });
         if matches!(read, Ok(_) | Err(BackendError::Rejected { .. })) {
             self.pending = false;
         }
         read
     }
 
-    /// The answer of `query_scalar`, read to its end (or to an ERR packet).
-    async fn read_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
-        let (_, first) = self.read_packet().await?;
-        match first.first() {
-            Some(0xFF) => return Err(rejected(&first, sql)),
-            Some(0x00) => return Ok(None),
-            _ => {}
-        }
-        let columns = crate::protocol::response::lenenc(&first).unwrap_or(0);
-        for _ in 0..columns {
-            self.read_packet().await?;
-        }
-        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
-            self.read_packet().await?;
-        }
-        let mut value = None;
-        let mut first_row = true;
-        loop {
-            let (_, p) = self.read_packet().await?;
-            match p.first() {
-                Some(0xFE) if p.len() < 0xFF_FFFF => return Ok(value),
-                Some(0xFF) => return Err(rejected(&p, sql)),
-                Some(0xFB) => first_row = false,
-                Some(_) if first_row => {
-                    first_row = false;
-                    let len = crate::protocol::response::lenenc(&p).unwrap_or(0) as usize;
-                    let skip = match p[0] {
-                        0xFC => 3,
-                        0xFD => 4,
-                        0xFE => 9,
-                        _ => 1,
-                    };
-                    value = p
-                        .get(skip..skip + len)
-                        .map(|v| String::from_utf8_lossy(v).into_owned());
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// Runs a query of rwsplit's own that returns one row of `columns` values, and
     /// returns each value with its column's type (`None`: NULL). The answer is read to
     /// its end; a missing or malformed row is an error.
-    pub async fn query_row(
-        &mut self,
-        sql: &str,
-        columns: usize,
-    ) -> Result<Vec<(ColumnType, Option<Vec<u8>>)>, BackendError> {
-        let mut payload = Vec::with_capacity(sql.len() + 1);
-        payload.push(COM_QUERY);
-        payload.extend_from_slice(sql.as_bytes());
-        self.send(&packet::packets(&payload, 0)).await?;
-        let read = self.read_row(sql, columns).await;
+    pub async fn query_row(&mut self, sql: &str, columns: usize) -> Result<TypedRow, BackendError> {
+        self.send(&packet::packets(&query_payload(sql), 0)).await?;
+        let read = match self.read_result(sql).await {
+            Ok(answer) => typed_row(answer, columns),
+            Err(e) => Err(e),
+        };
         let answered = matches!(
             read,
             Ok(_) | Err(BackendError::Rejected { .. } | BackendError::Protocol(_))
@@ -573,50 +529,33 @@ impl BackendConn {
         read
     }
 
-    /// The answer of `query_row`, read to its end (or to an ERR packet).
-    async fn read_row(
-        &mut self,
-        sql: &str,
-        columns: usize,
-    ) -> Result<Vec<(ColumnType, Option<Vec<u8>>)>, BackendError> {
+    /// The answer to a query of rwsplit's own, read to its end (or to an ERR packet):
+    /// `None` for an OK, else its column definitions and its first row, if any.
+    async fn read_result(&mut self, sql: &str) -> Result<Option<ResultHead>, BackendError> {
         let (_, first) = self.read_packet().await?;
-        if first.first() == Some(&0xFF) {
-            return Err(rejected(&first, sql));
+        match first.first() {
+            Some(0xFF) => return Err(rejected(&first, sql)),
+            Some(0x00) => return Ok(None),
+            _ => {}
         }
-        let n = crate::protocol::response::lenenc(&first).unwrap_or(0) as usize;
-        let mut types = Vec::with_capacity(n);
+        let n = crate::protocol::response::lenenc(&first).unwrap_or(0);
+        let mut columns = Vec::new();
         for _ in 0..n {
-            let (_, p) = self.read_packet().await?;
-            types.push(row::column_type(&p));
+            columns.push(self.read_packet().await?.1);
         }
         if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
             self.read_packet().await?;
         }
-        let mut values = None;
+        let mut row = None;
         loop {
             let (_, p) = self.read_packet().await?;
             match p.first() {
-                Some(0xFE) if p.len() < 0xFF_FFFF => break,
+                Some(0xFE) if p.len() < 0xFF_FFFF => return Ok(Some((columns, row))),
                 Some(0xFF) => return Err(rejected(&p, sql)),
-                _ if values.is_none() => {
-                    values = Some(row::text_row(&p, n).map(|r| {
-                        r.into_iter()
-                            .map(|v| v.map(<[u8]>::to_vec))
-                            .collect::<Vec<_>>()
-                    }));
-                }
+                _ if row.is_none() => row = Some(p),
                 _ => {}
             }
         }
-        let values = values
-            .flatten()
-            .ok_or(BackendError::Protocol("a read-back query returned no row"))?;
-        if n != columns || types.iter().any(Option::is_none) {
-            return Err(BackendError::Protocol(
-                "a read-back query returned other columns",
-            ));
-        }
-        Ok(types.into_iter().flatten().zip(values).collect())
     }
 
     /// Changes the default database.
@@ -691,6 +630,40 @@ fn ok_status(ok: &[u8], caps: CapabilityFlags) -> u16 {
         .parse::<OkPacketDeserializer<CommonOkPacket>>(caps)
         .map(|o| o.into_inner().status_flags().bits())
         .unwrap_or(0)
+}
+
+/// A result set's column-definition packets and its first row packet, if any.
+type ResultHead = (Vec<Vec<u8>>, Option<Vec<u8>>);
+
+/// A row's values with their columns' types (`None`: NULL).
+pub type TypedRow = Vec<(ColumnType, Option<Vec<u8>>)>;
+
+/// A COM_QUERY of `sql`.
+fn query_payload(sql: &str) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(sql.len() + 1);
+    payload.push(COM_QUERY);
+    payload.extend_from_slice(sql.as_bytes());
+    payload
+}
+
+/// `query_row`'s answer: the first row's values with their columns' types, when the
+/// result has exactly `columns` well-formed columns and a row.
+fn typed_row(answer: Option<ResultHead>, columns: usize) -> Result<TypedRow, BackendError> {
+    let (defs, row) = answer.ok_or(BackendError::Protocol("a read-back query returned no row"))?;
+    let values = row
+        .as_deref()
+        .and_then(|r| row::text_row(r, defs.len()))
+        .ok_or(BackendError::Protocol("a read-back query returned no row"))?;
+    let types: Option<Vec<ColumnType>> = defs.iter().map(|d| row::column_type(d)).collect();
+    match types {
+        Some(types) if types.len() == columns => Ok(types
+            .into_iter()
+            .zip(values.into_iter().map(|v| v.map(<[u8]>::to_vec)))
+            .collect()),
+        _ => Err(BackendError::Protocol(
+            "a read-back query returned other columns",
+        )),
+    }
 }
 
 /// The error an ERR packet (`p`) answering rwsplit's own `sql` stands for.

@@ -80,6 +80,23 @@ pub struct Lease {
     role: Role,
 }
 
+impl Lease {
+    /// The lease of a connection just opened in `slot` of `pool`.
+    fn new(
+        slot: Slot<PoolKey, BackendConn>,
+        pool: &Arc<BackendPool>,
+        key: &PoolKey,
+        role: Role,
+    ) -> Lease {
+        Lease {
+            _slot: slot,
+            pool: pool.clone(),
+            key: key.clone(),
+            role,
+        }
+    }
+}
+
 impl Pooled for BackendConn {
     fn opened(&self) -> Instant {
         self.opened
@@ -251,12 +268,7 @@ impl Pools {
                     let mut conn = BackendConn::connect(id, addr, &p).await?;
                     metrics.new.increment(1);
                     *ahead.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((key.clone(), p));
-                    conn.lease = Some(Lease {
-                        _slot: slot,
-                        pool: pool.clone(),
-                        key: key.clone(),
-                        role,
-                    });
+                    conn.lease = Some(Lease::new(slot, &pool, key, role));
                     return Ok(conn);
                 }
             }
@@ -361,12 +373,7 @@ fn open_ahead(e: &Entry, id: BackendId, role: Role, s: PoolStats, cfg: &PoolConf
         rt.spawn(async move {
             match BackendConn::connect(id, &addr, &params).await {
                 Ok(mut conn) => {
-                    conn.lease = Some(Lease {
-                        _slot: slot,
-                        pool: pool.clone(),
-                        key: key.clone(),
-                        role,
-                    });
+                    conn.lease = Some(Lease::new(slot, &pool, &key, role));
                     pool.put_back(key, conn, limits);
                 }
                 Err(err) => {

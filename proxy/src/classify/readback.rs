@@ -12,12 +12,7 @@ use super::statement::Variable;
 /// of first appearance (an `INTO OUTFILE` or `INSERT INTO t` assigns none).
 pub fn assigned_user_vars(src: &[u8]) -> Vec<Variable> {
     let mut out: Vec<Variable> = Vec::new();
-    let mut push = |text: &[u8]| {
-        let v = Variable::User(String::from_utf8_lossy(text).into_owned());
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    };
+    let mut push = |text: &[u8]| push_user_var(&mut out, text);
     let tokens: Vec<_> = Lexer::new(src).collect();
     let mut i = 0;
     while i < tokens.len() {
@@ -45,17 +40,27 @@ pub fn assigned_user_vars(src: &[u8]) -> Vec<Variable> {
 pub fn call_user_vars(src: &[u8]) -> Vec<Variable> {
     let mut out: Vec<Variable> = Vec::new();
     for t in Lexer::new(src).filter(|t| t.kind == TokenKind::UserVar) {
-        let v = Variable::User(String::from_utf8_lossy(t.text(src)).into_owned());
-        if !out.contains(&v) {
-            out.push(v);
-        }
+        push_user_var(&mut out, t.text(src));
     }
     out
 }
 
+/// Adds the user variable written `text` to `out`, once.
+fn push_user_var(out: &mut Vec<Variable>, text: &[u8]) {
+    let v = Variable::User(String::from_utf8_lossy(text).into_owned());
+    if !out.contains(&v) {
+        out.push(v);
+    }
+}
+
 /// A system variable name rwsplit will put into a query: letters, digits, `_`.
 pub fn plain_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    plain_word(name.as_bytes())
+}
+
+/// Letters, digits and `_` only, and not empty.
+fn plain_word(w: &[u8]) -> bool {
+    !w.is_empty() && w.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// The query that reads `vars` back: for a user variable its value, `HEX()`, `CHARSET()`
@@ -172,9 +177,7 @@ fn user_literal(cells: &[Cell<'_>]) -> Option<String> {
     let hex = cells[1].1?;
     let charset = cells[2].1?;
     let collation = cells[3].1?;
-    let word =
-        |w: &[u8]| !w.is_empty() && w.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    if !hex.iter().all(u8::is_ascii_hexdigit) || !word(charset) || !word(collation) {
+    if !hex.iter().all(u8::is_ascii_hexdigit) || !plain_word(charset) || !plain_word(collation) {
         return None;
     }
     let hex = String::from_utf8_lossy(hex);
