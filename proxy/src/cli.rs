@@ -104,6 +104,12 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_POOL_BORROW_TIMEOUT", value_name = "MS")]
     pub pool_borrow_timeout: Option<u64>,
 
+    /// Milliseconds a statement that needs the writer waits for one during a failover
+    /// (no writer, a read-only old writer, an unreachable writer) before error 1105;
+    /// 0 = the error at once [default: 10000].
+    #[arg(long, env = "RWSPLIT_FAILOVER_HOLD_MS", value_name = "MS")]
+    pub failover_hold_ms: Option<u64>,
+
     /// Readers lagging more than this many milliseconds get no reads [default: 1000].
     #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
     pub max_replica_lag: Option<u64>,
@@ -298,6 +304,9 @@ impl Cli {
         }
         if let Some(v) = self.pool_borrow_timeout {
             c.pool.borrow_timeout_ms = v;
+        }
+        if let Some(v) = self.failover_hold_ms {
+            c.failover.hold_ms = v;
         }
         if let Some(v) = self.max_replica_lag {
             c.routing.max_replica_lag_ms = v;

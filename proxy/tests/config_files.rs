@@ -44,6 +44,8 @@ fn bad_configs_name_the_key_and_exit_non_zero() {
         ("[server]\nrsa_private_key_file = \"Cargo.toml\"\n[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n", "server.rsa_private_key_file"),
         ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[pool]\nmin_idle = 9\nmax_idle = 8\n", "pool.min_idle"),
         ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[pool]\nmin_idle = 4\nmax_connections = 2\n", "pool.min_idle"),
+        ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[failover]\nhold_ms = 600001\n", "failover.hold_ms"),
+        ("[backends]\nwriter = \"a:1\"\n[[users]]\nname = \"u\"\n[failover]\nhold = 5\n", "hold"),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let f = dir.join(format!("rwsplit-bad-{}-{i}.toml", std::process::id()));

@@ -573,6 +573,12 @@ impl BackendConn {
         !self.pending
     }
 
+    /// True when an idle connection was closed by its server (or the server sent
+    /// something unasked): it must not be given a command.
+    pub fn gone_while_idle(&self) -> bool {
+        !self.rbuf.is_empty() || self.stream.gone_while_idle()
+    }
+
     /// COM_PING: the connection still works.
     pub async fn ping(&mut self) -> Result<(), BackendError> {
         self.command_ok(&[COM_PING], Expect::Single, || "COM_PING".into())

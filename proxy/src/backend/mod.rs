@@ -32,6 +32,8 @@ pub enum BackendError {
     Io(std::io::Error),
     #[error("connection closed by the server")]
     Closed,
+    #[error("no writer in the topology")]
+    NoWriter,
     #[error("protocol: {0}")]
     Protocol(&'static str),
     #[error(transparent)]
@@ -90,6 +92,12 @@ impl BackendError {
         )
     }
 
+    /// True when a statement bound for the writer could not be sent because the writer
+    /// is missing or cannot be reached (a failover may bring one: the statement can wait).
+    pub fn is_no_writer(&self) -> bool {
+        matches!(self, BackendError::NoWriter) || self.is_unreachable()
+    }
+
     /// What the client is told.
     pub fn to_sql(&self, addr: &str) -> SqlError {
         match self {
@@ -109,6 +117,7 @@ impl BackendError {
                 b"08004",
                 format!("Too many connections: rwsplit: {self}"),
             ),
+            BackendError::NoWriter => SqlError::no_backend("no writer"),
             BackendError::Connect(_) | BackendError::Timeout | BackendError::Tls(_) => {
                 SqlError::no_backend(&format!("cannot connect to {addr}: {self}"))
             }

@@ -254,6 +254,11 @@ impl Pools {
                     });
                 }
                 Ok(Grant::Idle(mut conn, idle_for)) => {
+                    if conn.gone_while_idle() {
+                        // Its server died or ended it (a failover): never sent a command.
+                        count_closed(addr, role.label(), "broken");
+                        continue;
+                    }
                     if idle_for >= Duration::from_millis(cfg.ping_after_idle_ms)
                         && conn.ping().await.is_err()
                     {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod backends;
+mod failover;
 mod log;
 mod monitor;
 mod pool;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConfig;
 pub use backends::{AuroraConfig, BackendTlsMode, BackendsConfig, TopologyMode};
+pub use failover::FailoverConfig;
 pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
 pub use pool::{PoolConfig, PoolMode};
@@ -57,6 +59,7 @@ pub struct Config {
     pub monitor: MonitorConfig,
     pub routing: RoutingConfig,
     pub pool: PoolConfig,
+    pub failover: FailoverConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
 }
@@ -239,6 +242,9 @@ impl Config {
         }
         if self.routing.rules.len() > 64 {
             return Err(invalid("routing.rules", "at most 64 rules"));
+        }
+        if self.failover.hold_ms > 600_000 {
+            return Err(invalid("failover.hold_ms", "must be at most 600000"));
         }
         if self.pool.borrow_timeout_ms == 0 {
             return Err(invalid("pool.borrow_timeout_ms", "must be at least 1"));

@@ -199,6 +199,22 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         Unit::Count,
         "Writer changes (failovers, switchovers) the monitor saw.",
     ),
+    (
+        "rwsplit_failover_holds_total",
+        Counter,
+        Unit::Count,
+        "Statements (and logins) that waited for a writer (failover.hold_ms), by cause \
+         (no_writer: none, or unreachable; read_only: the old writer refused it as \
+         read-only; lost_read: a read lost its writer connection) and outcome (resumed: \
+         sent to a writer; timed_out: the client got the error; failed: a writer came but \
+         the statement failed otherwise; killed).",
+    ),
+    (
+        "rwsplit_failover_hold_seconds",
+        Histogram,
+        Unit::Seconds,
+        "How long statements waited for a writer (failover.hold_ms), whatever the outcome.",
+    ),
     // Connection pools.
     (
         "rwsplit_pool_connections",

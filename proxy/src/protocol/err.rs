@@ -73,6 +73,18 @@ impl SqlError {
         )
     }
 
+    /// The writer connection died after a write or COMMIT was sent and before its
+    /// answer came: it may or may not have committed, and rwsplit does not guess.
+    pub fn outcome_unknown(detail: &str) -> Self {
+        SqlError::new(
+            codes::ER_CONNECTION_KILLED,
+            b"70100",
+            format!(
+                "Lost connection to backend server during query ({detail}); the outcome is unknown: the statement may or may not have been committed"
+            ),
+        )
+    }
+
     /// 1927: this session was ended by KILL CONNECTION (the server's text).
     pub fn connection_killed() -> Self {
         SqlError::new(
@@ -155,6 +167,18 @@ impl SqlError {
     }
 }
 
+/// True when `bytes` are exactly one ERR packet with code 1290 (read_only) or 1836
+/// (read-only mode).
+pub fn is_read_only_refusal(bytes: &[u8]) -> bool {
+    let [a, b, c, _seq, 0xff, lo, hi, ..] = *bytes else {
+        return false;
+    };
+    let len = u32::from_le_bytes([a, b, c, 0]) as usize;
+    let code = u16::from_le_bytes([lo, hi]);
+    len + 4 == bytes.len()
+        && (code == codes::ER_OPTION_PREVENTS_STATEMENT || code == codes::ER_READ_ONLY_MODE)
+}
+
 /// MySQL error codes used by rwsplit.
 pub mod codes {
     pub const ER_CON_COUNT_ERROR: u16 = 1040;
@@ -169,6 +193,10 @@ pub mod codes {
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
     pub const ER_UNKNOWN_ERROR: u16 = 1105;
     pub const ER_UNKNOWN_STMT_HANDLER: u16 = 1243;
+    /// The server runs with an option that prevents the statement (`--read-only`).
+    pub const ER_OPTION_PREVENTS_STATEMENT: u16 = 1290;
+    /// MariaDB: the server is in read-only mode.
+    pub const ER_READ_ONLY_MODE: u16 = 1836;
     pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
     pub const ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION: u16 = 1792;
     pub const ER_MALFORMED_PACKET: u16 = 1835;

@@ -3,6 +3,7 @@
 //! the session carries out: the route, what must happen first, a refusal, and the
 //! readers to try in the order the configured policy prefers ([`choose_reader`]).
 
+mod failover;
 mod gtid;
 mod pin;
 mod plan;
@@ -10,6 +11,7 @@ mod select;
 mod state;
 mod topology;
 
+pub use failover::{effect, recover, writer_for_hold, Effect, Recovery, Situation, WriterFailure};
 pub use gtid::Position;
 pub use pin::{pin, PinReason};
 pub use plan::{plan, plan_cursor, plan_prepare, Plan, PlanPolicy, Prelude, Refusal};

@@ -130,9 +130,7 @@ impl Conns {
         topo: &Topology,
         cx: &Ctx<'_>,
     ) -> Result<(), BackendError> {
-        let id = topo
-            .writer
-            .ok_or(BackendError::Protocol("no writer in the topology"))?;
+        let id = topo.writer.ok_or(BackendError::NoWriter)?;
         let addr = super::writer_addr(topo);
         let mut conn = match cx.checkout(id, Role::Writer, &addr).await {
             Ok(c) => c,
@@ -161,7 +159,7 @@ impl Conns {
             self.connect_writer(topo, cx).await?;
         }
         let Some(w) = self.writer.as_mut() else {
-            return Err(BackendError::Protocol("no writer"));
+            return Err(BackendError::NoWriter);
         };
         let behind = w.applied < cx.history.last_seq() || (cx.db.is_some() && w.db != *cx.db);
         if behind {
@@ -171,9 +169,7 @@ impl Conns {
                 return Err(e);
             }
         }
-        self.writer
-            .as_mut()
-            .ok_or(BackendError::Protocol("no writer"))
+        self.writer.as_mut().ok_or(BackendError::NoWriter)
     }
 
     /// The open writer connection as it is (no connecting, no syncing).

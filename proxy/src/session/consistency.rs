@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use super::conns::ctx;
 use super::positions::{FetchFailure, WriterPosition};
-use super::{ClientConn, Session};
-use crate::backend::{BackendConn, BackendError, BackendStream, Downstream};
+use super::Session;
+use crate::backend::{BackendConn, BackendError};
 use crate::config::Consistency;
 use crate::route::{BackendId, Flavour, Position, Served, Topology};
-use crate::shared::Shared;
 
 /// Whether a reader may serve the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,32 +18,6 @@ pub enum Verdict {
     Reader,
     /// It does not (in time): try another reader, then the writer.
     Other,
-}
-
-/// The client, while it receives an answer from the writer. For a statement that may
-/// write (`writes`), the global write epoch (consistency = "global") moves before the
-/// client sees the end of the answer, so a read the client sends next, on any connection,
-/// already knows it must see this write.
-pub struct NotingWrites<'a> {
-    pub client: &'a mut ClientConn,
-    pub shared: &'a Shared,
-    pub writes: bool,
-}
-
-impl Downstream for NotingWrites<'_> {
-    async fn forward(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.client.forward(bytes).await
-    }
-
-    async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()> {
-        self.client.infile_to(sink).await
-    }
-
-    fn before_end(&mut self) {
-        if self.writes {
-            self.shared.epochs.note_write();
-        }
-    }
 }
 
 fn outcome(label: &'static str) {

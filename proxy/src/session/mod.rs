@@ -11,6 +11,7 @@ mod conns;
 mod consistency;
 mod control;
 mod epochs;
+mod failover;
 mod history;
 mod idle;
 mod login;
@@ -239,22 +240,35 @@ impl Session {
     }
 
     /// The end of a login (or of COM_CHANGE_USER): opens the writer connection, which
-    /// checks the account and default database against the server, then answers OK. An
-    /// unreachable writer is tolerated while a reader can serve. Returns false if the
-    /// client was sent an error.
+    /// checks the account and default database against the server, then answers OK. A
+    /// missing or unreachable writer is tolerated while a reader can serve; else the
+    /// login waits for one (`failover.hold_ms`). Returns false if the client was sent an
+    /// error.
     async fn open_writer_and_ok(&mut self, seq: u8) -> Result<bool, SessionError> {
-        let topo = self.shared.topology.current();
-        match self.conns.connect_writer(&topo, &ctx!(self)).await {
-            Ok(()) => {}
-            Err(e) if e.is_unreachable() && topo.has_eligible_reader() => {
-                tracing::warn!(session = self.id, error = %e, "writer unreachable at login; continuing with readers");
+        let mut hold = failover::Hold::new(self.live.config.failover.hold_ms);
+        loop {
+            let topo = self.shared.topology.current();
+            let e = match self.conns.connect_writer(&topo, &ctx!(self)).await {
+                Ok(()) => break,
+                Err(e) => e,
+            };
+            if e.is_no_writer() && topo.has_eligible_reader() {
+                tracing::warn!(session = self.id, error = %e, "no writer at login; continuing with readers");
+                break;
             }
-            Err(e) => {
-                let addr = writer_addr(&topo);
-                self.client.send_error(&e.to_sql(&addr), seq).await?;
-                return Ok(false);
+            let cause = failover::Cause::NoWriter;
+            if e.is_no_writer()
+                && hold.may_hold()
+                && self.wait_for_writer(&mut hold, cause, None).await
+            {
+                continue;
             }
+            hold.end("timed_out");
+            let addr = writer_addr(&topo);
+            self.client.send_error(&e.to_sql(&addr), seq).await?;
+            return Ok(false);
         }
+        hold.end("resumed");
         let st = self.conns.writer_status().unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
         self.reset_wait_timeout();
@@ -545,7 +559,8 @@ impl Session {
             }
             let result = match served {
                 Served::Writer => {
-                    self.run_on_writer(msg, call, expect, topo, may_write(st))
+                    let effect = route::effect(st);
+                    self.run_on_writer(msg, call, expect, topo, may_write(st), effect)
                         .await
                 }
                 Served::Reader(id) => self.run_on_reader(id, msg, call, expect, topo).await,
@@ -688,7 +703,7 @@ impl Session {
         if served == Served::Writer && may_write(st) {
             self.writes.seq += 1;
             self.writes.last_us = crate::clock::now_us();
-            // The global epoch moved already, before the answer's end (NotingWrites).
+            // The global epoch moved already, before the answer's end (failover::WriterAnswer).
         }
         let parts: &[Statement] = if st.parts.is_empty() {
             std::slice::from_ref(st)

@@ -465,7 +465,8 @@ impl Session {
                     .await
             }
             Served::Writer => {
-                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, false)
+                let bound = route::Effect::Bound;
+                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, false, bound)
                     .await
             }
         };

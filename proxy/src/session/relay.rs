@@ -1,13 +1,16 @@
 //! Running one command on the writer or on a reader, and relaying its answer; a reader
 //! that fails before the client saw anything is reported for a retry elsewhere.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::conns::{self, ctx};
-use super::{consistency, prepared, writer_addr, Failure, Message, Session, SessionError};
-use crate::backend::{relay_bounded, BackendConn, BackendError, RelayError};
+use super::failover::{Cause, Hold, WriterAnswer};
+use super::{prepared, writer_addr, Failure, Message, Session, SessionError};
+use crate::backend::{relay_bounded, BackendConn, BackendError, Downstream, RelayError};
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
+use crate::route::{recover, Effect, Recovery, Situation, WriterFailure};
 use crate::route::{status, BackendId, Served, SessionState, Topology};
 
 impl Session {
@@ -19,7 +22,10 @@ impl Session {
         expect: Expect,
     ) -> Result<Option<Summary>, SessionError> {
         let topo = self.shared.topology.current();
-        match self.run_on_writer(msg, None, expect, &topo, true).await {
+        match self
+            .run_on_writer(msg, None, expect, &topo, true, Effect::Change)
+            .await
+        {
             Ok(s) => {
                 self.state.after_writer_command(s.status);
                 Ok(Some(s))
@@ -30,7 +36,10 @@ impl Session {
     }
 
     /// Runs the command on the writer (`writes`: it may change data, so the global write
-    /// epoch moves before the client sees the end of the answer).
+    /// epoch moves before the client sees the end of the answer). When the writer is
+    /// missing, read-only or lost, `route::recover` decides from what the command is
+    /// (`effect`) whether it waits for a writer and is sent again (within
+    /// `failover.hold_ms`) or the client hears what happened.
     pub(super) async fn run_on_writer(
         &mut self,
         msg: &Message,
@@ -38,88 +47,216 @@ impl Session {
         expect: Expect,
         topo: &Topology,
         writes: bool,
+        effect: Effect,
     ) -> Result<Summary, Failure> {
         let seq = msg.reply_seq();
-        self.writer_ready(topo, seq).await?;
+        let mut hold = Hold::new(self.live.config.failover.hold_ms);
+        let mut later: Option<Arc<Topology>> = None;
+        loop {
+            let topo = later.as_deref().unwrap_or(topo);
+            let (failure, refusing, lost) = match self
+                .attempt_on_writer(msg, call, expect, topo, writes)
+                .await
+            {
+                Ok(s) => {
+                    hold.end("resumed");
+                    return Ok(s);
+                }
+                Err(Attempt::Done(f)) => {
+                    hold.end("failed");
+                    return Err(f);
+                }
+                Err(Attempt::Failed {
+                    failure,
+                    refusing,
+                    lost,
+                }) => (failure, refusing, lost),
+            };
+            let mut situation = Situation {
+                failure,
+                effect,
+                in_transaction: self.state.in_transaction || self.state.xa_active,
+                may_hold: hold.may_hold(),
+            };
+            let mut decision = recover(situation);
+            if decision == Recovery::Hold {
+                let cause = match failure {
+                    WriterFailure::ReadOnly => Cause::ReadOnly,
+                    WriterFailure::Lost | WriterFailure::LostMidAnswer => Cause::LostRead,
+                    WriterFailure::NoWriter => Cause::NoWriter,
+                };
+                if self.wait_for_writer(&mut hold, cause, refusing).await {
+                    later = Some(self.shared.topology.current());
+                    continue;
+                }
+                if self.registration.info.is_killed() {
+                    hold.end("killed");
+                    return Err(self.told(&SqlError::connection_killed(), seq).await);
+                }
+                situation.may_hold = false;
+                decision = recover(situation);
+            }
+            hold.end("timed_out");
+            return Err(self.writer_failed(decision, lost, &hold, seq).await);
+        }
+    }
+
+    /// One try of a command on the writer: the answer, or how it failed (the client
+    /// has heard nothing of a failure the failover rules handle).
+    async fn attempt_on_writer(
+        &mut self,
+        msg: &Message,
+        call: Option<&prepared::Call<'_>>,
+        expect: Expect,
+        topo: &Topology,
+        writes: bool,
+    ) -> Result<Summary, Attempt> {
+        let seq = msg.reply_seq();
+        if self.conns.drop_stale_writer(topo).await
+            && (self.state.in_transaction || self.state.xa_active)
+        {
+            // The writer moved: the open transaction stayed on the old one.
+            self.state = SessionState::new(status::AUTOCOMMIT);
+            let err = SqlError::lost_connection("the writer changed; the transaction was lost");
+            return Err(Attempt::Done(self.told(&err, seq).await));
+        }
+        let addr = writer_addr(topo);
+        if self
+            .conns
+            .open_writer()
+            .is_some_and(|w| w.gone_while_idle())
+        {
+            // Its server closed it while the session held it (it died): a statement sent
+            // there would be lost. Outside a transaction another connection serves.
+            self.conns.drop(Served::Writer);
+            if self.state.in_transaction || self.state.xa_active {
+                return Err(Attempt::Failed {
+                    failure: WriterFailure::NoWriter,
+                    refusing: None,
+                    lost: Lost::new(&addr, BackendError::Closed),
+                });
+            }
+        }
+        match self.conns.writer(topo, &ctx!(self)).await {
+            Ok(_) => {}
+            Err(e) if e.is_no_writer() => {
+                tracing::debug!(session = self.id, error = %e, "no writer for the statement");
+                return Err(Attempt::Failed {
+                    failure: WriterFailure::NoWriter,
+                    refusing: None,
+                    lost: Lost::new(&addr, e),
+                });
+            }
+            Err(e) => {
+                tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
+                return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
+            }
+        }
         let Some(w) = self.conns.open_writer() else {
-            return self.tell(&SqlError::no_backend("no writer"), seq).await;
+            return Err(Attempt::Failed {
+                failure: WriterFailure::NoWriter,
+                refusing: None,
+                lost: Lost::new(&addr, BackendError::NoWriter),
+            });
         };
+        let (id, addr) = (w.id, w.addr.clone());
+        let mut down = WriterAnswer::new(&mut self.client, &self.shared, writes);
         let mut forwarded = false;
         let result = match send(w, &self.prepared, call, &msg.raw).await {
             Ok(()) => {
-                let mut down = consistency::NotingWrites {
-                    client: &mut self.client,
-                    shared: &self.shared,
-                    writes,
-                };
                 let killer = conns::killer(&self.login, &self.live);
                 relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
             }
             Err(Sent::Refused(e)) => {
                 // The statement cannot be prepared on the writer: the client hears why.
-                let addr = w.addr.clone();
-                return self.tell(&e.to_sql(&addr), seq).await;
+                return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
             }
             Err(Sent::Lost(e)) => Err(RelayError::Backend(e)),
         };
+        let (refusal, sent) = (down.refusal.take(), down.sent);
         match result {
-            Ok(s) => Ok(s),
+            Ok(s) => match refusal {
+                None => Ok(s),
+                Some(bytes) => Err(Attempt::Failed {
+                    failure: WriterFailure::ReadOnly,
+                    refusing: Some(id),
+                    lost: Lost {
+                        addr,
+                        error: None,
+                        refusal: Some(bytes),
+                    },
+                }),
+            },
             Err(RelayError::Client(e)) => {
                 self.conns.drop(Served::Writer);
-                Err(Failure::Fatal(SessionError::Io(e)))
+                Err(Attempt::Done(Failure::Fatal(SessionError::Io(e))))
             }
-            Err(RelayError::Backend(e)) => self.writer_lost(e, forwarded, seq).await,
-        }
-    }
-
-    /// Makes sure the session has a writer connection at the session's state: follows
-    /// the writer when it moved (not inside a transaction: that one is gone) and opens
-    /// one when needed. The client is told when it cannot.
-    async fn writer_ready(&mut self, topo: &Topology, seq: u8) -> Result<(), Failure> {
-        if self.conns.drop_stale_writer(topo).await && self.state.in_transaction_scope() {
-            self.state = SessionState::new(status::AUTOCOMMIT);
-            let err = SqlError::lost_connection("the writer changed; the transaction was lost");
-            return self.tell(&err, seq).await.map(drop);
-        }
-        match self.conns.writer(topo, &ctx!(self)).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let addr = writer_addr(topo);
-                tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
-                self.tell(&e.to_sql(&addr), seq).await.map(drop)
+            Err(RelayError::Backend(e)) => {
+                tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
+                self.conns.drop(Served::Writer);
+                if e.is_unreachable() {
+                    self.shared.topology.report_unreachable(id);
+                }
+                let failure = match sent {
+                    true => WriterFailure::LostMidAnswer,
+                    false => WriterFailure::Lost,
+                };
+                Err(Attempt::Failed {
+                    failure,
+                    refusing: None,
+                    lost: Lost::new(&addr, e),
+                })
             }
         }
     }
 
-    /// The writer connection broke while running a command: it is dropped, the session
-    /// is back to autocommit, and the client hears what was lost (or, in the middle of an
-    /// answer, the session ends: only closing is honest then).
-    async fn writer_lost(
+    /// Carries out a decision of `route::recover` that is not a hold: the client hears
+    /// what happened (or, with part of an answer sent, the session ends).
+    async fn writer_failed(
         &mut self,
-        e: BackendError,
-        forwarded: bool,
+        decision: Recovery,
+        lost: Lost,
+        hold: &Hold,
         seq: u8,
-    ) -> Result<Summary, Failure> {
-        let (id, addr) = match self.conns.open_writer() {
-            Some(w) => (Some(w.id), w.addr.clone()),
-            None => (None, "(none)".to_string()),
+    ) -> Failure {
+        let what = match &lost.error {
+            Some(e) => format!("{}: {e}", lost.addr),
+            None => lost.addr.clone(),
         };
-        tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
-        self.conns.drop(Served::Writer);
-        if let (Some(id), true) = (id, e.is_unreachable()) {
-            self.shared.topology.report_unreachable(id);
-        }
-        let was_tx = self.state.in_transaction_scope();
-        self.state = SessionState::new(status::AUTOCOMMIT);
-        if forwarded {
-            return Err(Failure::Fatal(SessionError::Backend(e)));
-        }
-        let what = if was_tx {
-            format!("{addr}: {e}; the open transaction was rolled back")
-        } else {
-            format!("{addr}: {e}")
+        let err = match decision {
+            Recovery::Hold | Recovery::NoWriter => {
+                let waited = match hold.waited() {
+                    Some(d) => format!("no writer (waited {} ms for one)", d.as_millis()),
+                    None => "no writer".to_string(),
+                };
+                SqlError::no_backend(&waited)
+            }
+            Recovery::PassRefusal => {
+                let bytes = lost.refusal.unwrap_or_default();
+                if let [_, _, _, _, 0xff, lo, hi, ..] = bytes[..] {
+                    self.metrics.error(u16::from_le_bytes([lo, hi]));
+                }
+                return match self.client.forward(&bytes).await {
+                    Ok(()) => Failure::Told,
+                    Err(e) => Failure::Fatal(SessionError::Io(e)),
+                };
+            }
+            Recovery::TransactionLost => {
+                self.state = SessionState::new(status::AUTOCOMMIT);
+                SqlError::lost_connection(&format!("{what}; the open transaction was rolled back"))
+            }
+            Recovery::OutcomeUnknown => {
+                self.state = SessionState::new(status::AUTOCOMMIT);
+                SqlError::outcome_unknown(&what)
+            }
+            Recovery::ReadLost => SqlError::lost_connection(&what),
+            Recovery::Close => {
+                self.state = SessionState::new(status::AUTOCOMMIT);
+                let e = lost.error.unwrap_or(BackendError::Closed);
+                return Failure::Fatal(SessionError::Backend(e));
+            }
         };
-        self.tell(&SqlError::lost_connection(&what), seq).await
+        self.told(&err, seq).await
     }
 
     /// Runs the command on reader `id`; a reader that cannot serve before the client saw
@@ -201,10 +338,46 @@ impl Session {
 
     /// Sends an error to the client for the current command.
     pub(super) async fn tell(&mut self, err: &SqlError, seq: u8) -> Result<Summary, Failure> {
+        Err(self.told(err, seq).await)
+    }
+
+    /// Sends an error to the client for the current command: how the command ended.
+    pub(super) async fn told(&mut self, err: &SqlError, seq: u8) -> Failure {
         self.metrics.error(err.code);
         match self.client.send_error(err, seq).await {
-            Ok(()) => Err(Failure::Told),
-            Err(e) => Err(Failure::Fatal(SessionError::Io(e))),
+            Ok(()) => Failure::Told,
+            Err(e) => Failure::Fatal(SessionError::Io(e)),
+        }
+    }
+}
+
+/// How one try of a command on the writer ended, when it did not succeed.
+enum Attempt {
+    /// A failure the failover rules decide about; the client has heard nothing.
+    Failed {
+        failure: WriterFailure,
+        /// The writer that refused it for being read-only.
+        refusing: Option<BackendId>,
+        lost: Lost,
+    },
+    /// The client was told (or the session cannot go on): nothing to decide.
+    Done(Failure),
+}
+
+/// What the client may be told of a failed try on the writer.
+struct Lost {
+    addr: String,
+    error: Option<BackendError>,
+    /// The server's read-only refusal (an ERR packet), as it came.
+    refusal: Option<Vec<u8>>,
+}
+
+impl Lost {
+    fn new(addr: &str, e: BackendError) -> Lost {
+        Lost {
+            addr: addr.to_string(),
+            error: Some(e),
+            refusal: None,
         }
     }
 }

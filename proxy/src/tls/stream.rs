@@ -33,6 +33,20 @@ impl Stream {
         }
     }
 
+    /// True when the peer closed the connection or sent something while it was idle (a
+    /// connection to a backend that died, or that ended it): it cannot serve a command.
+    /// Plain TCP only, and without a system call unless the socket was seen readable.
+    pub fn gone_while_idle(&self) -> bool {
+        match self {
+            Stream::Plain(tcp) => match tcp.try_read(&mut [0u8; 1]) {
+                Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+                Ok(_) => true,
+            },
+            Stream::Tls(_) => false,
+            Stream::Closed => true,
+        }
+    }
+
     fn take_plain(&mut self) -> io::Result<TcpStream> {
         match std::mem::replace(self, Stream::Closed) {
             Stream::Plain(tcp) => Ok(tcp),

@@ -13,6 +13,7 @@ mod cluster;
 mod consistency;
 mod deploy_init;
 mod failover;
+mod hold;
 mod lag;
 mod ledger;
 mod prepared_raw;

@@ -1,0 +1,182 @@
+//! Failover decisions (`route::recover`, `route::effect`, `route::writer_for_hold`) on
+//! tables of cases, and the read-only refusal a switchover produces. Pure. The rule every
+//! row keeps: a statement goes again only when it did not run (not sent, refused as
+//! read-only) or when running it twice changes nothing (a read outside a transaction).
+
+use rwsplit::classify::Classifier;
+use rwsplit::protocol::err::is_read_only_refusal;
+use rwsplit::protocol::SqlError;
+use rwsplit::route::{
+    effect, recover, writer_for_hold, Backend, BackendId, Effect, Recovery, Role, Situation,
+    Topology, WriterFailure,
+};
+
+use Effect::*;
+use Recovery as R;
+use WriterFailure::*;
+
+fn situation(failure: WriterFailure, effect: Effect, tx: bool, may_hold: bool) -> Situation {
+    Situation {
+        failure,
+        effect,
+        in_transaction: tx,
+        may_hold,
+    }
+}
+
+#[test]
+fn what_happens_after_each_failure() {
+    // (failure, effect, in a transaction, may still hold) -> decision
+    let table = [
+        // No writer: nothing was sent. Outside a transaction it waits, then 1105.
+        (NoWriter, Change, false, true, R::Hold),
+        (NoWriter, Read, false, true, R::Hold),
+        (NoWriter, Commit, false, true, R::Hold),
+        (NoWriter, Change, false, false, R::NoWriter),
+        (NoWriter, Read, false, false, R::NoWriter),
+        // Inside one, its work died with the old writer's connection.
+        (NoWriter, Change, true, true, R::TransactionLost),
+        (NoWriter, Commit, true, true, R::TransactionLost),
+        // Refused as read-only: it did not run; outside a transaction it waits for the
+        // next writer; inside, the old writer still holds the transaction's work.
+        (ReadOnly, Change, false, true, R::Hold),
+        (ReadOnly, Change, false, false, R::PassRefusal),
+        (ReadOnly, Change, true, true, R::PassRefusal),
+        (ReadOnly, Commit, true, true, R::PassRefusal),
+        // Lost after it was sent: it may have run. Only a read goes again.
+        (Lost, Read, false, true, R::Hold),
+        (Lost, Read, false, false, R::ReadLost),
+        (Lost, Change, false, true, R::OutcomeUnknown),
+        (Lost, Commit, false, true, R::OutcomeUnknown),
+        (Lost, Change, true, true, R::TransactionLost),
+        (Lost, Read, true, true, R::TransactionLost),
+        (Lost, Commit, true, true, R::OutcomeUnknown),
+        // The client saw part of the answer.
+        (LostMidAnswer, Read, false, true, R::Close),
+        (LostMidAnswer, Change, true, true, R::Close),
+        // A fetch from a cursor cannot go to another connection.
+        (NoWriter, Bound, false, true, R::ReadLost),
+        (Lost, Bound, false, true, R::ReadLost),
+        (Lost, Bound, true, true, R::TransactionLost),
+        (LostMidAnswer, Bound, false, true, R::Close),
+    ];
+    for (failure, effect, tx, may_hold, want) in table {
+        let got = recover(situation(failure, effect, tx, may_hold));
+        assert_eq!(
+            got, want,
+            "{failure:?} of a {effect:?} (in transaction: {tx}, may hold: {may_hold})"
+        );
+    }
+}
+
+#[test]
+fn nothing_that_may_have_run_is_sent_again_unless_it_is_a_read_outside_a_transaction() {
+    let failures = [NoWriter, ReadOnly, Lost, LostMidAnswer];
+    let effects = [Read, Commit, Change, Bound];
+    for failure in failures {
+        for effect in effects {
+            for tx in [false, true] {
+                for may_hold in [false, true] {
+                    let got = recover(situation(failure, effect, tx, may_hold));
+                    if got != R::Hold {
+                        continue;
+                    }
+                    assert!(may_hold, "{failure:?}/{effect:?}: a hold past the deadline");
+                    assert!(!tx, "{failure:?}/{effect:?}: a hold inside a transaction");
+                    let did_not_run = matches!(failure, NoWriter | ReadOnly);
+                    assert!(
+                        did_not_run || (failure == Lost && effect == Read),
+                        "{failure:?}/{effect:?} would be sent twice"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_repeatable_reads_count_as_reads() {
+    let c = Classifier::default();
+    let table = [
+        ("SELECT * FROM books WHERE id = 7", Read),
+        ("SELECT c FROM sbtest1 WHERE id = 1 FOR UPDATE", Read),
+        ("SELECT @a", Read),
+        ("COMMIT", Commit),
+        ("INSERT INTO t VALUES (1)", Change),
+        ("UPDATE t SET a = 1", Change),
+        ("SET @a = 1", Change),
+        ("SELECT my_stored_function(1)", Change),
+        ("SELECT NEXTVAL(s)", Change),
+        ("SELECT LAST_INSERT_ID()", Change),
+        ("SELECT ROW_COUNT()", Change),
+        ("SELECT a INTO OUTFILE '/tmp/x' FROM t", Change),
+        ("SELECT 1; SELECT 2", Change),
+        ("CALL p()", Change),
+    ];
+    for (sql, want) in table {
+        assert_eq!(effect(&c.classify(sql.as_bytes())), want, "{sql}");
+    }
+}
+
+fn topo(writer: Option<u32>, up: bool) -> Topology {
+    let mut w = Backend::new(BackendId(1), "w:1", Role::Writer);
+    w.up = up;
+    let mut backends = vec![w, Backend::new(BackendId(2), "r:1", Role::Reader)];
+    if writer == Some(3) {
+        backends.push(Backend::new(BackendId(3), "n:1", Role::Writer));
+    }
+    Topology {
+        writer: writer.map(BackendId),
+        backends,
+    }
+}
+
+#[test]
+fn a_held_statement_goes_to_an_up_writer_other_than_the_one_that_refused_it() {
+    let old = Some(BackendId(1));
+    // (writer, up, refusing, the refusing one left the writer role since) -> may go
+    let table = [
+        (None, true, None, false, false),
+        (Some(1), false, None, false, false),
+        (Some(1), true, None, false, true),
+        (Some(1), true, old, false, false),
+        (Some(1), true, old, true, true),
+        (Some(3), true, old, false, true),
+    ];
+    for (writer, up, refusing, left, want) in table {
+        let t = topo(writer, up);
+        assert_eq!(
+            writer_for_hold(&t, refusing, left),
+            want,
+            "writer {writer:?} up {up}, refusing {refusing:?}, left {left}"
+        );
+    }
+}
+
+#[test]
+fn read_only_refusals_are_recognised_and_nothing_else() {
+    let packet = |code: u16| {
+        let payload = SqlError::new(
+            code,
+            b"HY000",
+            "The MariaDB server is running with the --read-only option",
+        )
+        .payload();
+        let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        p.push(1);
+        p.extend_from_slice(&payload);
+        p
+    };
+    assert!(is_read_only_refusal(&packet(1290)));
+    assert!(is_read_only_refusal(&packet(1836)));
+    assert!(!is_read_only_refusal(&packet(1062)));
+    assert!(!is_read_only_refusal(&packet(1105)));
+    // Truncated, longer than one packet, an OK packet, nothing.
+    let p = packet(1290);
+    assert!(!is_read_only_refusal(&p[..p.len() - 1]));
+    let mut two = p.clone();
+    two.extend_from_slice(&p);
+    assert!(!is_read_only_refusal(&two));
+    assert!(!is_read_only_refusal(&[7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]));
+    assert!(!is_read_only_refusal(&[]));
+}
