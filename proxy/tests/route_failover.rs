@@ -155,19 +155,25 @@ fn a_held_statement_goes_to_an_up_writer_other_than_the_one_that_refused_it() {
 
 #[test]
 fn read_only_refusals_are_recognised_and_nothing_else() {
-    let packet = |code: u16| {
-        let payload = SqlError::new(
-            code,
-            b"HY000",
-            "The MariaDB server is running with the --read-only option",
-        )
-        .payload();
+    let packet_saying = |code: u16, text: &str| {
+        let payload = SqlError::new(code, b"HY000", text).payload();
         let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
         p.push(1);
         p.extend_from_slice(&payload);
         p
     };
+    let packet = |code| {
+        packet_saying(
+            code,
+            "The MariaDB server is running with the --read-only option",
+        )
+    };
     assert!(is_read_only_refusal(&packet(1290)));
+    let mysql = "The MySQL server is running with the --super-read-only option so it cannot execute this statement";
+    assert!(is_read_only_refusal(&packet_saying(1290, mysql)));
+    // 1290 for another option: no failover will change that.
+    let file_priv = "The MariaDB server is running with the --secure-file-priv option so it cannot execute this statement";
+    assert!(!is_read_only_refusal(&packet_saying(1290, file_priv)));
     assert!(is_read_only_refusal(&packet(1836)));
     assert!(!is_read_only_refusal(&packet(1062)));
     assert!(!is_read_only_refusal(&packet(1105)));

@@ -167,16 +167,27 @@ impl SqlError {
     }
 }
 
-/// True when `bytes` are exactly one ERR packet with code 1290 (read_only) or 1836
-/// (read-only mode).
+/// True when `bytes` are exactly one ERR packet saying the server is read-only: 1836
+/// (read-only mode), or 1290 naming the read-only option (1290 also answers other options,
+/// such as `--secure-file-priv` for INTO OUTFILE, which no failover changes).
 pub fn is_read_only_refusal(bytes: &[u8]) -> bool {
     let [a, b, c, _seq, 0xff, lo, hi, ..] = *bytes else {
         return false;
     };
     let len = u32::from_le_bytes([a, b, c, 0]) as usize;
-    let code = u16::from_le_bytes([lo, hi]);
-    len + 4 == bytes.len()
-        && (code == codes::ER_OPTION_PREVENTS_STATEMENT || code == codes::ER_READ_ONLY_MODE)
+    if len + 4 != bytes.len() {
+        return false;
+    }
+    let names_read_only = || {
+        let text = bytes.get(7..).unwrap_or_default().to_ascii_lowercase();
+        text.windows(9)
+            .any(|w| w == b"read-only" || w == b"read_only")
+    };
+    match u16::from_le_bytes([lo, hi]) {
+        codes::ER_READ_ONLY_MODE => true,
+        codes::ER_OPTION_PREVENTS_STATEMENT => names_read_only(),
+        _ => false,
+    }
 }
 
 /// MySQL error codes used by rwsplit.

@@ -37,6 +37,10 @@ impl Cause {
 pub(super) struct Hold {
     limit: Duration,
     started: Option<(Instant, Cause)>,
+    /// Waits so far: each after the first starts with a pause that grows (50 ms per
+    /// wait, at most 500 ms), so a writer that looks up but keeps failing is not retried
+    /// in a tight loop.
+    waits: u32,
 }
 
 impl Hold {
@@ -44,6 +48,7 @@ impl Hold {
         Hold {
             limit: Duration::from_millis(hold_ms),
             started: None,
+            waits: 0,
         }
     }
 
@@ -88,6 +93,18 @@ impl Session {
         let deadline = hold.deadline(cause);
         let mut rx = self.shared.topology.subscribe();
         let info = self.registration.info.clone();
+        let pause = Duration::from_millis(50 * u64::from(hold.waits.min(10)));
+        hold.waits += 1;
+        if !pause.is_zero() {
+            let until = (Instant::now() + pause).min(deadline);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => {}
+                _ = info.kill_signal.notified() => return false,
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+        }
         let mut left = false;
         tracing::info!(
             session = self.id,

@@ -257,7 +257,23 @@ impl Session {
         let mut statement = self.live.classifier.classify(sql);
         statement.flags |= Flags::PREPARED;
         self.flush_read_back().await;
-        let Some(served) = self.prepare_on().await else {
+        // With neither a writer nor a reader (a failover), the prepare waits for a writer.
+        let mut hold = super::failover::Hold::new(self.live.config.failover.hold_ms);
+        let cause = super::failover::Cause::NoWriter;
+        let served = loop {
+            if let Some(s) = self.prepare_on().await {
+                break Some(s);
+            }
+            if !(hold.may_hold() && self.wait_for_writer(&mut hold, cause, None).await) {
+                break None;
+            }
+        };
+        hold.end(if served.is_some() {
+            "resumed"
+        } else {
+            "timed_out"
+        });
+        let Some(served) = served else {
             self.client
                 .send_error(&SqlError::no_backend("cannot prepare"), seq)
                 .await?;

@@ -141,6 +141,10 @@ impl Session {
             Ok(_) => {}
             Err(e) if e.is_no_writer() => {
                 tracing::debug!(session = self.id, error = %e, "no writer for the statement");
+                if let (true, Some(id)) = (e.is_unreachable(), topo.writer) {
+                    // Out of service until the monitor sees it answer again.
+                    self.shared.topology.report_unreachable(id);
+                }
                 return Err(Attempt::Failed {
                     failure: WriterFailure::NoWriter,
                     refusing: None,

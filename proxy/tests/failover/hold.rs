@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
+use crate::aurora::{start_emulated, EMULATION_DDL};
+use crate::ledger::set_aurora_rows;
 use crate::support::*;
 
 const USER: &str = "it_hold";
@@ -50,7 +52,7 @@ async fn setup(t: &Topo) {
     sync_replicas_of(t).await;
 }
 
-fn start_proxy(t: &Topo, hold_ms: u64) -> Proxy {
+fn start_proxy(t: &Topo, hold_ms: u64, pool_mode: &str) -> Proxy {
     let mut args: Vec<String> = [
         "--mode",
         "read-only",
@@ -62,6 +64,8 @@ fn start_proxy(t: &Topo, hold_ms: u64) -> Proxy {
         "200",
         "--failover-hold-ms",
         &hold_ms.to_string(),
+        "--pool-mode",
+        pool_mode,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -199,46 +203,115 @@ fn holds(proxy: &Proxy, cause: &str, outcome: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_wait_for_the_promoted_writer_after_a_crash() {
+    crash_and_promotion(false, "transaction").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_wait_for_the_promoted_writer_after_a_crash_in_session_pooling() {
+    crash_and_promotion(false, "session").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_wait_for_the_promoted_writer_after_an_aurora_failover() {
+    crash_and_promotion(true, "transaction").await;
+}
+
+/// `aurora`: rwsplit in aurora mode over the emulated `replica_host_status` (the cluster
+/// endpoint is the primary, which dies; the default pool mode); else read_only mode in
+/// `pool_mode`, with a second rwsplit that holds for 300 ms only.
+async fn crash_and_promotion(aurora: bool, pool_mode: &str) {
     let t = Topo::start(true);
+    if aurora {
+        let mut r = root(t.primary).await;
+        for q in EMULATION_DDL {
+            r.query_drop(q).await.unwrap();
+        }
+        set_aurora_rows(t.primary, &t.replicas).await;
+    }
     setup(&t).await;
-    let proxy = start_proxy(&t, 20_000);
+    let proxy = match aurora {
+        true => start_emulated(t.primary, USER, "session"),
+        false => start_proxy(&t, 20_000, pool_mode),
+    };
     // Another rwsplit that holds for 300 ms only: its writes get 1105 during the outage.
-    let short = start_proxy(&t, 300);
+    let short = (!aurora).then(|| start_proxy(&t, 300, pool_mode));
     let seen = Arc::new(Seen::default());
+    let proxy_port = proxy.port;
     let tasks = spawn_load(proxy.port, &seen);
     wait_flowing(&seen).await;
+    // Six more sessions, idle after one write each: their connections wait in the pool,
+    // and die with the primary. None may be handed a statement after the crash.
+    let mut idle = Vec::new();
+    for i in 0..6u64 {
+        let mut c = mysql_async::Conn::new(opts(proxy.port, USER, USER, Some("ledger")))
+            .await
+            .unwrap();
+        c.query_drop(format!("INSERT INTO acks VALUES ({})", 2_000_000_000 + i))
+            .await
+            .unwrap();
+        seen.acked.lock().unwrap().insert(2_000_000_000 + i);
+        idle.push(c);
+    }
 
     let killed = Instant::now();
     t.script(&["kill", &t.primary.to_string()]);
-    for p in [&proxy, &short] {
-        p.wait_backend(t.primary, "down", |b| b.is_some_and(|b| b["up"] == false))
+    for p in std::iter::once(&proxy).chain(short.as_ref()) {
+        p.wait_backend(t.primary, "down", |b| b.is_none_or(|b| b["up"] == false))
             .await;
     }
-    // The outage: no writer for a while.
-    let outage = Instant::now();
-    let mut c = mysql_async::Conn::new(opts(short.port, USER, USER, Some("ledger")))
-        .await
-        .unwrap();
-    let r = c.query_drop("INSERT INTO acks VALUES (0)").await;
-    let waited = outage.elapsed();
-    match r {
-        Err(mysql_async::Error::Server(e)) => {
-            assert_eq!(e.code, 1105, "{}", e.message);
-            assert!(e.message.contains("no writer (waited"), "{}", e.message);
+    // A prepared write from a session that logs in during the outage waits too.
+    let prepared = tokio::spawn(async move {
+        let mut c = mysql_async::Conn::new(opts(proxy_port, USER, USER, Some("ledger"))).await?;
+        c.exec_drop("INSERT INTO acks VALUES (?)", (3_000_000_000u64,))
+            .await
+    });
+    if let Some(short) = &short {
+        // The outage: no writer for a while.
+        let outage = Instant::now();
+        let mut c = mysql_async::Conn::new(opts(short.port, USER, USER, Some("ledger")))
+            .await
+            .unwrap();
+        let r = c.query_drop("INSERT INTO acks VALUES (0)").await;
+        let waited = outage.elapsed();
+        match r {
+            Err(mysql_async::Error::Server(e)) => {
+                assert_eq!(e.code, 1105, "{}", e.message);
+                assert!(e.message.contains("no writer (waited"), "{}", e.message);
+            }
+            other => panic!("a write with no writer and hold_ms = 300: {other:?}"),
         }
-        other => panic!("a write with no writer and hold_ms = 300: {other:?}"),
+        assert!(
+            waited >= Duration::from_millis(290),
+            "it waited {waited:?} before the error"
+        );
+        assert!(holds(short, "no_writer", "timed_out") >= 1.0);
     }
-    assert!(
-        waited >= Duration::from_millis(290),
-        "it waited {waited:?} before the error"
-    );
-    assert!(holds(&short, "no_writer", "timed_out") >= 1.0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let new_writer = most_advanced_replica(&t).await;
     let promoted = Instant::now();
     t.script(&["promote", &new_writer.to_string()]);
+    if aurora {
+        let others: Vec<u16> = t
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| *r != new_writer)
+            .collect();
+        set_aurora_rows(new_writer, &others).await;
+    }
     wait_acked_after(&seen, promoted).await;
     stop(&seen, tasks).await;
+    let r = prepared.await.unwrap();
+    assert!(r.is_ok(), "the prepared write during the outage: {r:?}");
+    seen.acked.lock().unwrap().insert(3_000_000_000);
+    // The idle sessions go on, on the new writer.
+    for (i, c) in idle.iter_mut().enumerate() {
+        let key = 2_100_000_000 + i as u64;
+        c.query_drop(format!("INSERT INTO acks VALUES ({key})"))
+            .await
+            .unwrap();
+        seen.acked.lock().unwrap().insert(key);
+    }
 
     // The client saw no 1105 and no ended session: only the writes in flight at the crash
     // (at most one per writer) have an unknown outcome.
@@ -285,7 +358,7 @@ async fn writes_wait_for_the_promoted_writer_after_a_crash() {
 async fn a_planned_switchover_is_a_pause_without_errors() {
     let t = Topo::start(true);
     setup(&t).await;
-    let proxy = start_proxy(&t, 10_000);
+    let proxy = start_proxy(&t, 10_000, "transaction");
     let seen = Arc::new(Seen::default());
     let tasks = spawn_load(proxy.port, &seen);
     wait_flowing(&seen).await;

@@ -60,7 +60,7 @@ enum Mode {
 }
 
 /// The emulated cluster: `writer` holds MASTER_SESSION_ID, the others are readers.
-async fn set_aurora_rows(writer: u16, readers: &[u16]) {
+pub async fn set_aurora_rows(writer: u16, readers: &[u16]) {
     let mut c = root(writer).await;
     c.query_drop("DELETE FROM aurora_emul.replica_host_status")
         .await
