@@ -167,15 +167,25 @@ impl SqlError {
     }
 }
 
+/// The error code of an ERR packet (header included), if `packet` starts with one.
+pub fn err_code(packet: &[u8]) -> Option<u16> {
+    match *packet {
+        [_, _, _, _, 0xff, lo, hi, ..] => Some(u16::from_le_bytes([lo, hi])),
+        _ => None,
+    }
+}
+
 /// True when `bytes` are exactly one ERR packet saying the server is read-only: 1836
 /// (read-only mode), or 1290 naming the read-only option (1290 also answers other options,
 /// such as `--secure-file-priv` for INTO OUTFILE, which no failover changes).
 pub fn is_read_only_refusal(bytes: &[u8]) -> bool {
-    let [a, b, c, _seq, 0xff, lo, hi, ..] = *bytes else {
+    let Some(code) = err_code(bytes) else {
         return false;
     };
-    let len = u32::from_le_bytes([a, b, c, 0]) as usize;
-    if len + 4 != bytes.len() {
+    let [a, b, c, ..] = *bytes else {
+        return false;
+    };
+    if u32::from_le_bytes([a, b, c, 0]) as usize + 4 != bytes.len() {
         return false;
     }
     let names_read_only = || {
@@ -183,7 +193,7 @@ pub fn is_read_only_refusal(bytes: &[u8]) -> bool {
         text.windows(9)
             .any(|w| w == b"read-only" || w == b"read_only")
     };
-    match u16::from_le_bytes([lo, hi]) {
+    match code {
         codes::ER_READ_ONLY_MODE => true,
         codes::ER_OPTION_PREVENTS_STATEMENT => names_read_only(),
         _ => false,

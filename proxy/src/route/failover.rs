@@ -28,7 +28,8 @@ pub enum WriterFailure {
 pub enum Effect {
     /// A read that changes nothing (running it twice is harmless).
     Read,
-    /// COMMIT (or XA COMMIT) of the open transaction.
+    /// The end of the open transaction: COMMIT, ROLLBACK, XA COMMIT / ROLLBACK (the
+    /// classifier does not tell a COMMIT from a ROLLBACK, so both count as a COMMIT).
     Commit,
     /// Anything else: it may change data or state.
     Change,
@@ -51,8 +52,9 @@ pub struct Situation {
 /// What the session does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
-    /// Wait for a writer, then send the statement again (`other_than_refusing`: not to
-    /// the writer that refused it, unless that one left the writer role and came back).
+    /// Wait for a writer, then send the statement again (not to the writer that refused
+    /// it as read-only, unless that one left the writer role and came back: see
+    /// [`writer_for_hold`]).
     Hold,
     /// The statement did not run and no writer came in time: 1105.
     NoWriter,

@@ -137,6 +137,12 @@ impl SessionState {
         self.in_transaction || self.tx_backend.is_some() || !self.autocommit || self.xa_active
     }
 
+    /// True when a transaction has begun on the connection (the server said IN_TRANS,
+    /// or an XA transaction is active): its work lives only there, and is lost with it.
+    pub fn transaction_begun(&self) -> bool {
+        self.in_transaction || self.xa_active
+    }
+
     /// Updates the state after `st` ran on `served` with `outcome`.
     pub fn after(&mut self, st: &Statement, served: Served, outcome: Outcome) {
         self.last = Some(served);

@@ -82,14 +82,18 @@ impl Hold {
 
 impl Session {
     /// Waits until the topology has a writer a held statement may go to (see
-    /// `route::writer_for_hold`), within the hold's deadline. False when none came in
-    /// time or the session was killed meanwhile.
+    /// `route::writer_for_hold`), within the hold's deadline. False at once when the
+    /// hold is used up (or `hold_ms` is 0), else when none came in time or the session
+    /// was killed meanwhile.
     pub(super) async fn wait_for_writer(
         &mut self,
         hold: &mut Hold,
         cause: Cause,
         refusing: Option<BackendId>,
     ) -> bool {
+        if !hold.may_hold() {
+            return false;
+        }
         let deadline = hold.deadline(cause);
         let mut rx = self.shared.topology.subscribe();
         let info = self.registration.info.clone();

@@ -257,13 +257,15 @@ impl Session {
                 break;
             }
             let cause = failover::Cause::NoWriter;
-            if e.is_no_writer()
-                && hold.may_hold()
-                && self.wait_for_writer(&mut hold, cause, None).await
-            {
+            if e.is_no_writer() && self.wait_for_writer(&mut hold, cause, None).await {
                 continue;
             }
-            hold.end("timed_out");
+            // A hold used up, or a login that failed otherwise once a writer came.
+            hold.end(if e.is_no_writer() {
+                "timed_out"
+            } else {
+                "failed"
+            });
             let addr = writer_addr(&topo);
             self.client.send_error(&e.to_sql(&addr), seq).await?;
             return Ok(false);

@@ -264,7 +264,7 @@ impl Session {
             if let Some(s) = self.prepare_on().await {
                 break Some(s);
             }
-            if !(hold.may_hold() && self.wait_for_writer(&mut hold, cause, None).await) {
+            if !self.wait_for_writer(&mut hold, cause, None).await {
                 break None;
             }
         };

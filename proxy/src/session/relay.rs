@@ -8,6 +8,7 @@ use super::conns::{self, ctx};
 use super::failover::{Cause, Hold, WriterAnswer};
 use super::{prepared, writer_addr, Failure, Message, Session, SessionError};
 use crate::backend::{relay_bounded, BackendConn, BackendError, Downstream, RelayError};
+use crate::protocol::err::err_code;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
 use crate::route::{recover, Effect, Recovery, Situation, WriterFailure};
@@ -75,7 +76,7 @@ impl Session {
             let mut situation = Situation {
                 failure,
                 effect,
-                in_transaction: self.state.in_transaction || self.state.xa_active,
+                in_transaction: self.state.transaction_begun(),
                 may_hold: hold.may_hold(),
             };
             let mut decision = recover(situation);
@@ -96,7 +97,12 @@ impl Session {
                 situation.may_hold = false;
                 decision = recover(situation);
             }
-            hold.end("timed_out");
+            // A hold used up, or a failure after a writer came.
+            hold.end(if situation.may_hold {
+                "failed"
+            } else {
+                "timed_out"
+            });
             return Err(self.writer_failed(decision, lost, &hold, seq).await);
         }
     }
@@ -112,9 +118,7 @@ impl Session {
         writes: bool,
     ) -> Result<Summary, Attempt> {
         let seq = msg.reply_seq();
-        if self.conns.drop_stale_writer(topo).await
-            && (self.state.in_transaction || self.state.xa_active)
-        {
+        if self.conns.drop_stale_writer(topo).await && self.state.transaction_begun() {
             // The writer moved: the open transaction stayed on the old one.
             self.state = SessionState::new(status::AUTOCOMMIT);
             let err = SqlError::lost_connection("the writer changed; the transaction was lost");
@@ -129,7 +133,7 @@ impl Session {
             // Its server closed it while the session held it (it died): a statement sent
             // there would be lost. Outside a transaction another connection serves.
             self.conns.drop(Served::Writer);
-            if self.state.in_transaction || self.state.xa_active {
+            if self.state.transaction_begun() {
                 return Err(Attempt::Failed {
                     failure: WriterFailure::NoWriter,
                     refusing: None,
@@ -237,8 +241,8 @@ impl Session {
             }
             Recovery::PassRefusal => {
                 let bytes = lost.refusal.unwrap_or_default();
-                if let [_, _, _, _, 0xff, lo, hi, ..] = bytes[..] {
-                    self.metrics.error(u16::from_le_bytes([lo, hi]));
+                if let Some(code) = err_code(&bytes) {
+                    self.metrics.error(code);
                 }
                 return match self.client.forward(&bytes).await {
                     Ok(()) => Failure::Told,

@@ -27,18 +27,8 @@ async fn failover_under_load_loses_no_acknowledged_write() {
         }
     }
     sync_replicas_of(&t).await;
-    let mut args = vec![
-        "--mode".to_string(),
-        "read-only".into(),
-        "--user".into(),
-        format!("{user}:{user}"),
-    ];
-    for p in t.all() {
-        args.push("--host".into());
-        args.push(format!("127.0.0.1:{p}"));
-    }
-    args.extend(["--monitor-user".into(), "monitor:monitor".into()]);
-    let proxy = Proxy::start_with(&args);
+    // The default monitor interval (500 ms).
+    let proxy = Proxy::start_read_only(&t, user, &["--monitor-interval", "500"]);
     let port = proxy.port;
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -53,28 +53,9 @@ async fn setup(t: &Topo) {
 }
 
 fn start_proxy(t: &Topo, hold_ms: u64, pool_mode: &str) -> Proxy {
-    let mut args: Vec<String> = [
-        "--mode",
-        "read-only",
-        "--user",
-        &format!("{USER}:{USER}"),
-        "--monitor-user",
-        "monitor:monitor",
-        "--monitor-interval",
-        "200",
-        "--failover-hold-ms",
-        &hold_ms.to_string(),
-        "--pool-mode",
-        pool_mode,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for p in t.all() {
-        args.push("--host".into());
-        args.push(format!("127.0.0.1:{p}"));
-    }
-    Proxy::start_with(&args)
+    let hold = hold_ms.to_string();
+    let extra = ["--failover-hold-ms", &hold, "--pool-mode", pool_mode];
+    Proxy::start_read_only(t, USER, &extra)
 }
 
 /// The load's threads; each stops when told, or after two minutes at most.

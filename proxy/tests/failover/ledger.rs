@@ -82,28 +82,7 @@ pub async fn set_aurora_rows(writer: u16, readers: &[u16]) {
 /// Starts rwsplit in front of `t` for a ledger run.
 fn start_proxy(t: &Topo, mode: Mode, consistency: &str, user: &str) -> Proxy {
     match mode {
-        Mode::ReadOnly => {
-            let mut args: Vec<String> = [
-                "--mode",
-                "read-only",
-                "--consistency",
-                consistency,
-                "--user",
-                &format!("{user}:{user}"),
-                "--monitor-user",
-                "monitor:monitor",
-                "--monitor-interval",
-                "200",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            for p in t.all() {
-                args.push("--host".into());
-                args.push(format!("127.0.0.1:{p}"));
-            }
-            Proxy::start_with(&args)
-        }
+        Mode::ReadOnly => Proxy::start_read_only(t, user, &["--consistency", consistency]),
         Mode::Aurora => start_emulated(t.primary, user, consistency),
     }
 }

@@ -59,6 +59,29 @@ impl Proxy {
         Proxy::start_with(&args)
     }
 
+    /// Starts rwsplit in read_only mode over every server of `t` (the writer is the one
+    /// with read_only = OFF), with `user` (password = name) and the monitor account;
+    /// monitor interval 200 ms unless `extra` says.
+    pub fn start_read_only(t: &Topo, user: &str, extra: &[&str]) -> Proxy {
+        let mut args: Vec<String> = vec![
+            "--mode".into(),
+            "read-only".into(),
+            "--user".into(),
+            format!("{user}:{user}"),
+            "--monitor-user".into(),
+            "monitor:monitor".into(),
+        ];
+        if !extra.contains(&"--monitor-interval") {
+            args.extend(["--monitor-interval".into(), "200".into()]);
+        }
+        for p in t.all() {
+            args.push("--host".into());
+            args.push(format!("127.0.0.1:{p}"));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Proxy::start_with(&args)
+    }
+
     /// Starts rwsplit with exactly these arguments (plus --listen). A port another test
     /// took between the check and rwsplit's bind is retried on other ports.
     pub fn start_with(args: &[String]) -> Proxy {
