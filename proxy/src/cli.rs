@@ -110,6 +110,13 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_FAILOVER_HOLD_MS", value_name = "MS")]
     pub failover_hold_ms: Option<u64>,
 
+    /// Bytes of an open transaction's statements kept per session to replay it on the
+    /// new writer when a failover interrupts it (the client then sees no error if every
+    /// answer matches); a larger transaction gets error 1927; 0 = never replay
+    /// [default: 1048576].
+    #[arg(long, env = "RWSPLIT_FAILOVER_REPLAY_MAX_BYTES", value_name = "BYTES")]
+    pub failover_replay_max_bytes: Option<usize>,
+
     /// Readers lagging more than this many milliseconds get no reads [default: 1000].
     #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
     pub max_replica_lag: Option<u64>,
@@ -307,6 +314,9 @@ impl Cli {
         }
         if let Some(v) = self.failover_hold_ms {
             c.failover.hold_ms = v;
+        }
+        if let Some(v) = self.failover_replay_max_bytes {
+            c.failover.replay_max_bytes = v;
         }
         if let Some(v) = self.max_replica_lag {
             c.routing.max_replica_lag_ms = v;

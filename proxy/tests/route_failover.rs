@@ -7,8 +7,8 @@ use rwsplit::classify::Classifier;
 use rwsplit::protocol::err::is_read_only_refusal;
 use rwsplit::protocol::SqlError;
 use rwsplit::route::{
-    effect, recover, writer_for_hold, Backend, BackendId, Effect, Recovery, Role, Situation,
-    Topology, WriterFailure,
+    effect, recover, replay_wanted, writer_for_hold, Backend, BackendId, Effect, Recovery, Role,
+    Situation, Topology, WriterFailure,
 };
 
 use Effect::*;
@@ -16,11 +16,22 @@ use Recovery as R;
 use WriterFailure::*;
 
 fn situation(failure: WriterFailure, effect: Effect, tx: bool, may_hold: bool) -> Situation {
+    replayable(failure, effect, tx, may_hold, false)
+}
+
+fn replayable(
+    failure: WriterFailure,
+    effect: Effect,
+    tx: bool,
+    may_hold: bool,
+    replayable: bool,
+) -> Situation {
     Situation {
         failure,
         effect,
         in_transaction: tx,
         may_hold,
+        replayable,
     }
 }
 
@@ -70,14 +81,65 @@ fn what_happens_after_each_failure() {
 }
 
 #[test]
+fn a_transaction_that_can_be_replayed_is_replayed_unless_it_may_have_committed() {
+    // (failure, effect, may still hold) -> decision, in a replayable transaction
+    let table = [
+        // Its connection died before the statement was sent, or the old writer refused
+        // it as read-only (it still holds the transaction, rolled back by closing).
+        (NoWriter, Change, true, R::Replay),
+        (NoWriter, Read, true, R::Replay),
+        (NoWriter, Commit, true, R::Replay),
+        (ReadOnly, Change, true, R::Replay),
+        (ReadOnly, Commit, true, R::Replay),
+        // Lost after it was sent: the server rolled the transaction back, unless the
+        // statement was its COMMIT (or may have committed it): then nobody knows.
+        (Lost, Change, true, R::Replay),
+        (Lost, Read, true, R::Replay),
+        (Lost, Commit, true, R::OutcomeUnknown),
+        // Past the hold: as without replay.
+        (NoWriter, Change, false, R::TransactionLost),
+        (Lost, Change, false, R::TransactionLost),
+        (ReadOnly, Change, false, R::PassRefusal),
+        // Part of an answer sent, or a cursor on the lost connection.
+        (LostMidAnswer, Change, true, R::Close),
+        (Lost, Bound, true, R::TransactionLost),
+        (NoWriter, Bound, true, R::TransactionLost),
+    ];
+    for (failure, effect, may_hold, want) in table {
+        let got = recover(replayable(failure, effect, true, may_hold, true));
+        assert_eq!(
+            got, want,
+            "{failure:?} of a {effect:?} (may hold: {may_hold})"
+        );
+    }
+    // Outside a transaction there is nothing to replay.
+    for failure in [NoWriter, ReadOnly, Lost] {
+        let s = replayable(failure, Change, false, true, true);
+        assert_ne!(recover(s), R::Replay, "{failure:?} outside a transaction");
+        assert!(!replay_wanted(s));
+    }
+}
+
+#[test]
 fn nothing_that_may_have_run_is_sent_again_unless_it_is_a_read_outside_a_transaction() {
     let failures = [NoWriter, ReadOnly, Lost, LostMidAnswer];
     let effects = [Read, Commit, Change, Bound];
     for failure in failures {
         for effect in effects {
-            for tx in [false, true] {
-                for may_hold in [false, true] {
-                    let got = recover(situation(failure, effect, tx, may_hold));
+            for (tx, may_hold, can) in (0..8).map(|i| (i & 1 != 0, i & 2 != 0, i & 4 != 0)) {
+                {
+                    let got = recover(replayable(failure, effect, tx, may_hold, can));
+                    if got == R::Replay {
+                        // Replayed: the transaction died (or was refused) and the
+                        // statement cannot have committed it.
+                        assert!(tx && may_hold && can, "{failure:?}/{effect:?}: a replay");
+                        assert!(
+                            !(failure == Lost && effect == Commit),
+                            "a lost COMMIT replayed"
+                        );
+                        assert!(failure != LostMidAnswer && effect != Bound);
+                        continue;
+                    }
                     if got != R::Hold {
                         continue;
                     }
@@ -111,7 +173,19 @@ fn only_repeatable_reads_count_as_reads() {
         ("SELECT ROW_COUNT()", Change),
         ("SELECT a INTO OUTFILE '/tmp/x' FROM t", Change),
         ("SELECT 1; SELECT 2", Change),
-        ("CALL p()", Change),
+        // Statements that may commit an open transaction count as a COMMIT.
+        ("CALL p()", Commit),
+        ("CREATE TABLE t (a INT)", Commit),
+        ("ALTER TABLE t ADD b INT", Commit),
+        ("TRUNCATE t", Commit),
+        ("BEGIN", Commit),
+        ("LOCK TABLES t WRITE", Commit),
+        ("SET autocommit = 1", Commit),
+        ("CREATE TEMPORARY TABLE tt (a INT)", Change),
+        ("DELETE FROM t WHERE a = 1", Change),
+        ("REPLACE INTO t VALUES (1)", Change),
+        ("SAVEPOINT s", Change),
+        ("SET autocommit = 0", Change),
     ];
     for (sql, want) in table {
         assert_eq!(effect(&c.classify(sql.as_bytes())), want, "{sql}");

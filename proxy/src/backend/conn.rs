@@ -51,7 +51,8 @@ pub struct BackendConn {
     pub thread_id: u32,
     pub caps: CapabilityFlags,
     pub server: ServerInfo,
-    /// Status flags from the login OK.
+    /// Status flags from the login OK (or the last reset); the session clears
+    /// AUTOCOMMIT here when it turns autocommit off on its own.
     pub status: u16,
     /// Current default database.
     pub db: Option<String>,

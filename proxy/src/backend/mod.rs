@@ -34,6 +34,8 @@ pub enum BackendError {
     Closed,
     #[error("no writer in the topology")]
     NoWriter,
+    #[error("the writer changed")]
+    WriterMoved,
     #[error("protocol: {0}")]
     Protocol(&'static str),
     #[error(transparent)]

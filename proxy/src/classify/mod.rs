@@ -218,6 +218,9 @@ impl Classifier {
             }
             b"CREATE" => create(src, s),
             b"DROP" => drop(src, s),
+            b"INSERT" | b"UPDATE" | b"DELETE" | b"REPLACE" => {
+                Statement::new(Kind::Write).with_flags(Flags::DML)
+            }
             w if contains(WRITE_WORDS, w) => Statement::new(Kind::Write),
             _ => Statement::new(Kind::Other),
         }

@@ -87,6 +87,9 @@ bitflags! {
         /// A sequence function (NEXTVAL, LASTVAL, SETVAL, NEXT/PREVIOUS VALUE FOR): its
         /// values are this connection's.
         const SEQUENCE = 1 << 18;
+        /// INSERT, UPDATE, DELETE or REPLACE (a statement that stays inside a
+        /// transaction, unlike DDL, which commits it).
+        const DML = 1 << 19;
     }
 }
 

@@ -14,10 +14,22 @@ pub struct FailoverConfig {
     /// before its answer waits to be sent again. 0 = never wait (the error at once).
     /// At most 600000. Default 10000.
     pub hold_ms: u64,
+    /// Bytes of an open transaction's statements a session keeps, so that when the
+    /// writer connection is lost inside the transaction (the server rolled it back), or
+    /// the old writer refuses a statement in it as read-only, the transaction is
+    /// replayed on the new writer and the statement sent there: the client sees no
+    /// error when every replayed statement answers as it did the first time (a hash of
+    /// each answer is kept, not the answer). A larger transaction gets 1927 as it would
+    /// without replay. Counted against `server.max_session_memory`. 0 = never replay.
+    /// At most 1073741824. Default 1048576 (1 MiB).
+    pub replay_max_bytes: usize,
 }
 
 impl Default for FailoverConfig {
     fn default() -> Self {
-        FailoverConfig { hold_ms: 10_000 }
+        FailoverConfig {
+            hold_ms: 10_000,
+            replay_max_bytes: 1 << 20,
+        }
     }
 }

@@ -246,6 +246,12 @@ impl Config {
         if self.failover.hold_ms > 600_000 {
             return Err(invalid("failover.hold_ms", "must be at most 600000"));
         }
+        if self.failover.replay_max_bytes > 1 << 30 {
+            return Err(invalid(
+                "failover.replay_max_bytes",
+                "must be at most 1073741824",
+            ));
+        }
         if self.pool.borrow_timeout_ms == 0 {
             return Err(invalid("pool.borrow_timeout_ms", "must be at least 1"));
         }

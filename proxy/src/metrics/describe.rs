@@ -205,9 +205,21 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         Unit::Count,
         "Statements (and logins) that waited for a writer (failover.hold_ms), by cause \
          (no_writer: none, or unreachable; read_only: the old writer refused it as \
-         read-only; lost_read: a read lost its writer connection) and outcome (resumed: \
-         sent to a writer; timed_out: the client got the error; failed: a writer came but \
-         the statement failed otherwise; killed).",
+         read-only; lost_read: a read lost its writer connection; replay: a transaction \
+         waits to be replayed) and outcome (resumed: sent to a writer; timed_out: the \
+         client got the error; failed: a writer came but the statement failed otherwise; \
+         killed).",
+    ),
+    (
+        "rwsplit_replays_total",
+        Counter,
+        Unit::Count,
+        "Open transactions a failover interrupted, by outcome: ok (replayed on the new \
+         writer with every answer as before: the client saw no error), diverged (an \
+         answer differed: 1927, rolled back), too_large (past failover.replay_max_bytes: \
+         1927), not_replayable (a statement in it failed, may have committed it, read a \
+         client file, XA, or replay is off: 1927), timed_out (no writer took the replay \
+         within failover.hold_ms: 1927).",
     ),
     (
         "rwsplit_failover_hold_seconds",

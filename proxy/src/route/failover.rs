@@ -29,7 +29,9 @@ pub enum Effect {
     /// A read that changes nothing (running it twice is harmless).
     Read,
     /// The end of the open transaction: COMMIT, ROLLBACK, XA COMMIT / ROLLBACK (the
-    /// classifier does not tell a COMMIT from a ROLLBACK, so both count as a COMMIT).
+    /// classifier does not tell a COMMIT from a ROLLBACK, so both count as a COMMIT),
+    /// and any statement that may commit it implicitly (DDL, BEGIN, LOCK TABLES, CALL…:
+    /// see `route::transactional`).
     Commit,
     /// Anything else: it may change data or state.
     Change,
@@ -47,6 +49,9 @@ pub struct Situation {
     pub in_transaction: bool,
     /// The session may still wait (`failover.hold_ms` is not used up).
     pub may_hold: bool,
+    /// The open transaction is all in the session's log and can be replayed on another
+    /// writer (see `route::log_step`).
+    pub replayable: bool,
 }
 
 /// What the session does next.
@@ -56,6 +61,11 @@ pub enum Recovery {
     /// it as read-only, unless that one left the writer role and came back: see
     /// [`writer_for_hold`]).
     Hold,
+    /// The open transaction is gone with its connection (rolled back), or the statement
+    /// was refused as read-only by a writer that still holds it (rolled back there by
+    /// closing the connection): wait for a writer, replay the transaction there, compare
+    /// every answer with what the client was sent, then send the statement.
+    Replay,
     /// The statement did not run and no writer came in time: 1105.
     NoWriter,
     /// Pass on the server's refusal (1290 / 1836) as it came.
@@ -78,22 +88,40 @@ pub fn recover(s: Situation) -> Recovery {
         WriterFailure::LostMidAnswer => Close,
         _ if s.effect == Effect::Bound && s.in_transaction => TransactionLost,
         _ if s.effect == Effect::Bound => ReadLost,
+        // A COMMIT (or a statement that may commit) lost after it was sent may have
+        // committed: never replayed. Anything else did not run, or died with the
+        // transaction.
+        WriterFailure::Lost if s.effect == Effect::Commit => OutcomeUnknown,
+        _ if replay_wanted(s) && s.replayable && s.may_hold => Replay,
         WriterFailure::NoWriter if s.in_transaction => TransactionLost,
         WriterFailure::NoWriter if s.may_hold => Hold,
         WriterFailure::NoWriter => NoWriter,
-        // Inside a transaction the refusing server still holds its work: the client
-        // decides (a ROLLBACK there, then the transaction again on the new writer).
+        // Inside a transaction that cannot be replayed the refusing server still holds
+        // its work: the client decides (a ROLLBACK there, then the transaction again).
         WriterFailure::ReadOnly if s.in_transaction => PassRefusal,
         WriterFailure::ReadOnly if s.may_hold => Hold,
         WriterFailure::ReadOnly => PassRefusal,
         WriterFailure::Lost => match (s.in_transaction, s.effect) {
-            (true, Effect::Commit) => OutcomeUnknown,
             (true, _) => TransactionLost,
             (false, Effect::Read) if s.may_hold => Hold,
             (false, Effect::Read) => ReadLost,
             (false, _) => OutcomeUnknown,
         },
     }
+}
+
+/// True when the failure rolled back (or, at a read-only refusal, left behind) an open
+/// transaction that replaying would bring back: it is open, and the failed statement
+/// did not commit it (a COMMIT lost after it was sent may have) and is not bound to the
+/// lost connection (a cursor fetch), and no answer was cut short.
+pub fn replay_wanted(s: Situation) -> bool {
+    s.in_transaction
+        && s.effect != Effect::Bound
+        && match s.failure {
+            WriterFailure::NoWriter | WriterFailure::ReadOnly => true,
+            WriterFailure::Lost => s.effect != Effect::Commit,
+            WriterFailure::LostMidAnswer => false,
+        }
 }
 
 /// True when the topology has a writer a held statement may go to: one that is up, and
@@ -125,6 +153,7 @@ pub fn effect(st: &crate::classify::Statement) -> Effect {
         | Flags::MULTI;
     match st.kind {
         Kind::End => Effect::Commit,
+        _ if !super::transactional(st) => Effect::Commit,
         Kind::Read if st.parts.is_empty() && !st.flags.intersects(not_repeatable) => Effect::Read,
         _ => Effect::Change,
     }

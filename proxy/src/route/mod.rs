@@ -7,14 +7,18 @@ mod failover;
 mod gtid;
 mod pin;
 mod plan;
+mod replay;
 mod select;
 mod state;
 mod topology;
 
-pub use failover::{effect, recover, writer_for_hold, Effect, Recovery, Situation, WriterFailure};
+pub use failover::{
+    effect, recover, replay_wanted, writer_for_hold, Effect, Recovery, Situation, WriterFailure,
+};
 pub use gtid::Position;
 pub use pin::{pin, PinReason};
 pub use plan::{plan, plan_cursor, plan_prepare, Plan, PlanPolicy, Prelude, Refusal};
+pub use replay::{log_step, transactional, LogStep, Ran as RanOnWriter, Unreplayable};
 pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
 pub use topology::{Backend, BackendId, Flavour, Role, Topology};

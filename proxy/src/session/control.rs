@@ -90,6 +90,7 @@ impl Session {
         self.conns.reset_readers(&self.history, setup).await;
         self.prepared.clear();
         self.state = SessionState::new(st);
+        self.txlog.clear();
         self.reset_wait_timeout();
         Ok(())
     }

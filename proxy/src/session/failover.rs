@@ -10,6 +10,7 @@ use crate::protocol::err::is_read_only_refusal;
 use crate::route::{writer_for_hold, BackendId};
 
 use super::client::ClientConn;
+use super::replay::Digesting;
 use super::Session;
 
 /// Why a statement waits (the `cause` label of `rwsplit_failover_holds_total`).
@@ -21,6 +22,9 @@ pub(super) enum Cause {
     ReadOnly,
     /// A read lost its writer connection.
     LostRead,
+    /// A transaction lost its writer connection (or was refused as read-only): it waits
+    /// to be replayed on the next writer.
+    Replay,
 }
 
 impl Cause {
@@ -29,6 +33,7 @@ impl Cause {
             Cause::NoWriter => "no_writer",
             Cause::ReadOnly => "read_only",
             Cause::LostRead => "lost_read",
+            Cause::Replay => "replay",
         }
     }
 }
@@ -152,6 +157,10 @@ pub(super) struct WriterAnswer<'a> {
     pub refusal: Option<Vec<u8>>,
     /// Part of the answer reached the client.
     pub sent: bool,
+    /// The digest of what the client was sent (when replay is on: see `replay`).
+    pub digest: Option<Digesting>,
+    /// The answer asked for a client file (LOAD DATA LOCAL INFILE).
+    pub infile: bool,
     ending: bool,
 }
 
@@ -160,6 +169,7 @@ impl<'a> WriterAnswer<'a> {
         client: &'a mut ClientConn,
         shared: &'a crate::shared::Shared,
         writes: bool,
+        digest: bool,
     ) -> Self {
         WriterAnswer {
             client,
@@ -167,6 +177,8 @@ impl<'a> WriterAnswer<'a> {
             writes,
             refusal: None,
             sent: false,
+            digest: digest.then(Digesting::new),
+            infile: false,
             ending: false,
         }
     }
@@ -179,11 +191,15 @@ impl Downstream for WriterAnswer<'_> {
             return Ok(());
         }
         self.sent = true;
+        if let Some(d) = &mut self.digest {
+            d.update(bytes);
+        }
         self.client.forward(bytes).await
     }
 
     async fn infile_to(&mut self, sink: &mut BackendStream) -> std::io::Result<()> {
         self.sent = true;
+        self.infile = true;
         self.client.infile_to(sink).await
     }
 

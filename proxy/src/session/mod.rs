@@ -21,6 +21,7 @@ mod prepared;
 mod readback;
 mod registry;
 mod relay;
+mod replay;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -122,6 +123,7 @@ pub async fn serve(
         pinned: None,
         pool_mode: live_mode,
         read_back: None,
+        txlog: replay::TxLog::default(),
     };
     session.prepared.shared = session.statement_sharing();
     if !session.start().await? {
@@ -212,6 +214,9 @@ struct Session {
     /// Variables the last statement assigned, to read back from the connection that ran
     /// it (see `readback`).
     read_back: Option<(Served, Vec<crate::classify::Variable>)>,
+    /// The open transaction's statements and answer digests, to replay it on a new
+    /// writer after a failover (see `replay`).
+    txlog: replay::TxLog,
 }
 
 /// What read-your-writes needs to know of a session's own writes.
@@ -273,6 +278,7 @@ impl Session {
         hold.end("resumed");
         let st = self.conns.writer_status().unwrap_or(status::AUTOCOMMIT);
         self.state = SessionState::new(st);
+        self.txlog.clear();
         self.reset_wait_timeout();
         self.client.send(&ok_payload(0, 0, st, 0), seq).await?;
         Ok(true)
@@ -412,7 +418,13 @@ impl Session {
                 self.statement(msg, &st, Expect::FieldList).await?;
             }
             Command::Statistics => drop(self.on_writer(msg, Expect::Text).await?),
-            Command::Refresh | Command::Debug => drop(self.on_writer(msg, Expect::Single).await?),
+            Command::Refresh | Command::Debug => {
+                // COM_REFRESH flushes, which may commit an open transaction.
+                if self.state.transaction_begun() {
+                    self.txlog.spoil(route::Unreplayable::ImplicitCommit);
+                }
+                self.on_writer(msg, Expect::Single).await?;
+            }
             Command::ProcessInfo => drop(self.on_writer(msg, Expect::Results).await?),
             Command::SetOption(opt) => self.set_option(msg, opt).await?,
             Command::ResetConnection => self.reset_connection(msg).await?,
@@ -516,6 +528,8 @@ impl Session {
             msg,
             summary: &summary,
             sql,
+            expect,
+            call,
         };
         self.finish(ran).await;
         Ok(Some((served, summary)))
@@ -609,7 +623,9 @@ impl Session {
     /// After a statement ran: the session's state, `wait_timeout` when it may have
     /// changed, then the counters.
     async fn finish(&mut self, ran: Ran<'_>) {
+        let open_before = self.state.transaction_begun();
         self.after(ran.st, ran.served, ran.summary);
+        self.note_for_replay(&ran, ran.call, open_before);
         self.note_read_back(ran.st, ran.served).await;
         self.note_follow_up(ran.st, ran.summary);
         if ran.st.kind == Kind::Session
@@ -632,6 +648,7 @@ impl Session {
             msg,
             summary: s,
             sql,
+            ..
         } = ran;
         let elapsed = started.elapsed();
         let (id, writer) = match served {
@@ -713,6 +730,14 @@ impl Session {
             &st.parts
         };
         for p in parts {
+            if let (Detail::Set(e), Some(c)) = (&p.detail, self.conns.get_mut(served)) {
+                // The connection's autocommit, as `Session::autocommit_off` checks it.
+                match e.autocommit {
+                    Some(true) => c.status |= status::AUTOCOMMIT,
+                    Some(false) => c.status &= !status::AUTOCOMMIT,
+                    None => {}
+                }
+            }
             match &p.detail {
                 // Recorded wherever it ran (a reader inside a read-only transaction, too):
                 // every other connection replays it before its next use.
@@ -758,9 +783,22 @@ impl Session {
     }
 
     /// Bytes of state this session holds (capped by `server.max_session_memory`): its
-    /// prepared statements with pending long data, and its session history.
+    /// prepared statements with pending long data, its session history and its open
+    /// transaction's log.
     fn held_bytes(&self) -> usize {
-        self.prepared.bytes() + self.history.bytes()
+        self.prepared.bytes() + self.history.bytes() + self.txlog.bytes()
+    }
+
+    /// The open transaction is gone (rolled back with its connection): the session
+    /// starts again with no transaction and nothing to replay, in the autocommit mode
+    /// it had (the next writer connection is set to it: `Session::autocommit_off`).
+    fn lose_transaction(&mut self) {
+        let mode = match self.state.autocommit {
+            true => status::AUTOCOMMIT,
+            false => 0,
+        };
+        self.state = SessionState::new(mode);
+        self.txlog.clear();
     }
 }
 
@@ -813,6 +851,9 @@ struct Ran<'a> {
     msg: &'a Message,
     summary: &'a Summary,
     sql: &'a [u8],
+    expect: Expect,
+    /// A prepared statement's execution.
+    call: Option<&'a prepared::Call<'a>>,
 }
 
 /// How running a statement on one backend ended, when it did not succeed.

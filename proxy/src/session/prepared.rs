@@ -138,6 +138,8 @@ pub struct Call<'a> {
     pub layout: Option<ExecuteLayout>,
     /// Send the buffered long data first.
     pub with_long_data: bool,
+    /// The long data to send instead of the statement's buffered long data (a replay).
+    pub long_data: Option<&'a [Vec<u8>]>,
 }
 
 /// Keeps statement `stmt` prepared on `conn` as `key`, closing there the one it replaces
@@ -211,7 +213,7 @@ pub async fn packets_for(
     let st = ensure_prepared(conn, p, &key, stmts.shared.unwrap_or(usize::MAX)).await?;
     let mut out = BytesMut::new();
     if call.with_long_data {
-        for chunk in &p.long_data {
+        for chunk in call.long_data.unwrap_or(&p.long_data) {
             out.extend_from_slice(&packets(&with_statement_id(chunk, st.id), 0));
         }
     }
@@ -370,6 +372,7 @@ impl Session {
             payload: msg.payload(),
             layout,
             with_long_data,
+            long_data: None,
         };
         let ran = self
             .routed(msg, Some(&call), &st, Expect::Results, &sql)
@@ -472,6 +475,7 @@ impl Session {
             payload: msg.payload(),
             layout: None,
             with_long_data: false,
+            long_data: None,
         };
         let topo = self.shared.topology.current();
         let plan = route::plan_cursor(p.cursor, &topo);

@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use super::conns::{self, ctx};
 use super::failover::{Cause, Hold, WriterAnswer};
+use super::replay::ReplayFailure;
 use super::{prepared, writer_addr, Failure, Message, Session, SessionError};
 use crate::backend::{relay_bounded, BackendConn, BackendError, Downstream, RelayError};
 use crate::protocol::err::err_code;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
-use crate::route::{recover, Effect, Recovery, Situation, WriterFailure};
-use crate::route::{status, BackendId, Served, SessionState, Topology};
+use crate::route::{recover, replay_wanted, Effect, Recovery, Situation, WriterFailure};
+use crate::route::{status, BackendId, Served, Topology};
 
 impl Session {
     /// Runs a command on the writer whatever the router would say (prepared statements
@@ -53,10 +54,12 @@ impl Session {
         let seq = msg.reply_seq();
         let mut hold = Hold::new(self.live.config.failover.hold_ms);
         let mut later: Option<Arc<Topology>> = None;
+        // The open transaction must be replayed on the writer before the command.
+        let mut replay = false;
         loop {
             let topo = later.as_deref().unwrap_or(topo);
             let (failure, refusing, lost) = match self
-                .attempt_on_writer(msg, call, expect, topo, writes)
+                .attempt_on_writer(msg, call, expect, topo, writes, replay)
                 .await
             {
                 Ok(s) => {
@@ -78,23 +81,38 @@ impl Session {
                 effect,
                 in_transaction: self.state.transaction_begun(),
                 may_hold: hold.may_hold(),
+                replayable: self.unreplayable().is_none(),
             };
             let mut decision = recover(situation);
-            if decision == Recovery::Hold {
-                let cause = match failure {
-                    WriterFailure::ReadOnly => Cause::ReadOnly,
-                    WriterFailure::Lost | WriterFailure::LostMidAnswer => Cause::LostRead,
-                    WriterFailure::NoWriter => Cause::NoWriter,
+            if matches!(decision, Recovery::Hold | Recovery::Replay) {
+                let cause = match (decision, failure) {
+                    (Recovery::Replay, _) => Cause::Replay,
+                    (_, WriterFailure::ReadOnly) => Cause::ReadOnly,
+                    (_, WriterFailure::Lost | WriterFailure::LostMidAnswer) => Cause::LostRead,
+                    (_, WriterFailure::NoWriter) => Cause::NoWriter,
                 };
+                if decision == Recovery::Replay {
+                    // Closing the connection rolls the transaction back where it still
+                    // is open (a writer that refused a statement as read-only).
+                    self.conns.drop(Served::Writer);
+                    replay = true;
+                }
                 if self.wait_for_writer(&mut hold, cause, refusing).await {
                     later = Some(self.shared.topology.current());
                     continue;
                 }
                 if self.registration.info.is_killed() {
                     hold.end("killed");
+                    if replay {
+                        self.lose_transaction();
+                    }
                     return Err(self.told(&SqlError::connection_killed(), seq).await);
                 }
                 situation.may_hold = false;
+                if replay {
+                    // The connection was closed: the transaction is gone wherever it was.
+                    situation.failure = WriterFailure::NoWriter;
+                }
                 decision = recover(situation);
             }
             // A hold used up, or a failure after a writer came.
@@ -103,7 +121,13 @@ impl Session {
             } else {
                 "timed_out"
             });
-            return Err(self.writer_failed(decision, lost, &hold, seq).await);
+            if replay_wanted(situation) {
+                let outcome = self.unreplayable().map_or("timed_out", |u| u.label());
+                metrics::counter!("rwsplit_replays_total", "outcome" => outcome).increment(1);
+            }
+            return Err(self
+                .writer_failed(decision, situation, lost, &hold, seq)
+                .await);
         }
     }
 
@@ -116,15 +140,19 @@ impl Session {
         expect: Expect,
         topo: &Topology,
         writes: bool,
+        replay: bool,
     ) -> Result<Summary, Attempt> {
         let seq = msg.reply_seq();
-        if self.conns.drop_stale_writer(topo).await && self.state.transaction_begun() {
-            // The writer moved: the open transaction stayed on the old one.
-            self.state = SessionState::new(status::AUTOCOMMIT);
-            let err = SqlError::lost_connection("the writer changed; the transaction was lost");
-            return Err(Attempt::Done(self.told(&err, seq).await));
-        }
         let addr = writer_addr(topo);
+        if self.conns.drop_stale_writer(topo).await && self.state.transaction_begun() {
+            // The writer moved: the open transaction stayed on the old one (closing the
+            // connection rolled it back there).
+            return Err(Attempt::Failed {
+                failure: WriterFailure::NoWriter,
+                refusing: None,
+                lost: Lost::new(&addr, BackendError::WriterMoved),
+            });
+        }
         if self
             .conns
             .open_writer()
@@ -160,6 +188,11 @@ impl Session {
                 return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
             }
         }
+        self.autocommit_off(&addr).await?;
+        if replay {
+            self.replayed(&addr, seq).await?;
+        }
+        let digest = self.digests_answers();
         let Some(w) = self.conns.open_writer() else {
             return Err(Attempt::Failed {
                 failure: WriterFailure::NoWriter,
@@ -168,7 +201,7 @@ impl Session {
             });
         };
         let (id, addr) = (w.id, w.addr.clone());
-        let mut down = WriterAnswer::new(&mut self.client, &self.shared, writes);
+        let mut down = WriterAnswer::new(&mut self.client, &self.shared, writes, digest);
         let mut forwarded = false;
         let result = match send(w, &self.prepared, call, &msg.raw).await {
             Ok(()) => {
@@ -182,9 +215,15 @@ impl Session {
             Err(Sent::Lost(e)) => Err(RelayError::Backend(e)),
         };
         let (refusal, sent) = (down.refusal.take(), down.sent);
+        let (digest, infile) = (down.digest.take(), down.infile);
         match result {
             Ok(s) => match refusal {
-                None => Ok(s),
+                None => {
+                    if let Some(d) = digest {
+                        self.txlog.answered(d.finish(), infile);
+                    }
+                    Ok(s)
+                }
                 Some(bytes) => Err(Attempt::Failed {
                     failure: WriterFailure::ReadOnly,
                     refusing: Some(id),
@@ -223,6 +262,7 @@ impl Session {
     async fn writer_failed(
         &mut self,
         decision: Recovery,
+        situation: Situation,
         lost: Lost,
         hold: &Hold,
         seq: u8,
@@ -249,22 +289,102 @@ impl Session {
                     Err(e) => Failure::Fatal(SessionError::Io(e)),
                 };
             }
-            Recovery::TransactionLost => {
-                self.state = SessionState::new(status::AUTOCOMMIT);
-                SqlError::lost_connection(&format!("{what}; the open transaction was rolled back"))
+            Recovery::TransactionLost | Recovery::Replay => {
+                let why = match (replay_wanted(situation), self.unreplayable()) {
+                    (false, _) => String::new(),
+                    (true, Some(u)) => format!(" (not replayed: {})", u.why()),
+                    (true, None) => " (no writer could take its replay in time)".to_string(),
+                };
+                self.lose_transaction();
+                SqlError::lost_connection(&format!(
+                    "{what}; the open transaction was rolled back{why}"
+                ))
             }
             Recovery::OutcomeUnknown => {
-                self.state = SessionState::new(status::AUTOCOMMIT);
+                self.lose_transaction();
                 SqlError::outcome_unknown(&what)
             }
             Recovery::ReadLost => SqlError::lost_connection(&what),
             Recovery::Close => {
-                self.state = SessionState::new(status::AUTOCOMMIT);
+                self.lose_transaction();
                 let e = lost.error.unwrap_or(BackendError::Closed);
                 return Failure::Fatal(SessionError::Backend(e));
             }
         };
         self.told(&err, seq).await
+    }
+
+    /// A session with autocommit off has it off on its writer connection too, when that
+    /// connection is new (after a failover, or from the pool): `SET autocommit = 0`,
+    /// which never commits anything.
+    async fn autocommit_off(&mut self, addr: &str) -> Result<(), Attempt> {
+        if self.state.autocommit {
+            return Ok(());
+        }
+        let Some(w) = self.conns.open_writer() else {
+            return Ok(());
+        };
+        if w.status & status::AUTOCOMMIT == 0 {
+            return Ok(());
+        }
+        match w.query("SET autocommit = 0").await {
+            Ok(_) => {
+                w.status &= !status::AUTOCOMMIT;
+                Ok(())
+            }
+            Err(e) => {
+                let id = w.id;
+                self.conns.drop(Served::Writer);
+                if e.is_unreachable() {
+                    self.shared.topology.report_unreachable(id);
+                }
+                Err(Attempt::Failed {
+                    failure: WriterFailure::NoWriter,
+                    refusing: None,
+                    lost: Lost::new(addr, e),
+                })
+            }
+        }
+    }
+
+    /// Replays the open transaction on the session's new writer connection before the
+    /// interrupted command: when the new writer fails too, the failover rules decide
+    /// again; when an answer differs, the client is told the transaction was rolled back.
+    async fn replayed(&mut self, addr: &str, seq: u8) -> Result<(), Attempt> {
+        let id = self.conns.open_writer().map(|w| w.id);
+        let failure = match self.replay_transaction().await {
+            Ok(()) => {
+                metrics::counter!("rwsplit_replays_total", "outcome" => "ok").increment(1);
+                tracing::info!(session = self.id, backend = %addr, "transaction replayed on the new writer");
+                return Ok(());
+            }
+            Err(f) => f,
+        };
+        self.conns.drop(Served::Writer);
+        let (refusing, e) = match failure {
+            ReplayFailure::Lost(e) => {
+                if let (true, Some(id)) = (e.is_unreachable(), id) {
+                    self.shared.topology.report_unreachable(id);
+                }
+                (None, e)
+            }
+            ReplayFailure::ReadOnly => (id, BackendError::NoWriter),
+            ReplayFailure::Diverged(n) => {
+                metrics::counter!("rwsplit_replays_total", "outcome" => "diverged").increment(1);
+                self.lose_transaction();
+                let err = SqlError::lost_connection(&format!(
+                    "{addr}; the open transaction was rolled back: replayed on the new writer, \
+                     its statement {n} answered differently (it read data that changed since, \
+                     or a value such as NOW(), RAND(), UUID() or CONNECTION_ID())"
+                ));
+                return Err(Attempt::Done(self.told(&err, seq).await));
+            }
+        };
+        Err(Attempt::Failed {
+            failure: WriterFailure::NoWriter,
+            refusing,
+            lost: Lost::new(addr, e),
+        })
     }
 
     /// Runs the command on reader `id`; a reader that cannot serve before the client saw
@@ -335,7 +455,7 @@ impl Session {
             return Err(Failure::Fatal(SessionError::Backend(e)));
         }
         if self.state.tx_backend == Some(Served::Reader(id)) {
-            self.state = SessionState::new(status::AUTOCOMMIT);
+            self.lose_transaction();
             let what = format!("{addr}: {e}; the read-only transaction was lost");
             return self
                 .tell(&SqlError::lost_connection(&what), msg.reply_seq())

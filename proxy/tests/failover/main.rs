@@ -18,3 +18,4 @@ mod lag;
 mod ledger;
 mod prepared_raw;
 mod readiness;
+mod replay;

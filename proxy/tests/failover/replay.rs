@@ -1,0 +1,440 @@
+//! Replaying interrupted transactions (`failover.replay_max_bytes`) through a `kill -9`
+//! of the primary and a promotion, and through a planned switchover. Writer threads run
+//! transactions that read, then insert two keys with a pause between them, then commit
+//! (each acknowledged pair recorded). Sessions with a transaction open at the crash show
+//! each case: replayed (with a prepared statement, a user variable, autocommit off),
+//! diverged (it read NOW(6)), too large for the replay.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use crate::aurora::{start_emulated, EMULATION_DDL};
+use crate::ledger::set_aurora_rows;
+use crate::support::*;
+
+const USER: &str = "it_replay";
+const WRITERS: u64 = 4;
+
+/// What the load saw.
+#[derive(Default)]
+struct Seen {
+    stop: AtomicBool,
+    /// First keys of the transactions whose COMMIT was acknowledged (the second key is
+    /// the first + 1).
+    acked: Mutex<BTreeSet<u64>>,
+    /// First keys of transactions the client was told were rolled back.
+    rolled_back: Mutex<BTreeSet<u64>>,
+    /// First keys of transactions whose COMMIT has an unknown outcome.
+    unknown: Mutex<BTreeSet<u64>>,
+    /// Errors: code and message.
+    errors: Mutex<Vec<(u16, String)>>,
+    /// Every transaction: when it began, how long it took, whether it committed.
+    txs: Mutex<Vec<(Instant, Duration, bool)>>,
+}
+
+impl Seen {
+    fn committed_after(&self, t: Instant) -> usize {
+        let txs = self.txs.lock().unwrap();
+        txs.iter().filter(|(at, d, ok)| *ok && *at + *d > t).count()
+    }
+}
+
+async fn setup(t: &Topo) {
+    let mut r = root(t.primary).await;
+    for q in [
+        format!("CREATE USER '{USER}'@'%' IDENTIFIED BY '{USER}'"),
+        format!("GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'%'"),
+        format!("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM '{USER}'@'%'"),
+        "CREATE DATABASE ledger".into(),
+        "CREATE TABLE ledger.acks (id BIGINT PRIMARY KEY)".into(),
+        "CREATE TABLE ledger.acct (id INT PRIMARY KEY, n INT)".into(),
+        "INSERT INTO ledger.acct VALUES (1, 100)".into(),
+    ] {
+        r.query_drop(q).await.unwrap();
+    }
+    sync_replicas_of(t).await;
+}
+
+async fn connect(port: u16) -> Conn {
+    Conn::new(opts(port, USER, USER, Some("ledger")))
+        .await
+        .unwrap()
+}
+
+/// One transaction of writer `w`: a read of its own keys, two inserts 10 ms apart, COMMIT.
+async fn transaction(c: &mut Conn, w: u64, k: u64) -> mysql_async::Result<()> {
+    c.query_drop("BEGIN").await?;
+    let mine = format!(
+        "SELECT COUNT(*) FROM acks WHERE id % {} = {}",
+        WRITERS * 2,
+        w * 2
+    );
+    c.query_first::<u64, _>(mine).await?;
+    c.query_drop(format!("INSERT INTO acks VALUES ({k})"))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    c.query_drop(format!("INSERT INTO acks VALUES ({})", k + 1))
+        .await?;
+    c.query_drop("COMMIT").await
+}
+
+/// The writer threads; each stops when told, or after two minutes at most.
+fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
+    let end = Instant::now() + Duration::from_secs(120);
+    (0..WRITERS)
+        .map(|w| {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut c = connect(port).await;
+                let mut n = 0;
+                while !seen.stop.load(Ordering::Relaxed) && Instant::now() < end {
+                    n += 1;
+                    let k = (n * WRITERS + w) * 2;
+                    let began = Instant::now();
+                    let r = transaction(&mut c, w, k).await;
+                    seen.txs
+                        .lock()
+                        .unwrap()
+                        .push((began, began.elapsed(), r.is_ok()));
+                    match r {
+                        Ok(()) => {
+                            seen.acked.lock().unwrap().insert(k);
+                        }
+                        Err(mysql_async::Error::Server(e)) => {
+                            if e.message.contains("outcome is unknown") {
+                                seen.unknown.lock().unwrap().insert(k);
+                            } else {
+                                seen.rolled_back.lock().unwrap().insert(k);
+                            }
+                            seen.errors.lock().unwrap().push((e.code, e.message));
+                            let _ = c.query_drop("ROLLBACK").await;
+                            // Pacing: a moment before the next transaction after an error.
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(e) => {
+                            // The session ended: counted, and a new one for the rest.
+                            seen.unknown.lock().unwrap().insert(k);
+                            seen.errors.lock().unwrap().push((0, e.to_string()));
+                            match Conn::new(opts(port, USER, USER, Some("ledger"))).await {
+                                Ok(n) => c = n,
+                                Err(_) => return,
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_committed_after(seen: &Seen, t: Instant, n: usize) {
+    wait_for_async(
+        "transactions committed",
+        Duration::from_secs(30),
+        async || {
+            let got = seen.committed_after(t);
+            if got >= n {
+                Ok(())
+            } else {
+                Err(format!("{got} transactions"))
+            }
+        },
+    )
+    .await;
+}
+
+async fn stop(seen: &Seen, tasks: Vec<tokio::task::JoinHandle<()>>) {
+    seen.stop.store(true, Ordering::Relaxed);
+    for h in tasks {
+        h.await.unwrap();
+    }
+}
+
+async fn keys_on(port: u16) -> BTreeSet<u64> {
+    let mut c = root(port).await;
+    let have: Vec<u64> = c.query("SELECT id FROM ledger.acks").await.unwrap();
+    have.into_iter().collect()
+}
+
+/// Every acknowledged transaction is on the writer whole, every rolled-back one is not
+/// there at all, one with an unknown outcome whole or not at all.
+fn check_ledger(have: &BTreeSet<u64>, seen: &Seen) {
+    for k in seen.acked.lock().unwrap().iter() {
+        assert!(
+            have.contains(k) && have.contains(&(k + 1)),
+            "acknowledged transaction {k} lost"
+        );
+    }
+    for k in seen.rolled_back.lock().unwrap().iter() {
+        assert!(
+            !have.contains(k) && !have.contains(&(k + 1)),
+            "rolled-back transaction {k} is there"
+        );
+    }
+    for k in seen.unknown.lock().unwrap().iter() {
+        assert_eq!(
+            have.contains(k),
+            have.contains(&(k + 1)),
+            "transaction {k} is there in part"
+        );
+    }
+}
+
+fn replays(proxy: &Proxy, outcome: &str) -> f64 {
+    metric(
+        &proxy.metrics(),
+        "rwsplit_replays_total",
+        &[("outcome", outcome)],
+    )
+}
+
+fn server_error(r: mysql_async::Result<()>, what: &str) -> (u16, String) {
+    match r {
+        Err(mysql_async::Error::Server(e)) => (e.code, e.message),
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_transactions_are_replayed_on_the_promoted_writer() {
+    crash_and_promotion(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_transactions_are_replayed_after_an_aurora_failover() {
+    crash_and_promotion(true).await;
+}
+
+/// `aurora`: rwsplit in aurora mode over the emulated `replica_host_status`; else
+/// read_only mode, with a second rwsplit whose replay_max_bytes is 1024.
+async fn crash_and_promotion(aurora: bool) {
+    let t = Topo::start(true);
+    if aurora {
+        let mut r = root(t.primary).await;
+        for q in EMULATION_DDL {
+            r.query_drop(q).await.unwrap();
+        }
+        set_aurora_rows(t.primary, &t.replicas).await;
+    }
+    setup(&t).await;
+    let proxy = match aurora {
+        true => start_emulated(t.primary, USER, "session"),
+        false => Proxy::start_read_only(&t, USER, &["--failover-hold-ms", "20000"]),
+    };
+    let small = (!aurora).then(|| {
+        let extra = ["--failover-hold-ms", "20000"];
+        Proxy::start_read_only(
+            &t,
+            USER,
+            &[&extra[..], &["--failover-replay-max-bytes", "1024"]].concat(),
+        )
+    });
+    let seen = Arc::new(Seen::default());
+    let tasks = spawn_load(proxy.port, &seen);
+    wait_committed_after(&seen, Instant::now(), 50).await;
+
+    // Transactions open at the crash, one per case.
+    let mut replayed = connect(proxy.port).await;
+    replayed.query_drop("SET @tag = 7").await.unwrap();
+    replayed.query_drop("BEGIN").await.unwrap();
+    let n: Option<u64> = replayed
+        .query_first("SELECT n FROM acct WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(100));
+    replayed
+        .exec_drop("INSERT INTO acks VALUES (?)", (5_000_000_001u64,))
+        .await
+        .unwrap();
+    replayed
+        .query_drop("INSERT INTO acks VALUES (5000000000 + @tag)")
+        .await
+        .unwrap();
+    let mut autocommit_off = connect(proxy.port).await;
+    autocommit_off
+        .query_drop("SET autocommit = 0")
+        .await
+        .unwrap();
+    autocommit_off
+        .query_drop("INSERT INTO acks VALUES (5000000030)")
+        .await
+        .unwrap();
+    let mut diverges = connect(proxy.port).await;
+    diverges.query_drop("BEGIN").await.unwrap();
+    diverges
+        .query_drop("INSERT INTO acks VALUES (5000000010)")
+        .await
+        .unwrap();
+    diverges.query_drop("SELECT NOW(6)").await.unwrap();
+    let mut too_large = match &small {
+        Some(p) => {
+            let mut c = connect(p.port).await;
+            c.query_drop("BEGIN").await.unwrap();
+            let pad = "x".repeat(2000);
+            c.query_drop(format!(
+                "INSERT INTO acks SELECT 5000000020 FROM DUAL WHERE '{pad}' <> ''"
+            ))
+            .await
+            .unwrap();
+            Some(c)
+        }
+        None => None,
+    };
+
+    t.script(&["kill", &t.primary.to_string()]);
+    for p in std::iter::once(&proxy).chain(small.as_ref()) {
+        p.wait_backend(t.primary, "down", |b| b.is_none_or(|b| b["up"] == false))
+            .await;
+    }
+    // During the outage: each session's next statement.
+    let during = tokio::spawn(async move {
+        let a = replayed
+            .query_drop("INSERT INTO acks VALUES (5000000002)")
+            .await;
+        let a = match a {
+            Ok(()) => replayed.query_drop("COMMIT").await,
+            e => e,
+        };
+        let b = autocommit_off
+            .query_drop("INSERT INTO acks VALUES (5000000031)")
+            .await;
+        let b = match b {
+            Ok(()) => autocommit_off.query_drop("COMMIT").await,
+            e => e,
+        };
+        let c = diverges
+            .query_drop("INSERT INTO acks VALUES (5000000011)")
+            .await;
+        (a, b, c)
+    });
+    let too_large = match too_large.as_mut() {
+        Some(c) => Some(c.query_drop("INSERT INTO acks VALUES (5000000021)").await),
+        None => None,
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let new_writer = most_advanced_replica(&t).await;
+    let promoted = Instant::now();
+    t.script(&["promote", &new_writer.to_string()]);
+    if aurora {
+        let others: Vec<u16> = t
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| *r != new_writer)
+            .collect();
+        set_aurora_rows(new_writer, &others).await;
+    }
+    wait_committed_after(&seen, promoted, 100).await;
+    stop(&seen, tasks).await;
+    let (a, b, c) = during.await.unwrap();
+
+    // Replayed: the client saw no error.
+    assert!(a.is_ok(), "the replayed transaction: {a:?}");
+    assert!(b.is_ok(), "the transaction with autocommit off: {b:?}");
+    // Diverged: 1927, and nothing of it committed.
+    let (code, message) = server_error(c, "the transaction that read NOW(6)");
+    assert_eq!(code, 1927, "{message}");
+    assert!(message.contains("answered differently"), "{message}");
+    // Too large for replay_max_bytes: 1927, as without replay.
+    if let Some(r) = too_large {
+        let (code, message) = server_error(r, "the transaction past replay_max_bytes");
+        assert_eq!(code, 1927, "{message}");
+        assert!(message.contains("replay_max_bytes"), "{message}");
+    }
+
+    // The load saw only COMMITs in flight at the crash fail (outcome unknown).
+    let errors = seen.errors.lock().unwrap().clone();
+    let unknown = errors
+        .iter()
+        .filter(|(code, m)| *code == 1927 && m.contains("outcome is unknown"))
+        .count();
+    assert_eq!(
+        unknown,
+        errors.len(),
+        "errors other than 'outcome unknown': {errors:?}"
+    );
+    assert!(
+        unknown as u64 <= WRITERS,
+        "more outcome-unknown errors than COMMITs in flight at the crash: {errors:?}"
+    );
+    assert!(replays(&proxy, "ok") >= 2.0, "{}", proxy.metrics());
+    assert!(replays(&proxy, "diverged") >= 1.0, "{}", proxy.metrics());
+    if let Some(p) = &small {
+        assert!(replays(p, "too_large") >= 1.0, "{}", p.metrics());
+    }
+
+    let have = keys_on(new_writer).await;
+    check_ledger(&have, &seen);
+    for k in [
+        5_000_000_001,
+        5_000_000_002,
+        5_000_000_007,
+        5_000_000_030,
+        5_000_000_031,
+    ] {
+        assert!(
+            have.contains(&k),
+            "key {k} of a replayed transaction is missing"
+        );
+    }
+    for k in [5_000_000_010, 5_000_000_011, 5_000_000_020, 5_000_000_021] {
+        assert!(
+            !have.contains(&k),
+            "key {k} of a rolled-back transaction is there"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planned_switchover_inside_transactions_is_a_pause_without_errors() {
+    let t = Topo::start(true);
+    setup(&t).await;
+    let proxy = Proxy::start_read_only(&t, USER, &["--failover-hold-ms", "10000"]);
+    let seen = Arc::new(Seen::default());
+    let tasks = spawn_load(proxy.port, &seen);
+    wait_committed_after(&seen, Instant::now(), 50).await;
+    // A transaction open on the old writer as it turns read-only.
+    let mut open = connect(proxy.port).await;
+    open.query_drop("BEGIN").await.unwrap();
+    open.query_drop("INSERT INTO acks VALUES (6000000000)")
+        .await
+        .unwrap();
+
+    let new_writer = t.replicas[0];
+    let switched = Instant::now();
+    t.script(&["promote", &new_writer.to_string()]);
+    // The old writer refuses this one as read-only: the transaction is rolled back
+    // there and replayed on the new writer, then the statement runs.
+    open.query_drop("INSERT INTO acks VALUES (6000000001)")
+        .await
+        .unwrap();
+    open.query_drop("COMMIT").await.unwrap();
+    wait_committed_after(&seen, switched, 100).await;
+    stop(&seen, tasks).await;
+
+    let errors = seen.errors.lock().unwrap().clone();
+    assert!(errors.is_empty(), "transactions failed: {errors:?}");
+    let longest = seen
+        .txs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, took, _)| *took)
+        .max()
+        .unwrap();
+    assert!(
+        longest < Duration::from_secs(2),
+        "a transaction took {longest:?}"
+    );
+    assert!(replays(&proxy, "ok") >= 1.0, "{}", proxy.metrics());
+    let have = keys_on(new_writer).await;
+    check_ledger(&have, &seen);
+    for k in [6_000_000_000, 6_000_000_001] {
+        assert!(have.contains(&k), "key {k} is missing");
+    }
+}
