@@ -16,6 +16,7 @@
 #   read_write         oltp_read_write, text protocol: every statement is in a transaction
 #                      that writes, so all of it goes to the writer (direct and HAProxy
 #                      point at the primary)
+#   write_only         oltp_write_only, text protocol (the writer, as read_write)
 #   threads_256        oltp_point_select, text, 256 client threads; also prints the
 #                      connections open mid-run: for direct and HAProxy the app user's on all
 #                      three servers, for an rwsplit target the backend connections that
@@ -32,7 +33,8 @@
 # answered), session (rwsplit with pool.mode = "session", on the point-select, read_only
 # and connect workloads: the report gives rwsplit/session, transaction pooling against
 # session pooling), capped (rwsplit with pool.max_connections = 32 per backend, on the
-# threads_* workloads), and with --baseline a second rwsplit binary (say, main before a change),
+# threads_* workloads), verify (rwsplit with failover.verify_commits = true, on read_write
+# and write_only: the report gives verify/rwsplit, the cost of a marker per COMMIT), and with --baseline a second rwsplit binary (say, main before a change),
 # "baseline", reported as rwsplit/baseline.
 # Per target: qps (or ms per result set), p95 latency, and the CPU time per query of each
 # proxy (utime+stime from /proc).
@@ -45,7 +47,7 @@ set -euo pipefail
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 
-ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,threads_256,threads_1000,big_result,connect
+ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,write_only,threads_256,threads_1000,big_result,connect
 TIME=10 ROUNDS=3 THREADS=8 TABLE_SIZE=100000 OUT="" BASELINE="" SELECTED=$ALL_WORKLOADS
 usage() {
   echo "usage: $0 [--time S] [--rounds N] [--threads N] [--table-size N] [--workloads $ALL_WORKLOADS] [--baseline BIN] [--out FILE]" >&2
@@ -75,7 +77,7 @@ export RWSPLIT_TOPO_DIR="$WORK/topology" RWSPLIT_TOPO_PORT=${BENCH_PORT:-13316}
 PRIMARY=$RWSPLIT_TOPO_PORT R1=$((PRIMARY + 1)) R2=$((PRIMARY + 2))
 HAPROXY_PORT=$((PRIMARY + 10)) RWSPLIT_PORT=$((PRIMARY + 11)) BASELINE_PORT=$((PRIMARY + 12))
 CLUSTER_PORT=$((PRIMARY + 13)) HAPROXY_W_PORT=$((PRIMARY + 14))
-SESSION_PORT=$((PRIMARY + 15)) CAPPED_PORT=$((PRIMARY + 16))
+SESSION_PORT=$((PRIMARY + 15)) CAPPED_PORT=$((PRIMARY + 16)) VERIFY_PORT=$((PRIMARY + 17))
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -125,7 +127,9 @@ PIDS+=("$SESSION_PID")
 CAPPED_PID=$(start_rwsplit ./target/release/rwsplit "$CAPPED_PORT" "$WORK/capped.log" \
   --pool-max-connections 32 --pool-borrow-timeout 60000)
 PIDS+=("$CAPPED_PID")
-PORTS=("$HAPROXY_PORT" "$HAPROXY_W_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT" "$SESSION_PORT" "$CAPPED_PORT")
+VERIFY_PID=$(start_rwsplit ./target/release/rwsplit "$VERIFY_PORT" "$WORK/verify.log" --failover-verify-commits true)
+PIDS+=("$VERIFY_PID")
+PORTS=("$HAPROXY_PORT" "$HAPROXY_W_PORT" "$RWSPLIT_PORT" "$CLUSTER_PORT" "$SESSION_PORT" "$CAPPED_PORT" "$VERIFY_PORT")
 BASELINE_PID=""
 if [ -n "$BASELINE" ]; then
   BASELINE_PID=$(start_rwsplit "$BASELINE" "$BASELINE_PORT" "$WORK/baseline.log")
@@ -206,6 +210,7 @@ declare -A WDEF=(
   [point_select_ps]="r $THREADS sb oltp_point_select --db-ps-mode=auto"
   [read_only_text]="r $THREADS sb oltp_read_only --db-ps-mode=disable --skip_trx=on"
   [read_write]="w $THREADS sb oltp_read_write --db-ps-mode=disable"
+  [write_only]="w $THREADS sb oltp_write_only --db-ps-mode=disable"
   [threads_256]="r 256 sb oltp_point_select --db-ps-mode=disable"
   [threads_1000]="r 1000 sb oltp_point_select --db-ps-mode=disable"
   [big_result]="r 1 big"
@@ -214,7 +219,7 @@ declare -A WDEF=(
 WORKLOADS=(); for w in ${ALL_WORKLOADS//,/ }; do
   case ",$SELECTED," in *",$w,"*) WORKLOADS+=("$w") ;; esac
 done
-TARGETS=(direct haproxy rwsplit cluster session capped); [ -n "$BASELINE" ] && TARGETS+=(baseline)
+TARGETS=(direct haproxy rwsplit cluster session capped verify); [ -n "$BASELINE" ] && TARGETS+=(baseline)
 # Where a target listens for a workload of side $2.
 port_of() {
   case "$1.$2" in
@@ -222,13 +227,14 @@ port_of() {
     haproxy.r) echo "$HAPROXY_PORT" ;; haproxy.w) echo "$HAPROXY_W_PORT" ;;
     rwsplit.*) echo "$RWSPLIT_PORT" ;; cluster.*) echo "$CLUSTER_PORT" ;;
     session.*) echo "$SESSION_PORT" ;; capped.*) echo "$CAPPED_PORT" ;;
+    verify.*) echo "$VERIFY_PORT" ;;
     baseline.*) echo "$BASELINE_PORT" ;;
   esac
 }
 pid_of() {
   case "$1" in
     haproxy) echo "$HAPROXY_PID" ;; rwsplit) echo "$RWSPLIT_PID" ;; cluster) echo "$CLUSTER_PID" ;;
-    session) echo "$SESSION_PID" ;; capped) echo "$CAPPED_PID" ;;
+    session) echo "$SESSION_PID" ;; capped) echo "$CAPPED_PID" ;; verify) echo "$VERIFY_PID" ;;
     baseline) echo "$BASELINE_PID" ;; *) echo "" ;;
   esac
 }
@@ -239,7 +245,8 @@ runs_on() {
     cluster.point_select_text|cluster.point_select_ps) return 0 ;;
     session.point_select_text|session.point_select_ps|session.read_only_text|session.connect) return 0 ;;
     capped.threads_256|capped.threads_1000) return 0 ;;
-    cluster.*|session.*|capped.*) return 1 ;;
+    verify.read_write|verify.write_only) return 0 ;;
+    cluster.*|session.*|capped.*|verify.*) return 1 ;;
     *) return 0 ;;
   esac
 }
@@ -249,7 +256,7 @@ total_ticks() { awk '/^cpu / { s = 0; for (i = 2; i <= NF; i++) s += $i; print s
 STEAL0=$(steal_ticks) TOTAL0=$(total_ticks)
 
 # Per workload and target: one value per run, space-separated.
-declare -A QPS P95 CPU CONNS RATIO BRATIO CRATIO SRATIO KRATIO DRATIO
+declare -A QPS P95 CPU CONNS RATIO BRATIO CRATIO SRATIO KRATIO DRATIO VRATIO
 # measure WORKLOAD TARGET: one run, its figures appended.
 measure() {
   local wname=$1 tname=$2 side threads kind workload args port pid before after
@@ -325,6 +332,9 @@ for round in $(seq 1 "$ROUNDS"); do
     if runs_on "$wname" capped; then
       KRATIO[$wname]+="$(ratio "$(last "$wname.capped")" "$(last "$wname.haproxy")") "
     fi
+    if runs_on "$wname" verify; then
+      VRATIO[$wname]+="$(ratio "$(last "$wname.verify")" "$(last "$wname.rwsplit")") "
+    fi
   done
   echo "round $round of $ROUNDS done" >&2
 done
@@ -358,6 +368,7 @@ report() {
   echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
   echo "cluster = rwsplit with consistency = cluster: $BATCHING"
   echo "session = rwsplit with pool.mode = session (rwsplit itself: transaction, the default); capped = rwsplit with pool.max_connections = 32"
+  echo "verify = rwsplit with failover.verify_commits = true (a marker row written in each COMMIT's round trip)"
   [ -n "$BASELINE" ] && echo "baseline = $BASELINE, same settings"
   echo "each cell: median (min-max) over the runs; big_result: ms to the last byte instead of qps, CPU in us per result set;"
   echo "connect: connections per second; conns_mid_run: halfway through threads_*, the app user's connections on the three servers (direct, haproxy) or the backend connections of that rwsplit instance"
@@ -374,13 +385,13 @@ report() {
   echo
   printf '%-18s %-26s %-26s %-26s %-26s' workload "qps rwsplit/haproxy" "qps cluster/rwsplit" \
     "qps rwsplit/session" "qps capped/haproxy"
-  printf ' %-26s' "connect rwsplit/direct"
+  printf ' %-26s' "connect rwsplit/direct" "qps verify/rwsplit"
   [ -n "$BASELINE" ] && printf ' %-26s' "qps rwsplit/baseline"
   echo "   (per-round ratios: median (min-max); big_result: their time / ours)"
   for wname in "${WORKLOADS[@]}"; do
     printf '%-18s %-26s %-26s %-26s %-26s' "$wname" "$(stats "${RATIO[$wname]}" 2)" "$(stats "${CRATIO[$wname]:-}" 2)" \
       "$(stats "${SRATIO[$wname]:-}" 2)" "$(stats "${KRATIO[$wname]:-}" 2)"
-    printf ' %-26s' "$(stats "${DRATIO[$wname]:-}" 2)"
+    printf ' %-26s' "$(stats "${DRATIO[$wname]:-}" 2)" "$(stats "${VRATIO[$wname]:-}" 2)"
     [ -n "$BASELINE" ] && printf ' %-26s' "$(stats "${BRATIO[$wname]}" 2)"
     echo
   done

@@ -117,6 +117,12 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_FAILOVER_REPLAY_MAX_BYTES", value_name = "BYTES")]
     pub failover_replay_max_bytes: Option<usize>,
 
+    /// Learn whether a COMMIT (or autocommit write) whose answer a failover lost
+    /// committed, from a marker row written in its transaction, instead of error 1927
+    /// "outcome unknown" (true or false) [default: false].
+    #[arg(long, env = "RWSPLIT_FAILOVER_VERIFY_COMMITS", value_name = "BOOL")]
+    pub failover_verify_commits: Option<bool>,
+
     /// Readers lagging more than this many milliseconds get no reads [default: 1000].
     #[arg(long, env = "RWSPLIT_MAX_REPLICA_LAG", value_name = "MS")]
     pub max_replica_lag: Option<u64>,
@@ -317,6 +323,9 @@ impl Cli {
         }
         if let Some(v) = self.failover_replay_max_bytes {
             c.failover.replay_max_bytes = v;
+        }
+        if let Some(v) = self.failover_verify_commits {
+            c.failover.verify_commits = v;
         }
         if let Some(v) = self.max_replica_lag {
             c.routing.max_replica_lag_ms = v;

@@ -38,6 +38,10 @@ pub struct Shared {
     instance_id: u64,
     /// The proxy's own listener is up.
     listening: AtomicBool,
+    /// Commit markers can be written (`failover.verify_commits`): assumed until one
+    /// fails for want of its table or rights; written again, true again. The warning
+    /// is logged as it turns false.
+    markers_work: AtomicBool,
     started: std::time::Instant,
 }
 
@@ -54,6 +58,7 @@ impl Shared {
             sessions: Arc::new(Registry::default()),
             instance_id: rand::random::<u64>() >> 1,
             listening: AtomicBool::new(false),
+            markers_work: AtomicBool::new(true),
             started: std::time::Instant::now(),
         })
     }
@@ -86,6 +91,16 @@ impl Shared {
     /// This process's heartbeat row id.
     pub fn instance_id(&self) -> u64 {
         self.instance_id
+    }
+
+    /// Commit markers can be written (none failed for want of the markers table or the
+    /// rights to write it since one was last written).
+    pub fn markers_work(&self) -> bool {
+        self.markers_work.load(Ordering::Relaxed)
+    }
+
+    pub fn set_markers_work(&self, works: bool) {
+        self.markers_work.store(works, Ordering::Relaxed);
     }
 
     /// The client listener is up (or, false, closed for shutdown).

@@ -13,6 +13,8 @@ enum D {
     None,
     Begin(bool),
     Xa(XaVerb),
+    /// A plain COMMIT (Detail::Commit: its outcome can be verified).
+    Commit,
     /// A session-scoped SET (Detail::Set).
     Set,
 }
@@ -38,9 +40,9 @@ const CASES: &[(&str, Kind, D, Target, Reason)] = &[
     ("START /* go */ TRANSACTION READ ONLY", Kind::Begin, D::Begin(true), RD, Reason::ReadOnlyTransaction),
     ("/* rwsplit:writer */ START TRANSACTION READ ONLY", Kind::Begin, D::Begin(true), WR, Reason::Transaction),
     // the end of a transaction
-    ("COMMIT", Kind::End, D::None, WR, Reason::Transaction),
-    ("commit", Kind::End, D::None, WR, Reason::Transaction),
-    ("COMMIT WORK", Kind::End, D::None, WR, Reason::Transaction),
+    ("COMMIT", Kind::End, D::Commit, WR, Reason::Transaction),
+    ("commit", Kind::End, D::Commit, WR, Reason::Transaction),
+    ("COMMIT WORK", Kind::End, D::Commit, WR, Reason::Transaction),
     ("COMMIT AND CHAIN", Kind::End, D::None, WR, Reason::Transaction),
     ("COMMIT AND NO CHAIN RELEASE", Kind::End, D::None, WR, Reason::Transaction),
     ("ROLLBACK", Kind::End, D::None, WR, Reason::Transaction),
@@ -77,6 +79,7 @@ fn detail(d: &Detail) -> D {
         Detail::None => D::None,
         Detail::Begin { read_only } => D::Begin(*read_only),
         Detail::Xa(v) => D::Xa(*v),
+        Detail::Commit => D::Commit,
         Detail::Set(_) => D::Set,
         // anything else is a mismatch for this table
         _ => D::None,
@@ -94,7 +97,7 @@ fn transaction_control_statements() {
         let got_d = detail(&st.detail);
         let exotic = !matches!(
             st.detail,
-            Detail::None | Detail::Begin { .. } | Detail::Xa(_) | Detail::Set(_)
+            Detail::None | Detail::Begin { .. } | Detail::Xa(_) | Detail::Set(_) | Detail::Commit
         );
         if st.kind != kind || got_d != d || exotic || r.target != target || r.reason != reason {
             bad.push(format!(

@@ -7,8 +7,8 @@ use rwsplit::classify::Classifier;
 use rwsplit::protocol::err::is_read_only_refusal;
 use rwsplit::protocol::SqlError;
 use rwsplit::route::{
-    effect, recover, replay_wanted, writer_for_hold, Backend, BackendId, Effect, Recovery, Role,
-    Situation, Topology, WriterFailure,
+    effect, recover, replay_wanted, writer_for_hold, Backend, BackendId, Effect, OutcomeCheck,
+    Recovery, Role, Situation, Topology, WriterFailure,
 };
 
 use Effect::*;
@@ -32,6 +32,7 @@ fn replayable(
         in_transaction: tx,
         may_hold,
         replayable,
+        check: OutcomeCheck::None,
     }
 }
 
@@ -62,6 +63,10 @@ fn what_happens_after_each_failure() {
         (Lost, Change, true, true, R::TransactionLost),
         (Lost, Read, true, true, R::TransactionLost),
         (Lost, Commit, true, true, R::OutcomeUnknown),
+        // BEGIN: outside a transaction it commits nothing; inside, it commits.
+        (Lost, Begin, false, true, R::Hold),
+        (Lost, Begin, false, false, R::ReadLost),
+        (Lost, Begin, true, true, R::OutcomeUnknown),
         // The client saw part of the answer.
         (LostMidAnswer, Read, false, true, R::Close),
         (LostMidAnswer, Change, true, true, R::Close),
@@ -96,6 +101,8 @@ fn a_transaction_that_can_be_replayed_is_replayed_unless_it_may_have_committed()
         (Lost, Change, true, R::Replay),
         (Lost, Read, true, R::Replay),
         (Lost, Commit, true, R::OutcomeUnknown),
+        (Lost, Begin, true, R::OutcomeUnknown),
+        (NoWriter, Begin, true, R::Replay),
         // Past the hold: as without replay.
         (NoWriter, Change, false, R::TransactionLost),
         (Lost, Change, false, R::TransactionLost),
@@ -123,7 +130,7 @@ fn a_transaction_that_can_be_replayed_is_replayed_unless_it_may_have_committed()
 #[test]
 fn nothing_that_may_have_run_is_sent_again_unless_it_is_a_read_outside_a_transaction() {
     let failures = [NoWriter, ReadOnly, Lost, LostMidAnswer];
-    let effects = [Read, Commit, Change, Bound];
+    let effects = [Read, Commit, Begin, Change, Bound];
     for failure in failures {
         for effect in effects {
             for (tx, may_hold, can) in (0..8).map(|i| (i & 1 != 0, i & 2 != 0, i & 4 != 0)) {
@@ -146,8 +153,11 @@ fn nothing_that_may_have_run_is_sent_again_unless_it_is_a_read_outside_a_transac
                     assert!(may_hold, "{failure:?}/{effect:?}: a hold past the deadline");
                     assert!(!tx, "{failure:?}/{effect:?}: a hold inside a transaction");
                     let did_not_run = matches!(failure, NoWriter | ReadOnly);
+                    // A BEGIN outside a transaction commits nothing; the transaction
+                    // it began died with the connection.
+                    let harmless = matches!(effect, Read | Begin);
                     assert!(
-                        did_not_run || (failure == Lost && effect == Read),
+                        did_not_run || (failure == Lost && harmless),
                         "{failure:?}/{effect:?} would be sent twice"
                     );
                 }
@@ -178,7 +188,9 @@ fn only_repeatable_reads_count_as_reads() {
         ("CREATE TABLE t (a INT)", Commit),
         ("ALTER TABLE t ADD b INT", Commit),
         ("TRUNCATE t", Commit),
-        ("BEGIN", Commit),
+        ("BEGIN", Begin),
+        ("START TRANSACTION READ ONLY", Begin),
+        ("BEGIN; INSERT INTO t VALUES (1)", Commit),
         ("LOCK TABLES t WRITE", Commit),
         ("SET autocommit = 1", Commit),
         ("CREATE TEMPORARY TABLE tt (a INT)", Change),
@@ -259,4 +271,103 @@ fn read_only_refusals_are_recognised_and_nothing_else() {
     assert!(!is_read_only_refusal(&two));
     assert!(!is_read_only_refusal(&[7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]));
     assert!(!is_read_only_refusal(&[]));
+}
+
+#[test]
+fn a_lost_commit_with_a_marker_is_looked_for_and_never_sent_again() {
+    use OutcomeCheck::*;
+    let with = |failure, effect, tx, may_hold, check| Situation {
+        check,
+        ..replayable(failure, effect, tx, may_hold, true)
+    };
+    // (failure, effect, in a transaction, may hold, check) -> decision
+    let table = [
+        // A COMMIT lost after it was sent: its marker tells, within the hold.
+        (Lost, Commit, true, true, Marker, R::Verify),
+        (Lost, Commit, true, false, Marker, R::OutcomeUnknown),
+        (Lost, Commit, true, true, None, R::OutcomeUnknown),
+        // An autocommit write wrapped in rwsplit's transaction, its COMMIT lost.
+        (Lost, Change, false, true, Marker, R::Verify),
+        (Lost, Change, false, false, Marker, R::OutcomeUnknown),
+        // A transaction that wrote nothing: either outcome is the same.
+        (Lost, Commit, true, true, Nothing, R::CommitNothing),
+        (Lost, Commit, true, false, Nothing, R::CommitNothing),
+        // Cut short while the client received an answer: closing is still the only way.
+        (LostMidAnswer, Commit, true, true, Marker, R::Close),
+        // Not sent, or refused: as without a marker (nothing ran).
+        (NoWriter, Commit, true, true, Marker, R::Replay),
+        (ReadOnly, Commit, true, true, Marker, R::Replay),
+    ];
+    for (failure, effect, tx, may_hold, check, want) in table {
+        let got = recover(with(failure, effect, tx, may_hold, check));
+        assert_eq!(
+            got, want,
+            "{failure:?} of a {effect:?} ({check:?}, may hold: {may_hold})"
+        );
+    }
+}
+
+#[test]
+fn only_plain_commits_of_transactions_and_autocommit_dml_are_verified() {
+    use rwsplit::route::{verification, CommitContext, Verify};
+    let c = Classifier::default();
+    let tx = CommitContext {
+        on: true,
+        in_transaction: true,
+        wrote: true,
+        autocommit: true,
+        returning: false,
+    };
+    let auto = CommitContext {
+        in_transaction: false,
+        ..tx
+    };
+    let table = [
+        ("COMMIT", tx, Verify::Commit),
+        ("commit work", tx, Verify::Commit),
+        (
+            "COMMIT",
+            CommitContext { wrote: false, ..tx },
+            Verify::CommitNothing,
+        ),
+        ("COMMIT AND CHAIN", tx, Verify::None),
+        ("COMMIT RELEASE", tx, Verify::None),
+        ("ROLLBACK", tx, Verify::None),
+        ("COMMIT", CommitContext { on: false, ..tx }, Verify::None),
+        ("INSERT INTO t VALUES (1)", auto, Verify::Autocommit),
+        ("UPDATE t SET a = 1 WHERE id = 2", auto, Verify::Autocommit),
+        ("DELETE FROM t WHERE id = 2", auto, Verify::Autocommit),
+        ("REPLACE INTO t VALUES (1)", auto, Verify::Autocommit),
+        ("INSERT INTO t VALUES (1)", tx, Verify::None),
+        (
+            "INSERT INTO t VALUES (1)",
+            CommitContext {
+                autocommit: false,
+                ..auto
+            },
+            Verify::None,
+        ),
+        (
+            "INSERT INTO t VALUES (1) RETURNING id",
+            CommitContext {
+                returning: true,
+                ..auto
+            },
+            Verify::None,
+        ),
+        ("CREATE TABLE t (a INT)", auto, Verify::None),
+        (
+            "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)",
+            auto,
+            Verify::None,
+        ),
+        ("SELECT 1", auto, Verify::None),
+    ];
+    for (sql, cx, want) in table {
+        assert_eq!(
+            verification(&c.classify(sql.as_bytes()), cx),
+            want,
+            "{sql} in {cx:?}"
+        );
+    }
 }

@@ -636,12 +636,25 @@ fn transaction_control(src: &[u8], s: &Scan, w: &[u8]) -> Option<Statement> {
             })
         }
         b"START" => Statement::new(Kind::Other), // START SLAVE / REPLICA
+        b"COMMIT" if plain_commit(src, s) => Statement::new(Kind::End).with_detail(Detail::Commit),
         b"COMMIT" => Statement::new(Kind::End),
         b"ROLLBACK" if rollback_to(src) => Statement::new(Kind::Savepoint),
         b"ROLLBACK" => Statement::new(Kind::End),
         b"SAVEPOINT" | b"RELEASE" => Statement::new(Kind::Savepoint),
         _ => return None,
     })
+}
+
+/// `COMMIT` or `COMMIT WORK`, nothing after (not AND CHAIN, RELEASE).
+fn plain_commit(src: &[u8], s: &Scan) -> bool {
+    let semi = |n: usize| s.token(n).is_some_and(|t| t.kind == TokenKind::Semicolon);
+    // A trailing `;` counts for nothing.
+    let words = s.tokens - usize::from(s.tokens > 1 && semi(s.tokens - 1));
+    match words {
+        1 => true,
+        2 => s.is(src, 1, "WORK"),
+        _ => false,
+    }
 }
 
 /// LOCK/UNLOCK TABLES, FLUSH TABLES WITH READ LOCK / FOR EXPORT, BACKUP [UN]LOCK (`w`: the

@@ -169,6 +169,8 @@ pub enum Detail {
     None,
     /// BEGIN / START TRANSACTION.
     Begin { read_only: bool },
+    /// A plain COMMIT (or COMMIT WORK: not AND CHAIN, not RELEASE).
+    Commit,
     /// USE db.
     Use { db: String },
     /// SET …

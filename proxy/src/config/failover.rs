@@ -23,6 +23,16 @@ pub struct FailoverConfig {
     /// without replay. Counted against `server.max_session_memory`. 0 = never replay.
     /// At most 1073741824. Default 1048576 (1 MiB).
     pub replay_max_bytes: usize,
+    /// Learn the outcome of a COMMIT (or an autocommit INSERT / UPDATE / DELETE /
+    /// REPLACE) whose answer a failover lost, instead of answering 1927 "outcome
+    /// unknown": a row with a unique id is written to `<monitor.heartbeat_schema>.commits`
+    /// inside the transaction, in the COMMIT's round trip (an autocommit write runs as
+    /// BEGIN, the write, then the marker and COMMIT: one more round trip), and looked for
+    /// on the new writer. Found: the client gets the COMMIT's (or the write's) OK. Not
+    /// found: the transaction was rolled back and is replayed (see `replay_max_bytes`).
+    /// The application's backend account needs INSERT and SELECT on that table (the
+    /// monitor account creates it and deletes markers older than an hour). Default false.
+    pub verify_commits: bool,
 }
 
 impl Default for FailoverConfig {
@@ -30,6 +40,7 @@ impl Default for FailoverConfig {
         FailoverConfig {
             hold_ms: 10_000,
             replay_max_bytes: 1 << 20,
+            verify_commits: false,
         }
     }
 }

@@ -206,9 +206,19 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         "Statements (and logins) that waited for a writer (failover.hold_ms), by cause \
          (no_writer: none, or unreachable; read_only: the old writer refused it as \
          read-only; lost_read: a read lost its writer connection; replay: a transaction \
-         waits to be replayed) and outcome (resumed: sent to a writer; timed_out: the \
+         waits to be replayed; verify: a lost COMMIT waits to look for its marker) and outcome (resumed: sent to a writer; timed_out: the \
          client got the error; failed: a writer came but the statement failed otherwise; \
          killed).",
+    ),
+    (
+        "rwsplit_commit_verifications_total",
+        Counter,
+        Unit::Count,
+        "COMMITs and autocommit writes whose answer a failover lost, looked for by their \
+         marker (failover.verify_commits), by outcome: committed (the client got the OK), \
+         rolled_back (replayed or sent again), unknown (no writer answered within \
+         failover.hold_ms: 1927 outcome unknown), unmarked (the marker could not be \
+         written: its table is missing or the account may not write it).",
     ),
     (
         "rwsplit_replays_total",

@@ -1,11 +1,13 @@
 //! Backend health: one checking task per backend (mysql_async, the monitor account,
 //! every `monitor.interval_ms`), a heartbeat writer on the writer (lag to the millisecond),
-//! in aurora mode a task reading the cluster's topology, and one builder that turns what
+//! in aurora mode a task reading the cluster's topology, the commit markers table
+//! (`failover.verify_commits`), and one builder that turns what
 //! they find into the router's [`Topology`](crate::route::Topology) and publishes it in
 //! the [`store`]. The router reads the last published topology; it never waits for the
 //! monitor.
 
 pub mod build;
+mod markers;
 mod probe;
 pub mod store;
 
@@ -23,6 +25,7 @@ use crate::route::{BackendId, Role, Topology};
 use crate::shared::Shared;
 
 pub use build::{aurora_instances, build, AuroraRow, Known, Status};
+pub use markers::markers_table;
 pub use probe::{opts as monitor_opts, MonitorConn, ProbeParams};
 
 enum Msg {
@@ -40,6 +43,7 @@ pub fn spawn(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<JoinHandle
         stop.clone(),
     ))];
     handles.push(tokio::spawn(heartbeat(shared.clone(), stop.clone())));
+    handles.push(tokio::spawn(markers::markers(shared.clone(), stop.clone())));
     handles.push(tokio::spawn(aurora_cluster(shared, tx, stop)));
     handles
 }

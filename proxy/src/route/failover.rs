@@ -33,6 +33,10 @@ pub enum Effect {
     /// and any statement that may commit it implicitly (DDL, BEGIN, LOCK TABLES, CALL…:
     /// see `route::transactional`).
     Commit,
+    /// BEGIN / START TRANSACTION: inside a transaction it commits it (as a COMMIT);
+    /// outside one it commits nothing, and a BEGIN lost with its connection began a
+    /// transaction that died with it, so it may be sent again.
+    Begin,
     /// Anything else: it may change data or state.
     Change,
     /// Bound to the connection it ran on (a fetch from a cursor): it cannot go elsewhere.
@@ -52,6 +56,21 @@ pub struct Situation {
     /// The open transaction is all in the session's log and can be replayed on another
     /// writer (see `route::log_step`).
     pub replayable: bool,
+    /// How the outcome of a lost COMMIT or autocommit write can be learnt
+    /// (`failover.verify_commits`).
+    pub check: OutcomeCheck,
+}
+
+/// How the outcome of a statement whose answer was lost can be learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutcomeCheck {
+    /// It cannot.
+    #[default]
+    None,
+    /// A marker was written in its transaction, to look for on the writer.
+    Marker,
+    /// A COMMIT of a transaction that wrote nothing: either outcome is the same.
+    Nothing,
 }
 
 /// What the session does next.
@@ -68,6 +87,12 @@ pub enum Recovery {
     Replay,
     /// The statement did not run and no writer came in time: 1105.
     NoWriter,
+    /// Wait for a writer, then look for the marker written in the statement's
+    /// transaction: there, the client gets the OK; not there, it was rolled back (a
+    /// transaction is replayed, an autocommit write sent again).
+    Verify,
+    /// The COMMIT of a transaction that wrote nothing: the client gets its OK.
+    CommitNothing,
     /// Pass on the server's refusal (1290 / 1836) as it came.
     PassRefusal,
     /// The open transaction was rolled back by the server when its connection died: 1927.
@@ -89,9 +114,12 @@ pub fn recover(s: Situation) -> Recovery {
         _ if s.effect == Effect::Bound && s.in_transaction => TransactionLost,
         _ if s.effect == Effect::Bound => ReadLost,
         // A COMMIT (or a statement that may commit) lost after it was sent may have
-        // committed: never replayed. Anything else did not run, or died with the
-        // transaction.
+        // committed: never replayed, only looked for (its marker). Anything else did not
+        // run, or died with the transaction.
+        WriterFailure::Lost if s.check == OutcomeCheck::Nothing => CommitNothing,
+        WriterFailure::Lost if s.check == OutcomeCheck::Marker && s.may_hold => Verify,
         WriterFailure::Lost if s.effect == Effect::Commit => OutcomeUnknown,
+        WriterFailure::Lost if s.effect == Effect::Begin && s.in_transaction => OutcomeUnknown,
         _ if replay_wanted(s) && s.replayable && s.may_hold => Replay,
         WriterFailure::NoWriter if s.in_transaction => TransactionLost,
         WriterFailure::NoWriter if s.may_hold => Hold,
@@ -103,8 +131,8 @@ pub fn recover(s: Situation) -> Recovery {
         WriterFailure::ReadOnly => PassRefusal,
         WriterFailure::Lost => match (s.in_transaction, s.effect) {
             (true, _) => TransactionLost,
-            (false, Effect::Read) if s.may_hold => Hold,
-            (false, Effect::Read) => ReadLost,
+            (false, Effect::Read | Effect::Begin) if s.may_hold => Hold,
+            (false, Effect::Read | Effect::Begin) => ReadLost,
             (false, _) => OutcomeUnknown,
         },
     }
@@ -119,7 +147,7 @@ pub fn replay_wanted(s: Situation) -> bool {
         && s.effect != Effect::Bound
         && match s.failure {
             WriterFailure::NoWriter | WriterFailure::ReadOnly => true,
-            WriterFailure::Lost => s.effect != Effect::Commit,
+            WriterFailure::Lost => !matches!(s.effect, Effect::Commit | Effect::Begin),
             WriterFailure::LostMidAnswer => false,
         }
 }
@@ -153,6 +181,7 @@ pub fn effect(st: &crate::classify::Statement) -> Effect {
         | Flags::MULTI;
     match st.kind {
         Kind::End => Effect::Commit,
+        Kind::Begin if st.parts.is_empty() => Effect::Begin,
         _ if !super::transactional(st) => Effect::Commit,
         Kind::Read if st.parts.is_empty() && !st.flags.intersects(not_repeatable) => Effect::Read,
         _ => Effect::Change,

@@ -11,9 +11,11 @@ mod replay;
 mod select;
 mod state;
 mod topology;
+mod verify;
 
 pub use failover::{
-    effect, recover, replay_wanted, writer_for_hold, Effect, Recovery, Situation, WriterFailure,
+    effect, recover, replay_wanted, writer_for_hold, Effect, OutcomeCheck, Recovery, Situation,
+    WriterFailure,
 };
 pub use gtid::Position;
 pub use pin::{pin, PinReason};
@@ -22,6 +24,7 @@ pub use replay::{log_step, transactional, LogStep, Ran as RanOnWriter, Unreplaya
 pub use select::{choose_reader, Load};
 pub use state::{status, Outcome, Served, SessionState};
 pub use topology::{Backend, BackendId, Flavour, Role, Topology};
+pub use verify::{may_have_written, verification, CommitContext, Landed, Verify};
 
 use crate::classify::{Detail, Flags, Hint, Kind, Statement};
 

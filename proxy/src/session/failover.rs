@@ -25,6 +25,8 @@ pub(super) enum Cause {
     /// A transaction lost its writer connection (or was refused as read-only): it waits
     /// to be replayed on the next writer.
     Replay,
+    /// A COMMIT (or autocommit write) lost its answer: it waits to look for its marker.
+    Verify,
 }
 
 impl Cause {
@@ -34,6 +36,7 @@ impl Cause {
             Cause::ReadOnly => "read_only",
             Cause::LostRead => "lost_read",
             Cause::Replay => "replay",
+            Cause::Verify => "verify",
         }
     }
 }

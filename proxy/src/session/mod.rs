@@ -22,6 +22,7 @@ mod readback;
 mod registry;
 mod relay;
 mod replay;
+mod verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -575,9 +576,15 @@ impl Session {
             }
             let result = match served {
                 Served::Writer => {
-                    let effect = route::effect(st);
-                    self.run_on_writer(msg, call, expect, topo, may_write(st), effect)
-                        .await
+                    let job = relay::OnWriter {
+                        writes: may_write(st),
+                        effect: route::effect(st),
+                        verify: self.verification(st, sql),
+                        record: self.state.in_transaction_scope()
+                            || st.kind == Kind::Begin
+                            || matches!(&st.detail, Detail::Set(e) if e.next_transaction),
+                    };
+                    self.run_on_writer(msg, call, expect, topo, job).await
                 }
                 Served::Reader(id) => self.run_on_reader(id, msg, call, expect, topo).await,
             };

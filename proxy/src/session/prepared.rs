@@ -485,8 +485,13 @@ impl Session {
                     .await
             }
             Served::Writer => {
-                let bound = route::Effect::Bound;
-                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, false, bound)
+                let job = super::relay::OnWriter {
+                    writes: false,
+                    effect: route::Effect::Bound,
+                    verify: route::Verify::None,
+                    record: false,
+                };
+                self.run_on_writer(msg, Some(&call), Expect::Fetch, &topo, job)
                     .await
             }
         };

@@ -7,13 +7,15 @@ use std::time::Instant;
 use super::conns::{self, ctx};
 use super::failover::{Cause, Hold, WriterAnswer};
 use super::replay::ReplayFailure;
+use super::verify::Marker;
 use super::{prepared, writer_addr, Failure, Message, Session, SessionError};
 use crate::backend::{relay_bounded, BackendConn, BackendError, Downstream, RelayError};
 use crate::protocol::err::err_code;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
-use crate::route::{recover, replay_wanted, Effect, Recovery, Situation, WriterFailure};
+use crate::route::{recover, replay_wanted, Effect, OutcomeCheck, Recovery, Situation};
 use crate::route::{status, BackendId, Served, Topology};
+use crate::route::{Verify, WriterFailure};
 
 impl Session {
     /// Runs a command on the writer whatever the router would say (prepared statements
@@ -25,7 +27,7 @@ impl Session {
     ) -> Result<Option<Summary>, SessionError> {
         let topo = self.shared.topology.current();
         match self
-            .run_on_writer(msg, None, expect, &topo, true, Effect::Change)
+            .run_on_writer(msg, None, expect, &topo, OnWriter::command())
             .await
         {
             Ok(s) => {
@@ -37,31 +39,35 @@ impl Session {
         }
     }
 
-    /// Runs the command on the writer (`writes`: it may change data, so the global write
-    /// epoch moves before the client sees the end of the answer). When the writer is
-    /// missing, read-only or lost, `route::recover` decides from what the command is
-    /// (`effect`) whether it waits for a writer and is sent again (within
-    /// `failover.hold_ms`) or the client hears what happened.
+    /// Runs the command on the writer. When the writer is missing, read-only or lost,
+    /// `route::recover` decides from what the command is (`job`) whether it waits for a
+    /// writer and is sent again (within `failover.hold_ms`), its transaction replayed,
+    /// its marker looked for, or the client hears what happened.
     pub(super) async fn run_on_writer(
         &mut self,
         msg: &Message,
         call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
-        writes: bool,
-        effect: Effect,
+        job: OnWriter,
     ) -> Result<Summary, Failure> {
         let seq = msg.reply_seq();
         let mut hold = Hold::new(self.live.config.failover.hold_ms);
         let mut later: Option<Arc<Topology>> = None;
         // The open transaction must be replayed on the writer before the command.
         let mut replay = false;
+        // A lost COMMIT's (or autocommit write's) marker to look for before anything.
+        let mut pending: Option<Marker> = None;
         loop {
             let topo = later.as_deref().unwrap_or(topo);
-            let (failure, refusing, lost) = match self
-                .attempt_on_writer(msg, call, expect, topo, writes, replay)
-                .await
-            {
+            let tried = match pending.take() {
+                None => {
+                    self.attempt_on_writer(msg, call, expect, topo, job, replay)
+                        .await
+                }
+                Some(marker) => self.look_for_marker(topo, marker, seq).await,
+            };
+            let (failure, refusing, mut lost) = match tried {
                 Ok(s) => {
                     hold.end("resumed");
                     return Ok(s);
@@ -70,23 +76,43 @@ impl Session {
                     hold.end("failed");
                     return Err(f);
                 }
+                Err(Attempt::RolledBack) => {
+                    // The marker is not there: the transaction was rolled back; it is
+                    // replayed (inside one) or the write sent again.
+                    replay = self.state.transaction_begun();
+                    continue;
+                }
                 Err(Attempt::Failed {
                     failure,
                     refusing,
                     lost,
                 }) => (failure, refusing, lost),
             };
+            let check = match (&lost.marker, job.verify) {
+                (Some(_), _) => OutcomeCheck::Marker,
+                (None, Verify::CommitNothing) => OutcomeCheck::Nothing,
+                _ => OutcomeCheck::None,
+            };
             let mut situation = Situation {
                 failure,
-                effect,
+                effect: job.effect,
                 in_transaction: self.state.transaction_begun(),
                 may_hold: hold.may_hold(),
                 replayable: self.unreplayable().is_none(),
+                check,
             };
             let mut decision = recover(situation);
-            if matches!(decision, Recovery::Hold | Recovery::Replay) {
+            if decision == Recovery::CommitNothing {
+                hold.end("resumed");
+                return self.answer_committed(None, seq).await;
+            }
+            if matches!(
+                decision,
+                Recovery::Hold | Recovery::Replay | Recovery::Verify
+            ) {
                 let cause = match (decision, failure) {
                     (Recovery::Replay, _) => Cause::Replay,
+                    (Recovery::Verify, _) => Cause::Verify,
                     (_, WriterFailure::ReadOnly) => Cause::ReadOnly,
                     (_, WriterFailure::Lost | WriterFailure::LostMidAnswer) => Cause::LostRead,
                     (_, WriterFailure::NoWriter) => Cause::NoWriter,
@@ -97,20 +123,24 @@ impl Session {
                     self.conns.drop(Served::Writer);
                     replay = true;
                 }
+                if decision == Recovery::Verify {
+                    pending = lost.marker.take();
+                }
                 if self.wait_for_writer(&mut hold, cause, refusing).await {
                     later = Some(self.shared.topology.current());
                     continue;
                 }
                 if self.registration.info.is_killed() {
                     hold.end("killed");
-                    if replay {
+                    if replay || decision == Recovery::Verify {
                         self.lose_transaction();
                     }
                     return Err(self.told(&SqlError::connection_killed(), seq).await);
                 }
                 situation.may_hold = false;
-                if replay {
-                    // The connection was closed: the transaction is gone wherever it was.
+                if decision == Recovery::Replay {
+                    // The connection was closed above: the transaction is gone wherever
+                    // it was (rolled back), whatever the failure was.
                     situation.failure = WriterFailure::NoWriter;
                 }
                 decision = recover(situation);
@@ -124,6 +154,10 @@ impl Session {
             if replay_wanted(situation) {
                 let outcome = self.unreplayable().map_or("timed_out", |u| u.label());
                 metrics::counter!("rwsplit_replays_total", "outcome" => outcome).increment(1);
+            }
+            if check == OutcomeCheck::Marker {
+                metrics::counter!("rwsplit_commit_verifications_total", "outcome" => "unknown")
+                    .increment(1);
             }
             return Err(self
                 .writer_failed(decision, situation, lost, &hold, seq)
@@ -139,19 +173,47 @@ impl Session {
         call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
-        writes: bool,
+        job: OnWriter,
         replay: bool,
     ) -> Result<Summary, Attempt> {
         let seq = msg.reply_seq();
         let addr = writer_addr(topo);
+        self.writer_ready(topo, &addr, seq).await?;
+        self.autocommit_off(&addr).await?;
+        if replay {
+            self.replayed(&addr, seq).await?;
+        }
+        let marker = match job.verify {
+            Verify::Autocommit => return self.wrapped_write(msg, call, expect, seq).await,
+            Verify::Commit => self.send_with_marker(msg).await?,
+            Verify::None | Verify::CommitNothing => {
+                let Some(w) = self.conns.open_writer() else {
+                    return Err(Attempt::no_writer(&addr, BackendError::NoWriter));
+                };
+                match send(w, &self.prepared, call, &msg.raw).await {
+                    Ok(()) => None,
+                    Err(Sent::Refused(e)) => {
+                        // The statement cannot be prepared on the writer: the client
+                        // hears why.
+                        return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
+                    }
+                    Err(Sent::Lost(e)) => {
+                        return Err(self.writer_lost(e, WriterFailure::Lost, None));
+                    }
+                }
+            }
+        };
+        let digest = self.digests_answers() && job.record;
+        self.writer_answer(expect, job.writes, digest, marker).await
+    }
+
+    /// The session's writer connection, opened and brought to its state, unless the
+    /// writer is missing, moved while a transaction was open on it, or unreachable.
+    async fn writer_ready(&mut self, topo: &Topology, addr: &str, seq: u8) -> Result<(), Attempt> {
         if self.conns.drop_stale_writer(topo).await && self.state.transaction_begun() {
             // The writer moved: the open transaction stayed on the old one (closing the
             // connection rolled it back there).
-            return Err(Attempt::Failed {
-                failure: WriterFailure::NoWriter,
-                refusing: None,
-                lost: Lost::new(&addr, BackendError::WriterMoved),
-            });
+            return Err(Attempt::no_writer(addr, BackendError::WriterMoved));
         }
         if self
             .conns
@@ -162,58 +224,45 @@ impl Session {
             // there would be lost. Outside a transaction another connection serves.
             self.conns.drop(Served::Writer);
             if self.state.transaction_begun() {
-                return Err(Attempt::Failed {
-                    failure: WriterFailure::NoWriter,
-                    refusing: None,
-                    lost: Lost::new(&addr, BackendError::Closed),
-                });
+                return Err(Attempt::no_writer(addr, BackendError::Closed));
             }
         }
         match self.conns.writer(topo, &ctx!(self)).await {
-            Ok(_) => {}
+            Ok(_) => Ok(()),
             Err(e) if e.is_no_writer() => {
                 tracing::debug!(session = self.id, error = %e, "no writer for the statement");
                 if let (true, Some(id)) = (e.is_unreachable(), topo.writer) {
                     // Out of service until the monitor sees it answer again.
                     self.shared.topology.report_unreachable(id);
                 }
-                return Err(Attempt::Failed {
-                    failure: WriterFailure::NoWriter,
-                    refusing: None,
-                    lost: Lost::new(&addr, e),
-                });
+                Err(Attempt::no_writer(addr, e))
             }
             Err(e) => {
                 tracing::warn!(session = self.id, error = %e, "cannot reach the writer");
-                return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
+                Err(Attempt::Done(self.told(&e.to_sql(addr), seq).await))
             }
         }
-        self.autocommit_off(&addr).await?;
-        if replay {
-            self.replayed(&addr, seq).await?;
-        }
-        let digest = self.digests_answers();
+    }
+
+    /// Relays the answer to the command just sent on the writer connection: the
+    /// client's, except a lone read-only refusal (kept for a hold); `digest`: its
+    /// digest is kept for a replay; `marker`: the command is a COMMIT whose marker was
+    /// written.
+    async fn writer_answer(
+        &mut self,
+        expect: Expect,
+        writes: bool,
+        digest: bool,
+        marker: Option<Marker>,
+    ) -> Result<Summary, Attempt> {
         let Some(w) = self.conns.open_writer() else {
-            return Err(Attempt::Failed {
-                failure: WriterFailure::NoWriter,
-                refusing: None,
-                lost: Lost::new(&addr, BackendError::NoWriter),
-            });
+            return Err(Attempt::no_writer("(none)", BackendError::NoWriter));
         };
         let (id, addr) = (w.id, w.addr.clone());
         let mut down = WriterAnswer::new(&mut self.client, &self.shared, writes, digest);
         let mut forwarded = false;
-        let result = match send(w, &self.prepared, call, &msg.raw).await {
-            Ok(()) => {
-                let killer = conns::killer(&self.login, &self.live);
-                relay_bounded(w, &mut down, expect, &mut forwarded, killer).await
-            }
-            Err(Sent::Refused(e)) => {
-                // The statement cannot be prepared on the writer: the client hears why.
-                return Err(Attempt::Done(self.told(&e.to_sql(&addr), seq).await));
-            }
-            Err(Sent::Lost(e)) => Err(RelayError::Backend(e)),
-        };
+        let killer = conns::killer(&self.login, &self.live);
+        let result = relay_bounded(w, &mut down, expect, &mut forwarded, killer).await;
         let (refusal, sent) = (down.refusal.take(), down.sent);
         let (digest, infile) = (down.digest.take(), down.infile);
         match result {
@@ -221,6 +270,9 @@ impl Session {
                 None => {
                     if let Some(d) = digest {
                         self.txlog.answered(d.finish(), infile);
+                    }
+                    if marker.is_some() {
+                        self.txlog.clear();
                     }
                     Ok(s)
                 }
@@ -231,6 +283,7 @@ impl Session {
                         addr,
                         error: None,
                         refusal: Some(bytes),
+                        marker: None,
                     },
                 }),
             },
@@ -239,21 +292,41 @@ impl Session {
                 Err(Attempt::Done(Failure::Fatal(SessionError::Io(e))))
             }
             Err(RelayError::Backend(e)) => {
-                tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
-                self.conns.drop(Served::Writer);
-                if e.is_unreachable() {
-                    self.shared.topology.report_unreachable(id);
-                }
                 let failure = match sent {
                     true => WriterFailure::LostMidAnswer,
                     false => WriterFailure::Lost,
                 };
-                Err(Attempt::Failed {
-                    failure,
-                    refusing: None,
-                    lost: Lost::new(&addr, e),
-                })
+                Err(self.writer_lost(e, failure, marker))
             }
+        }
+    }
+
+    /// The writer connection broke: dropped (its server reported unreachable when it
+    /// is), and the failure for the failover rules.
+    pub(super) fn writer_lost(
+        &mut self,
+        e: BackendError,
+        failure: WriterFailure,
+        marker: Option<Marker>,
+    ) -> Attempt {
+        let (id, addr) = match self.conns.open_writer() {
+            Some(w) => (Some(w.id), w.addr.clone()),
+            None => (None, "(none)".to_string()),
+        };
+        tracing::warn!(session = self.id, backend = %addr, error = %e, "writer connection lost");
+        self.conns.drop(Served::Writer);
+        if let (true, Some(id)) = (e.is_unreachable(), id) {
+            self.shared.topology.report_unreachable(id);
+        }
+        Attempt::Failed {
+            failure,
+            refusing: None,
+            lost: Lost {
+                addr,
+                error: Some(e),
+                refusal: None,
+                marker,
+            },
         }
     }
 
@@ -272,7 +345,7 @@ impl Session {
             None => lost.addr.clone(),
         };
         let err = match decision {
-            Recovery::Hold | Recovery::NoWriter => {
+            Recovery::Hold | Recovery::NoWriter | Recovery::CommitNothing => {
                 let waited = match hold.waited() {
                     Some(d) => format!("no writer (waited {} ms for one)", d.as_millis()),
                     None => "no writer".to_string(),
@@ -300,7 +373,7 @@ impl Session {
                     "{what}; the open transaction was rolled back{why}"
                 ))
             }
-            Recovery::OutcomeUnknown => {
+            Recovery::OutcomeUnknown | Recovery::Verify => {
                 self.lose_transaction();
                 SqlError::outcome_unknown(&what)
             }
@@ -338,11 +411,7 @@ impl Session {
                 if e.is_unreachable() {
                     self.shared.topology.report_unreachable(id);
                 }
-                Err(Attempt::Failed {
-                    failure: WriterFailure::NoWriter,
-                    refusing: None,
-                    lost: Lost::new(addr, e),
-                })
+                Err(Attempt::no_writer(addr, e))
             }
         }
     }
@@ -369,6 +438,15 @@ impl Session {
                 (None, e)
             }
             ReplayFailure::ReadOnly => (id, BackendError::NoWriter),
+            ReplayFailure::Unreplayable(why) => {
+                metrics::counter!("rwsplit_replays_total", "outcome" => why.label()).increment(1);
+                self.lose_transaction();
+                let err = SqlError::lost_connection(&format!(
+                    "{addr}; the open transaction was rolled back (not replayed: {})",
+                    why.why()
+                ));
+                return Err(Attempt::Done(self.told(&err, seq).await));
+            }
             ReplayFailure::Diverged(n) => {
                 metrics::counter!("rwsplit_replays_total", "outcome" => "diverged").increment(1);
                 self.lose_transaction();
@@ -479,8 +557,33 @@ impl Session {
     }
 }
 
+/// What a command on the writer is, for the failover rules.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OnWriter {
+    /// It may change data: the global write epoch moves before the client sees the end
+    /// of the answer.
+    pub writes: bool,
+    pub effect: Effect,
+    pub verify: Verify,
+    /// Its answer's digest is kept for a replay (a transaction is open or may begin, or
+    /// it sets the next one's characteristics).
+    pub record: bool,
+}
+
+impl OnWriter {
+    /// A command bound to the writer's connection (COM_STATISTICS, COM_SET_OPTION, …).
+    pub fn command() -> OnWriter {
+        OnWriter {
+            writes: true,
+            effect: Effect::Change,
+            verify: Verify::None,
+            record: false,
+        }
+    }
+}
+
 /// How one try of a command on the writer ended, when it did not succeed.
-enum Attempt {
+pub(super) enum Attempt {
     /// A failure the failover rules decide about; the client has heard nothing.
     Failed {
         failure: WriterFailure,
@@ -490,22 +593,39 @@ enum Attempt {
     },
     /// The client was told (or the session cannot go on): nothing to decide.
     Done(Failure),
+    /// The marker of a lost COMMIT (or autocommit write) is not on the writer: nothing
+    /// of it was committed.
+    RolledBack,
+}
+
+impl Attempt {
+    /// Nothing was sent: there is no writer, or it cannot be reached.
+    pub fn no_writer(addr: &str, e: BackendError) -> Attempt {
+        Attempt::Failed {
+            failure: WriterFailure::NoWriter,
+            refusing: None,
+            lost: Lost::new(addr, e),
+        }
+    }
 }
 
 /// What the client may be told of a failed try on the writer.
-struct Lost {
-    addr: String,
-    error: Option<BackendError>,
+pub(super) struct Lost {
+    pub addr: String,
+    pub error: Option<BackendError>,
     /// The server's read-only refusal (an ERR packet), as it came.
-    refusal: Option<Vec<u8>>,
+    pub refusal: Option<Vec<u8>>,
+    /// The marker written in the lost statement's transaction, to look for.
+    pub marker: Option<Marker>,
 }
 
 impl Lost {
-    fn new(addr: &str, e: BackendError) -> Lost {
+    pub fn new(addr: &str, e: BackendError) -> Lost {
         Lost {
             addr: addr.to_string(),
             error: Some(e),
             refusal: None,
+            marker: None,
         }
     }
 }

@@ -20,7 +20,8 @@ use crate::classify::{Detail, Kind};
 use crate::protocol::err::is_read_only_refusal;
 use crate::protocol::execute::ExecuteLayout;
 use crate::protocol::response::Expect;
-use crate::route::{log_step, transactional, LogStep, RanOnWriter, Served, Unreplayable};
+use crate::route::{log_step, may_have_written, transactional, LogStep, RanOnWriter};
+use crate::route::{Served, Unreplayable};
 
 /// What the client received of one answer: its length and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,7 +96,6 @@ enum Mode {
 }
 
 /// The open transaction's log.
-#[derive(Default)]
 pub(super) struct TxLog {
     entries: Vec<Entry>,
     /// SET TRANSACTION statements for the next transaction, which starts with them.
@@ -105,9 +105,38 @@ pub(super) struct TxLog {
     /// The last writer answer: its digest, and whether it read a client file. Set by
     /// the relay, taken by [`Session::note_for_replay`].
     last: Option<(AnswerDigest, bool)>,
+    /// Whether the open transaction wrote (or may have): `None` when not known.
+    wrote: Option<bool>,
+}
+
+impl Default for TxLog {
+    fn default() -> Self {
+        TxLog {
+            entries: Vec::new(),
+            prelude: Vec::new(),
+            bytes: 0,
+            mode: Mode::Idle,
+            last: None,
+            wrote: Some(false),
+        }
+    }
 }
 
 impl TxLog {
+    /// True when the open transaction wrote, or may have (or it is not known).
+    pub fn wrote(&self) -> bool {
+        self.wrote.unwrap_or(true)
+    }
+
+    /// Follows whether the open transaction wrote, after each writer statement.
+    fn note_wrote(&mut self, open_before: bool, open_after: bool, begins: bool, wrote: bool) {
+        self.wrote = match (open_before && !begins, open_after) {
+            (_, false) => Some(false),
+            (false, true) => Some(wrote),
+            (true, true) => self.wrote.map(|w| w || wrote),
+        };
+    }
+
     /// Bytes held (counted against `server.max_session_memory`).
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -133,6 +162,7 @@ impl TxLog {
         self.prelude.clear();
         self.bytes = 0;
         self.mode = Mode::Idle;
+        self.wrote = Some(false);
     }
 
     fn start(&mut self) {
@@ -172,6 +202,8 @@ pub(super) enum ReplayFailure {
     /// Statement `n` (from 1) of the transaction answered differently, or could not be
     /// sent again (its prepared statement was closed).
     Diverged(usize),
+    /// The log does not hold the whole transaction.
+    Unreplayable(Unreplayable),
 }
 
 impl Session {
@@ -196,20 +228,25 @@ impl Session {
         call: Option<&Call<'_>>,
         open_before: bool,
     ) {
-        let Some((answer, local_infile)) = self.txlog.last.take() else {
-            return;
-        };
+        let last = self.txlog.last.take();
         if ran.served != Served::Writer {
             return;
         }
         let st = ran.st;
+        let begins = st.kind == Kind::Begin && st.parts.is_empty();
+        let open_after = self.state.transaction_begun();
+        self.txlog
+            .note_wrote(open_before, open_after, begins, may_have_written(st));
+        let Some((answer, local_infile)) = last else {
+            return;
+        };
         let sets_next_transaction = matches!(&st.detail, Detail::Set(e) if e.next_transaction);
         let step = log_step(RanOnWriter {
             open_before,
-            open_after: self.state.transaction_begun(),
+            open_after,
             failed: ran.summary.error.is_some(),
             transactional: transactional(st),
-            begins: st.kind == Kind::Begin && st.parts.is_empty(),
+            begins,
             sets_next_transaction,
             xa: matches!(st.detail, Detail::Xa(_)) || self.state.xa_active,
             local_infile,
@@ -272,6 +309,9 @@ impl Session {
     /// Runs the logged transaction on the session's (new) writer connection, comparing
     /// every answer with the one the client was sent. Nothing reaches the client.
     pub(super) async fn replay_transaction(&mut self) -> Result<(), ReplayFailure> {
+        if let Some(why) = self.unreplayable() {
+            return Err(ReplayFailure::Unreplayable(why));
+        }
         let Some(conn) = self.conns.open_writer() else {
             return Err(ReplayFailure::Lost(BackendError::NoWriter));
         };

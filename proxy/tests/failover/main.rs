@@ -19,3 +19,4 @@ mod ledger;
 mod prepared_raw;
 mod readiness;
 mod replay;
+mod verify;

@@ -19,6 +19,8 @@ use crate::support::*;
 
 const USER: &str = "it_replay";
 const WRITERS: u64 = 4;
+/// Threads of autocommit inserts beside the transactions.
+const SOLO: u64 = 2;
 
 /// What the load saw.
 #[derive(Default)]
@@ -33,6 +35,8 @@ struct Seen {
     unknown: Mutex<BTreeSet<u64>>,
     /// Errors: code and message.
     errors: Mutex<Vec<(u16, String)>>,
+    /// Keys of acknowledged autocommit inserts.
+    solo_acked: Mutex<BTreeSet<u64>>,
     /// Every transaction: when it began, how long it took, whether it committed.
     txs: Mutex<Vec<(Instant, Duration, bool)>>,
 }
@@ -53,6 +57,7 @@ async fn setup(t: &Topo) {
         "CREATE DATABASE ledger".into(),
         "CREATE TABLE ledger.acks (id BIGINT PRIMARY KEY)".into(),
         "CREATE TABLE ledger.acct (id INT PRIMARY KEY, n INT)".into(),
+        "CREATE TABLE ledger.solo (id BIGINT PRIMARY KEY)".into(),
         "INSERT INTO ledger.acct VALUES (1, 100)".into(),
     ] {
         r.query_drop(q).await.unwrap();
@@ -83,42 +88,27 @@ async fn transaction(c: &mut Conn, w: u64, k: u64) -> mysql_async::Result<()> {
     c.query_drop("COMMIT").await
 }
 
-/// The writer threads; each stops when told, or after two minutes at most.
+/// The writer threads (transactions, and autocommit inserts); each stops when told, or
+/// after two minutes at most.
 fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
     let end = Instant::now() + Duration::from_secs(120);
-    (0..WRITERS)
+    let solo: Vec<_> = (0..SOLO)
         .map(|w| {
             let seen = seen.clone();
             tokio::spawn(async move {
                 let mut c = connect(port).await;
-                let mut n = 0;
+                let mut k = w;
                 while !seen.stop.load(Ordering::Relaxed) && Instant::now() < end {
-                    n += 1;
-                    let k = (n * WRITERS + w) * 2;
-                    let began = Instant::now();
-                    let r = transaction(&mut c, w, k).await;
-                    seen.txs
-                        .lock()
-                        .unwrap()
-                        .push((began, began.elapsed(), r.is_ok()));
-                    match r {
+                    k += SOLO;
+                    match c.query_drop(format!("INSERT INTO solo VALUES ({k})")).await {
                         Ok(()) => {
-                            seen.acked.lock().unwrap().insert(k);
+                            seen.solo_acked.lock().unwrap().insert(k);
                         }
                         Err(mysql_async::Error::Server(e)) => {
-                            if e.message.contains("outcome is unknown") {
-                                seen.unknown.lock().unwrap().insert(k);
-                            } else {
-                                seen.rolled_back.lock().unwrap().insert(k);
-                            }
                             seen.errors.lock().unwrap().push((e.code, e.message));
-                            let _ = c.query_drop("ROLLBACK").await;
-                            // Pacing: a moment before the next transaction after an error.
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                         Err(e) => {
-                            // The session ended: counted, and a new one for the rest.
-                            seen.unknown.lock().unwrap().insert(k);
                             seen.errors.lock().unwrap().push((0, e.to_string()));
                             match Conn::new(opts(port, USER, USER, Some("ledger"))).await {
                                 Ok(n) => c = n,
@@ -129,7 +119,50 @@ fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
                 }
             })
         })
-        .collect()
+        .collect();
+    let txs = (0..WRITERS).map(|w| {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let mut c = connect(port).await;
+            let mut n = 0;
+            while !seen.stop.load(Ordering::Relaxed) && Instant::now() < end {
+                n += 1;
+                let k = (n * WRITERS + w) * 2;
+                let began = Instant::now();
+                let r = transaction(&mut c, w, k).await;
+                seen.txs
+                    .lock()
+                    .unwrap()
+                    .push((began, began.elapsed(), r.is_ok()));
+                match r {
+                    Ok(()) => {
+                        seen.acked.lock().unwrap().insert(k);
+                    }
+                    Err(mysql_async::Error::Server(e)) => {
+                        if e.message.contains("outcome is unknown") {
+                            seen.unknown.lock().unwrap().insert(k);
+                        } else {
+                            seen.rolled_back.lock().unwrap().insert(k);
+                        }
+                        seen.errors.lock().unwrap().push((e.code, e.message));
+                        let _ = c.query_drop("ROLLBACK").await;
+                        // Pacing: a moment before the next transaction after an error.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => {
+                        // The session ended: counted, and a new one for the rest.
+                        seen.unknown.lock().unwrap().insert(k);
+                        seen.errors.lock().unwrap().push((0, e.to_string()));
+                        match Conn::new(opts(port, USER, USER, Some("ledger"))).await {
+                            Ok(n) => c = n,
+                            Err(_) => return,
+                        }
+                    }
+                }
+            }
+        })
+    });
+    txs.chain(solo).collect()
 }
 
 async fn wait_committed_after(seen: &Seen, t: Instant, n: usize) {
@@ -202,17 +235,23 @@ fn server_error(r: mysql_async::Result<()>, what: &str) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupted_transactions_are_replayed_on_the_promoted_writer() {
-    crash_and_promotion(false).await;
+    crash_and_promotion(false, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupted_transactions_are_replayed_after_an_aurora_failover() {
-    crash_and_promotion(true).await;
+    crash_and_promotion(true, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_verify_commits_a_crash_costs_the_load_no_error_at_all() {
+    crash_and_promotion(false, true).await;
 }
 
 /// `aurora`: rwsplit in aurora mode over the emulated `replica_host_status`; else
-/// read_only mode, with a second rwsplit whose replay_max_bytes is 1024.
-async fn crash_and_promotion(aurora: bool) {
+/// read_only mode, with a second rwsplit whose replay_max_bytes is 1024. `verify`:
+/// failover.verify_commits on (the load then sees no error at all).
+async fn crash_and_promotion(aurora: bool, verify: bool) {
     let t = Topo::start(true);
     if aurora {
         let mut r = root(t.primary).await;
@@ -222,10 +261,21 @@ async fn crash_and_promotion(aurora: bool) {
         set_aurora_rows(t.primary, &t.replicas).await;
     }
     setup(&t).await;
+    let verify_flag = [
+        "--failover-verify-commits",
+        if verify { "true" } else { "false" },
+    ];
     let proxy = match aurora {
         true => start_emulated(t.primary, USER, "session"),
-        false => Proxy::start_read_only(&t, USER, &["--failover-hold-ms", "20000"]),
+        false => Proxy::start_read_only(
+            &t,
+            USER,
+            &[&["--failover-hold-ms", "20000"][..], &verify_flag].concat(),
+        ),
     };
+    if verify {
+        crate::verify::wait_markers_table(t.primary).await;
+    }
     let small = (!aurora).then(|| {
         let extra = ["--failover-hold-ms", "20000"];
         Proxy::start_read_only(
@@ -347,8 +397,19 @@ async fn crash_and_promotion(aurora: bool) {
         assert!(message.contains("replay_max_bytes"), "{message}");
     }
 
-    // The load saw only COMMITs in flight at the crash fail (outcome unknown).
+    // The load saw only COMMITs in flight at the crash fail (outcome unknown), and with
+    // verify_commits not even those.
     let errors = seen.errors.lock().unwrap().clone();
+    if verify {
+        assert!(errors.is_empty(), "the load saw errors: {errors:?}");
+        let m = proxy.metrics();
+        let unknown = metric(
+            &m,
+            "rwsplit_commit_verifications_total",
+            &[("outcome", "unknown")],
+        );
+        assert_eq!(unknown, 0.0, "{m}");
+    }
     let unknown = errors
         .iter()
         .filter(|(code, m)| *code == 1927 && m.contains("outcome is unknown"))
@@ -359,7 +420,7 @@ async fn crash_and_promotion(aurora: bool) {
         "errors other than 'outcome unknown': {errors:?}"
     );
     assert!(
-        unknown as u64 <= WRITERS,
+        unknown as u64 <= WRITERS + SOLO,
         "more outcome-unknown errors than COMMITs in flight at the crash: {errors:?}"
     );
     assert!(replays(&proxy, "ok") >= 2.0, "{}", proxy.metrics());
@@ -370,6 +431,15 @@ async fn crash_and_promotion(aurora: bool) {
 
     let have = keys_on(new_writer).await;
     check_ledger(&have, &seen);
+    let mut c = root(new_writer).await;
+    let solo: Vec<u64> = c.query("SELECT id FROM ledger.solo").await.unwrap();
+    let solo: BTreeSet<u64> = solo.into_iter().collect();
+    let acked = seen.solo_acked.lock().unwrap().clone();
+    let lost: Vec<&u64> = acked.difference(&solo).collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged autocommit writes lost: {lost:?}"
+    );
     for k in [
         5_000_000_001,
         5_000_000_002,
