@@ -17,6 +17,11 @@ pub const EMULATION_DDL: [&str; 2] = [
 /// Starts rwsplit in aurora mode over the emulation, the cluster endpoint on port
 /// `endpoint`, with one user (password = name) and `consistency`.
 pub fn start_emulated(endpoint: u16, user: &str, consistency: &str) -> Proxy {
+    start_emulated_with(endpoint, user, consistency, &[])
+}
+
+/// As `start_emulated`, with more flags (they override the file).
+pub fn start_emulated_with(endpoint: u16, user: &str, consistency: &str, extra: &[&str]) -> Proxy {
     let config = format!(
         r#"
 [backends]
@@ -39,7 +44,9 @@ consistency = "{consistency}"
     );
     let file = std::env::temp_dir().join(format!("rwsplit-aurora-{endpoint}-{user}.toml"));
     std::fs::write(&file, config).unwrap();
-    Proxy::start_with(&["--config".into(), file.display().to_string()])
+    let mut args = vec!["--config".to_string(), file.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Proxy::start_with(&args)
 }
 
 async fn set_rows(primary: u16, rows: &[(u16, &str, i64, i64)]) {

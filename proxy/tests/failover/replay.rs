@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
-use crate::aurora::{start_emulated, EMULATION_DDL};
+use crate::aurora::{start_emulated_with, EMULATION_DDL};
 use crate::ledger::set_aurora_rows;
 use crate::support::*;
 
@@ -248,6 +248,11 @@ async fn with_verify_commits_a_crash_costs_the_load_no_error_at_all() {
     crash_and_promotion(false, true).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn with_verify_commits_an_aurora_failover_costs_the_load_no_error_at_all() {
+    crash_and_promotion(true, true).await;
+}
+
 /// `aurora`: rwsplit in aurora mode over the emulated `replica_host_status`; else
 /// read_only mode, with a second rwsplit whose replay_max_bytes is 1024. `verify`:
 /// failover.verify_commits on (the load then sees no error at all).
@@ -266,7 +271,7 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
         if verify { "true" } else { "false" },
     ];
     let proxy = match aurora {
-        true => start_emulated(t.primary, USER, "session"),
+        true => start_emulated_with(t.primary, USER, "session", &verify_flag),
         false => Proxy::start_read_only(
             &t,
             USER,
