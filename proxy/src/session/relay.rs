@@ -276,16 +276,7 @@ impl Session {
                     }
                     Ok(s)
                 }
-                Some(bytes) => Err(Attempt::Failed {
-                    failure: WriterFailure::ReadOnly,
-                    refusing: Some(id),
-                    lost: Lost {
-                        addr,
-                        error: None,
-                        refusal: Some(bytes),
-                        marker: None,
-                    },
-                }),
+                Some(bytes) => Err(Attempt::refused(id, addr, bytes)),
             },
             Err(RelayError::Client(e)) => {
                 self.conns.drop(Served::Writer);
@@ -599,6 +590,21 @@ pub(super) enum Attempt {
 }
 
 impl Attempt {
+    /// Writer `id` (at `addr`) refused the command as read-only (`refusal`, the ERR
+    /// packet as it came): it did not run.
+    pub fn refused(id: BackendId, addr: String, refusal: Vec<u8>) -> Attempt {
+        Attempt::Failed {
+            failure: WriterFailure::ReadOnly,
+            refusing: Some(id),
+            lost: Lost {
+                addr,
+                error: None,
+                refusal: Some(refusal),
+                marker: None,
+            },
+        }
+    }
+
     /// Nothing was sent: there is no writer, or it cannot be reached.
     pub fn no_writer(addr: &str, e: BackendError) -> Attempt {
         Attempt::Failed {

@@ -169,19 +169,7 @@ impl Session {
         match self.marker_answer().await {
             Ok(Ok(true)) => Ok(Some(marker)),
             Ok(Ok(false)) => Ok(None),
-            Ok(Err(deadlock)) => {
-                // The transaction was rolled back: its COMMIT committed nothing.
-                if let Some(w) = self.conns.open_writer() {
-                    let mut fwd = false;
-                    if w.relay(&mut Discard, Expect::Results, &mut fwd)
-                        .await
-                        .is_err()
-                    {
-                        self.conns.drop(Served::Writer);
-                    }
-                }
-                Err(self.tell_rolled_back(&deadlock).await)
-            }
+            Ok(Err(deadlock)) => Err(self.rolled_back_by_deadlock(&deadlock).await),
             Err(e) => {
                 let m = likely.then_some(marker);
                 Err(self.writer_lost(e, WriterFailure::Lost, m))
@@ -189,8 +177,19 @@ impl Session {
         }
     }
 
-    /// The client hears the server's error for a transaction it rolled back.
-    async fn tell_rolled_back(&mut self, err: &[u8]) -> Attempt {
+    /// The marker met a deadlock, which rolled the transaction back: the COMMIT sent
+    /// after it committed nothing. Its answer is read and dropped, and the client hears
+    /// the deadlock (`err`, as the server sent it).
+    async fn rolled_back_by_deadlock(&mut self, err: &[u8]) -> Attempt {
+        if let Some(w) = self.conns.open_writer() {
+            let mut fwd = false;
+            if w.relay(&mut Discard, Expect::Results, &mut fwd)
+                .await
+                .is_err()
+            {
+                self.conns.drop(Served::Writer);
+            }
+        }
         self.lose_transaction();
         if let Some(code) = err_code(err) {
             self.metrics.error(code);
@@ -252,16 +251,7 @@ impl Session {
         if is_read_only_refusal(&write.0) {
             // Refused: closing the connection ends the transaction rwsplit opened.
             self.conns.drop(Served::Writer);
-            return Err(Attempt::Failed {
-                failure: WriterFailure::ReadOnly,
-                refusing: Some(backend),
-                lost: Lost {
-                    addr,
-                    error: None,
-                    refusal: Some(write.0),
-                    marker: None,
-                },
-            });
+            return Err(Attempt::refused(backend, addr, write.0));
         }
         if s.error.is_some() {
             // The write failed: the transaction rwsplit opened ends, the client hears why.
@@ -289,18 +279,7 @@ impl Session {
         }
         let marked = match self.marker_answer().await {
             Ok(Ok(marked)) => marked,
-            Ok(Err(deadlock)) => {
-                if let Some(w) = self.conns.open_writer() {
-                    let mut fwd = false;
-                    if w.relay(&mut Discard, Expect::Results, &mut fwd)
-                        .await
-                        .is_err()
-                    {
-                        self.conns.drop(Served::Writer);
-                    }
-                }
-                return Err(self.tell_rolled_back(&deadlock).await);
-            }
+            Ok(Err(deadlock)) => return Err(self.rolled_back_by_deadlock(&deadlock).await),
             Err(e) => {
                 let m = likely.then_some(marker);
                 return Err(self.writer_lost(e, WriterFailure::Lost, m));
@@ -314,16 +293,7 @@ impl Session {
             Ok(c) if c.error.is_none() => {}
             Ok(_) if is_read_only_refusal(&commit.0) => {
                 self.conns.drop(Served::Writer);
-                return Err(Attempt::Failed {
-                    failure: WriterFailure::ReadOnly,
-                    refusing: Some(backend),
-                    lost: Lost {
-                        addr,
-                        error: None,
-                        refusal: Some(commit.0),
-                        marker: None,
-                    },
-                });
+                return Err(Attempt::refused(backend, addr, commit.0));
             }
             // COMMIT failed: nothing was committed, the client hears why.
             Ok(c) => return self.relay_held(commit.0, c).await.map_err(Attempt::Done),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use crate::aurora::{start_emulated, EMULATION_DDL};
-use crate::ledger::set_aurora_rows;
+use crate::ledger::{set_aurora_rows, set_aurora_writer};
 use crate::support::*;
 
 const USER: &str = "it_hold";
@@ -272,13 +272,7 @@ async fn crash_and_promotion(aurora: bool, pool_mode: &str) {
     let promoted = Instant::now();
     t.script(&["promote", &new_writer.to_string()]);
     if aurora {
-        let others: Vec<u16> = t
-            .replicas
-            .iter()
-            .copied()
-            .filter(|r| *r != new_writer)
-            .collect();
-        set_aurora_rows(new_writer, &others).await;
+        set_aurora_writer(&t, new_writer).await;
     }
     wait_acked_after(&seen, promoted).await;
     stop(&seen, tasks).await;

@@ -79,6 +79,18 @@ pub async fn set_aurora_rows(writer: u16, readers: &[u16]) {
     .unwrap();
 }
 
+/// The emulated cluster after a promotion: `new_writer` writes, the other replicas of
+/// `t` read (the old primary is gone).
+pub async fn set_aurora_writer(t: &Topo, new_writer: u16) {
+    let others: Vec<u16> = t
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| *r != new_writer)
+        .collect();
+    set_aurora_rows(new_writer, &others).await;
+}
+
 /// Starts rwsplit in front of `t` for a ledger run.
 fn start_proxy(t: &Topo, mode: Mode, consistency: &str, user: &str) -> Proxy {
     match mode {
@@ -224,13 +236,7 @@ async fn ledger_through_a_promotion(mode: Mode, consistency: &str) {
         .await;
     let new_writer = promote_most_advanced(&t).await;
     if mode == Mode::Aurora {
-        let others: Vec<u16> = t
-            .replicas
-            .iter()
-            .copied()
-            .filter(|r| *r != new_writer)
-            .collect();
-        set_aurora_rows(new_writer, &others).await;
+        set_aurora_writer(&t, new_writer).await;
     }
     // Writes move to the new writer; then both kinds of reads flow again, replicas
     // serving some.

@@ -14,7 +14,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
 use crate::aurora::{start_emulated_with, EMULATION_DDL};
-use crate::ledger::set_aurora_rows;
+use crate::ledger::{set_aurora_rows, set_aurora_writer};
 use crate::support::*;
 
 const USER: &str = "it_replay";
@@ -376,13 +376,7 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
     let promoted = Instant::now();
     t.script(&["promote", &new_writer.to_string()]);
     if aurora {
-        let others: Vec<u16> = t
-            .replicas
-            .iter()
-            .copied()
-            .filter(|r| *r != new_writer)
-            .collect();
-        set_aurora_rows(new_writer, &others).await;
+        set_aurora_writer(&t, new_writer).await;
     }
     wait_committed_after(&seen, promoted, 100).await;
     stop(&seen, tasks).await;
