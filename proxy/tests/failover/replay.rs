@@ -3,10 +3,12 @@
 //! transactions that read, then insert two keys with a pause between them, then commit
 //! (each acknowledged pair recorded). Sessions with a transaction open at the crash show
 //! each case: replayed (with a prepared statement, a user variable, autocommit off),
-//! diverged (it read NOW(6)), too large for the replay.
+//! diverged (it read NOW(6)), too large for the replay. Reader threads on other
+//! connections read the newest acknowledged keys back throughout (global consistency):
+//! none may miss one, before, during or after the failover.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,19 @@ const USER: &str = "it_replay";
 const WRITERS: u64 = 4;
 /// Threads of autocommit inserts beside the transactions.
 const SOLO: u64 = 2;
+/// Threads reading the newest acknowledged keys back on connections of their own.
+const READERS: u64 = 2;
+
+/// One read of the newest acknowledged keys: when it started, what it looked for,
+/// whether it found all of it, which server answered.
+#[derive(Debug, Clone)]
+struct Read {
+    started: Instant,
+    solo: u64,
+    tx: u64,
+    found: bool,
+    server: u32,
+}
 
 /// What the load saw.
 #[derive(Default)]
@@ -39,6 +54,11 @@ struct Seen {
     solo_acked: Mutex<BTreeSet<u64>>,
     /// Every transaction: when it began, how long it took, whether it committed.
     txs: Mutex<Vec<(Instant, Duration, bool)>>,
+    /// The newest acknowledged autocommit key, and first key of a committed transaction.
+    latest_solo: AtomicU64,
+    latest_tx: AtomicU64,
+    /// The readers' reads.
+    reads: Mutex<Vec<Read>>,
 }
 
 impl Seen {
@@ -88,8 +108,8 @@ async fn transaction(c: &mut Conn, w: u64, k: u64) -> mysql_async::Result<()> {
     c.query_drop("COMMIT").await
 }
 
-/// The writer threads (transactions, and autocommit inserts); each stops when told, or
-/// after two minutes at most.
+/// The writer threads (transactions, and autocommit inserts) and the readers; each stops
+/// when told, or after two minutes at most.
 fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
     let end = Instant::now() + Duration::from_secs(120);
     let solo: Vec<_> = (0..SOLO)
@@ -103,6 +123,7 @@ fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
                     match c.query_drop(format!("INSERT INTO solo VALUES ({k})")).await {
                         Ok(()) => {
                             seen.solo_acked.lock().unwrap().insert(k);
+                            seen.latest_solo.fetch_max(k, Ordering::Release);
                         }
                         Err(mysql_async::Error::Server(e)) => {
                             seen.errors.lock().unwrap().push((e.code, e.message));
@@ -137,6 +158,7 @@ fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
                 match r {
                     Ok(()) => {
                         seen.acked.lock().unwrap().insert(k);
+                        seen.latest_tx.fetch_max(k, Ordering::Release);
                     }
                     Err(mysql_async::Error::Server(e)) => {
                         if e.message.contains("outcome is unknown") {
@@ -162,7 +184,125 @@ fn spawn_load(port: u16, seen: &Arc<Seen>) -> Vec<tokio::task::JoinHandle<()>> {
             }
         })
     });
-    txs.chain(solo).collect()
+    let readers = (0..READERS).map(|_| {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let mut c = connect(port).await;
+            while !seen.stop.load(Ordering::Relaxed) && Instant::now() < end {
+                // The keys are taken before the statement is sent: acknowledged by then.
+                let solo = seen.latest_solo.load(Ordering::Acquire);
+                let tx = seen.latest_tx.load(Ordering::Acquire);
+                if solo == 0 || tx == 0 {
+                    // Pacing: nothing acknowledged to read back yet.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                let started = Instant::now();
+                let q = format!(
+                    "SELECT @@server_id, (SELECT COUNT(*) FROM solo WHERE id = {solo}), \
+                     (SELECT COUNT(*) FROM acks WHERE id IN ({tx}, {}))",
+                    tx + 1
+                );
+                match c.query_first::<(u32, u64, u64), _>(q).await {
+                    Ok(Some((server, a, b))) => seen.reads.lock().unwrap().push(Read {
+                        started,
+                        solo,
+                        tx,
+                        found: a == 1 && b == 2,
+                        server,
+                    }),
+                    Ok(None) => seen.errors.lock().unwrap().push((0, "no row".into())),
+                    Err(mysql_async::Error::Server(e)) => {
+                        seen.errors.lock().unwrap().push((e.code, e.message));
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => {
+                        seen.errors.lock().unwrap().push((0, e.to_string()));
+                        match Conn::new(opts(port, USER, USER, Some("ledger"))).await {
+                            Ok(n) => c = n,
+                            Err(_) => return,
+                        }
+                    }
+                }
+                // Pacing: the readers leave the writers most of the two CPUs.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    });
+    txs.chain(solo).chain(readers).collect()
+}
+
+/// No read missed a key acknowledged before it started; reads flowed before `from`
+/// and after `moved` (when writes had moved to the new writer), some of those served by
+/// a replica.
+fn check_reads(seen: &Seen, from: Instant, moved: Instant, new_writer_id: u32) {
+    let reads = seen.reads.lock().unwrap();
+    let before = reads.iter().filter(|r| r.started < from).count();
+    let after: Vec<&Read> = reads.iter().filter(|r| r.started >= moved).collect();
+    assert!(before > 20, "reads before the failover: {before}");
+    assert!(
+        after.len() > 20,
+        "reads after the failover: {}",
+        after.len()
+    );
+    assert!(
+        after.iter().any(|r| r.server != new_writer_id),
+        "no read after the failover was served by a replica"
+    );
+    let stale: Vec<(u64, u64, u32)> = reads
+        .iter()
+        .filter(|r| !r.found)
+        .map(|r| (r.solo, r.tx, r.server))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{} of {} reads were stale (solo key, transaction key, server): {:?}",
+        stale.len(),
+        reads.len(),
+        &stale[..stale.len().min(5)]
+    );
+}
+
+/// Waits until `n` reads started after the first commit after `t`, some served by a
+/// replica (not `writer_id`): a replica may take a moment to follow a new writer.
+async fn wait_reads_after(seen: &Seen, t: Instant, n: usize, writer_id: u32) {
+    wait_for_async(
+        "reads after the failover",
+        Duration::from_secs(30),
+        async || {
+            let moved = first_commit_after(seen, t);
+            let reads = seen.reads.lock().unwrap();
+            let after: Vec<&Read> = reads.iter().filter(|r| r.started >= moved).collect();
+            let by_replicas = after.iter().filter(|r| r.server != writer_id).count();
+            if after.len() >= n && by_replicas > 0 {
+                Ok(())
+            } else {
+                Err(format!("{} reads, {by_replicas} by replicas", after.len()))
+            }
+        },
+    )
+    .await;
+}
+
+/// When the first write after `t` was acknowledged.
+fn first_commit_after(seen: &Seen, t: Instant) -> Instant {
+    seen.txs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, d, ok)| *ok && *at + *d > t)
+        .map(|(at, d, _)| *at + *d)
+        .min()
+        .expect("no transaction committed after the failover")
+}
+
+async fn server_id(port: u16) -> u32 {
+    root(port)
+        .await
+        .query_first("SELECT @@server_id")
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 async fn wait_committed_after(seen: &Seen, t: Instant, n: usize) {
@@ -271,7 +411,7 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
         if verify { "true" } else { "false" },
     ];
     let proxy = match aurora {
-        true => start_emulated_with(t.primary, USER, "session", &verify_flag),
+        true => start_emulated_with(t.primary, USER, "global", &verify_flag),
         false => Proxy::start_read_only(
             &t,
             USER,
@@ -341,6 +481,7 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
         None => None,
     };
 
+    let killed = Instant::now();
     t.script(&["kill", &t.primary.to_string()]);
     for p in std::iter::once(&proxy).chain(small.as_ref()) {
         p.wait_backend(t.primary, "down", |b| b.is_none_or(|b| b["up"] == false))
@@ -379,8 +520,17 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
         set_aurora_writer(&t, new_writer).await;
     }
     wait_committed_after(&seen, promoted, 100).await;
+    let new_writer_id = server_id(new_writer).await;
+    wait_reads_after(&seen, promoted, 50, new_writer_id).await;
     stop(&seen, tasks).await;
     let (a, b, c) = during.await.unwrap();
+
+    check_reads(
+        &seen,
+        killed,
+        first_commit_after(&seen, promoted),
+        new_writer_id,
+    );
 
     // Replayed: the client saw no error.
     assert!(a.is_ok(), "the replayed transaction: {a:?}");
@@ -461,9 +611,33 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_planned_switchover_inside_transactions_is_a_pause_without_errors() {
+    switchover(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planned_aurora_switchover_inside_transactions_is_a_pause_without_errors() {
+    switchover(true).await;
+}
+
+/// The old primary turns read-only, a replica catches up and becomes the writer, the old
+/// primary replicates from it. `aurora`: rwsplit in aurora mode, the emulated topology
+/// naming the new writer a moment after the switch (the old writer's refusals are held
+/// meanwhile).
+async fn switchover(aurora: bool) {
     let t = Topo::start(true);
+    if aurora {
+        let mut r = root(t.primary).await;
+        for q in EMULATION_DDL {
+            r.query_drop(q).await.unwrap();
+        }
+        set_aurora_rows(t.primary, &t.replicas).await;
+    }
     setup(&t).await;
-    let proxy = Proxy::start_read_only(&t, USER, &["--failover-hold-ms", "10000"]);
+    let hold = ["--failover-hold-ms", "10000"];
+    let proxy = match aurora {
+        true => start_emulated_with(t.primary, USER, "global", &hold),
+        false => Proxy::start_read_only(&t, USER, &hold),
+    };
     let seen = Arc::new(Seen::default());
     let tasks = spawn_load(proxy.port, &seen);
     wait_committed_after(&seen, Instant::now(), 50).await;
@@ -477,17 +651,37 @@ async fn a_planned_switchover_inside_transactions_is_a_pause_without_errors() {
     let new_writer = t.replicas[0];
     let switched = Instant::now();
     t.script(&["promote", &new_writer.to_string()]);
+    let promoted = Instant::now();
     // The old writer refuses this one as read-only: the transaction is rolled back
     // there and replayed on the new writer, then the statement runs.
-    open.query_drop("INSERT INTO acks VALUES (6000000001)")
-        .await
-        .unwrap();
-    open.query_drop("COMMIT").await.unwrap();
+    let open = tokio::spawn(async move {
+        open.query_drop("INSERT INTO acks VALUES (6000000001)")
+            .await
+            .unwrap();
+        open.query_drop("COMMIT").await.unwrap();
+    });
+    if aurora {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let readers = [t.primary, t.replicas[1]];
+        set_aurora_rows(new_writer, &readers).await;
+    }
+    open.await.unwrap();
     wait_committed_after(&seen, switched, 100).await;
+    let new_writer_id = server_id(new_writer).await;
+    wait_reads_after(&seen, promoted, 50, new_writer_id).await;
     stop(&seen, tasks).await;
 
     let errors = seen.errors.lock().unwrap().clone();
-    assert!(errors.is_empty(), "transactions failed: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "transactions or reads failed: {errors:?}"
+    );
+    check_reads(
+        &seen,
+        switched,
+        first_commit_after(&seen, promoted),
+        new_writer_id,
+    );
     let longest = seen
         .txs
         .lock()

@@ -5,7 +5,7 @@
 //! it (nothing committed: the transaction is replayed, then it commits). The server stays
 //! up, so the marker is looked for on the same server, after the cut connection ended.
 //! Also: sysbench oltp_read_write for 30 s through a `kill -9` of the primary and a
-//! promotion, without an error.
+//! promotion, without an error (read_only mode, and aurora mode on the emulation).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,8 @@ use mysql_async::Conn;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::aurora::{start_emulated_with, EMULATION_DDL};
+use crate::ledger::{set_aurora_rows, set_aurora_writer};
 use crate::support::*;
 
 const USER: &str = "it_verify";
@@ -305,7 +307,25 @@ fn sysbench(port: u16, args: &[&str]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sysbench_read_write_runs_through_a_crash_and_promotion_without_an_error() {
+    sysbench_through_a_crash(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sysbench_read_write_runs_through_an_aurora_failover_without_an_error() {
+    sysbench_through_a_crash(true).await;
+}
+
+/// `aurora`: rwsplit in aurora mode over the emulated `replica_host_status` (the cluster
+/// endpoint is the primary that dies; the topology is then read through the others).
+async fn sysbench_through_a_crash(aurora: bool) {
     let t = Topo::start(true);
+    if aurora {
+        let mut r = root(t.primary).await;
+        for q in EMULATION_DDL {
+            r.query_drop(q).await.unwrap();
+        }
+        set_aurora_rows(t.primary, &t.replicas).await;
+    }
     setup(&t).await;
     let mut r = root(t.primary).await;
     r.query_drop("REVOKE READ_ONLY ADMIN, SUPER ON *.* FROM 'it_verify'@'%'")
@@ -320,7 +340,10 @@ async fn sysbench_read_write_runs_through_a_crash_and_promotion_without_an_error
         "--failover-verify-commits",
         "true",
     ];
-    let proxy = Proxy::start_read_only(&t, USER, &extra);
+    let proxy = match aurora {
+        true => start_emulated_with(t.primary, USER, "global", &extra),
+        false => Proxy::start_read_only(&t, USER, &extra),
+    };
     wait_markers_table(t.primary).await;
     let prepared = sysbench(proxy.port, &["oltp_read_write", "prepare"]);
     assert!(prepared.status.success(), "{prepared:?}");
@@ -345,6 +368,9 @@ async fn sysbench_read_write_runs_through_a_crash_and_promotion_without_an_error
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let new_writer = most_advanced_replica(&t).await;
     t.script(&["promote", &new_writer.to_string()]);
+    if aurora {
+        set_aurora_writer(&t, new_writer).await;
+    }
     let out = run.await.unwrap();
     let text = format!(
         "{}{}",
