@@ -252,3 +252,59 @@ fn a_read_that_goes_away_mid_fetch_does_not_hold_up_the_others() {
         assert_eq!(parts(&got), (1, 2));
     });
 }
+
+fn pos(text: &str) -> Position {
+    Position::parse_mariadb(text).expect("position")
+}
+
+/// Whether a read goes to a reader ahead of its position: only when the reader was seen
+/// to have applied the newest position any fetch found.
+#[test]
+fn a_read_overlaps_its_fetch_only_on_a_reader_known_to_have_the_newest_position() {
+    let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+        // (newest fetched, known applied on the reader, overlap)
+        (None, None, false),
+        (None, Some("0-1-5"), false),
+        (Some("0-1-5"), None, false),
+        (Some("0-1-5"), Some("0-1-5"), true),
+        (Some("0-1-5"), Some("0-1-9"), true),
+        (Some("0-1-9"), Some("0-1-5"), false),
+        (Some("0-1-5,1-2-3"), Some("0-1-5"), false),
+        (Some("0-1-5"), Some("0-1-5,1-2-3"), true),
+        // After a promotion the new writer's server id changes, the sequence goes on.
+        (Some("0-2-6"), Some("0-1-5"), false),
+        (Some("0-1-5"), Some("0-2-6"), true),
+    ];
+    for (latest, known, want) in cases {
+        let (l, k) = (latest.map(pos), known.map(pos));
+        assert_eq!(
+            rwsplit::session::overlap(l.as_ref(), k.as_ref()),
+            *want,
+            "latest {latest:?}, known {known:?}"
+        );
+    }
+}
+
+/// Whether an answer that came back from a reader sent the read ahead of its position is
+/// relayed: only when what the reader had applied before the read was sent includes the
+/// writer's position fetched after the read arrived.
+#[test]
+fn an_overlapped_answer_is_relayed_only_when_the_reader_had_the_fetched_position() {
+    let cases: &[(&str, Option<&str>, bool)] = &[
+        // (known applied before sending, fetched after arrival, relayed)
+        ("0-1-5", None, true),
+        ("0-1-5", Some("0-1-5"), true),
+        ("0-1-5", Some("0-1-4"), true),
+        ("0-1-5", Some("0-1-6"), false),
+        ("0-1-5", Some("0-1-5,1-3-1"), false),
+        ("0-1-5,1-3-1", Some("0-1-5"), true),
+    ];
+    for (known, fetched, want) in cases {
+        let f = fetched.map(pos);
+        assert_eq!(
+            rwsplit::session::covered(&pos(known), f.as_ref()),
+            *want,
+            "known {known}, fetched {fetched:?}"
+        );
+    }
+}

@@ -98,7 +98,10 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         Counter,
         Unit::Count,
         "Read-your-writes decisions for reads after writes, by outcome (already, waited, \
-         timeout, skipped_lagging, lag_ok, lag_too_high, writer_unreachable, error).",
+         timeout, skipped_lagging, lag_ok, lag_too_high, writer_unreachable, error; in \
+         cluster mode also overlapped: a read sent ahead of its position, the reader having \
+         had it, and overlap_missed: such a read's answer dropped, the read sent again after \
+         a wait).",
     ),
     (
         "rwsplit_consistency_wait_seconds",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::conns::ctx;
-use super::positions::{FetchFailure, WriterPosition};
+use super::positions::{covered, overlap, FetchFailure, Fetched, WriterPosition};
 use super::Session;
 use crate::backend::{BackendConn, BackendError};
 use crate::config::Consistency;
@@ -90,7 +90,7 @@ impl Session {
 
     /// Whether reader `id` has applied `target`: known from the monitor's last look, else
     /// waited for there (up to `routing.consistency_timeout_ms`) unless it lags more.
-    async fn wait_for(
+    pub(super) async fn wait_for(
         &mut self,
         id: BackendId,
         topo: &Topology,
@@ -243,10 +243,6 @@ impl Session {
         if !flavour.has_gtid() {
             return Verdict::Reader;
         }
-        let sql = match flavour {
-            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
-            _ => "SELECT @@gtid_executed",
-        };
         let limit_ms = self.live.config.routing.consistency_timeout_ms;
         if topo
             .get(id)
@@ -258,24 +254,7 @@ impl Session {
             return Verdict::Other;
         }
         let shared = self.shared.clone();
-        // One position per read, whichever readers it tries.
-        let fetched = match self.read_position.clone() {
-            Some(known) => known,
-            None => {
-                let fetch = async {
-                    self.writer_position(sql, flavour)
-                        .await
-                        .map_err(|e| FetchFailure {
-                            unreachable: e.is_unreachable(),
-                            message: e.to_string(),
-                        })
-                };
-                let fetched = shared.positions.position(fetch).await;
-                self.read_position = Some(fetched.clone());
-                fetched
-            }
-        };
-        let target = match fetched {
+        let target = match self.cluster_position(flavour).await {
             Ok(Some(t)) => t,
             Ok(None) => return Verdict::Reader,
             Err(e) if e.unreachable || shared.topology.current().writer.is_none() => {
@@ -299,4 +278,88 @@ impl Session {
         }
         verdict
     }
+
+    /// `cluster` mode: the writer's position for the current read, fetched once per read
+    /// (shared with the reads that arrived before the fetch was sent), whichever readers
+    /// it tries.
+    async fn cluster_position(&mut self, flavour: Flavour) -> Fetched {
+        if let Some(known) = self.read_position.clone() {
+            return known;
+        }
+        let sql = match flavour {
+            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
+            _ => "SELECT @@gtid_executed",
+        };
+        let shared = self.shared.clone();
+        let fetch = async {
+            self.writer_position(sql, flavour)
+                .await
+                .map_err(|e| FetchFailure {
+                    unreachable: e.is_unreachable(),
+                    message: e.to_string(),
+                })
+        };
+        let fetched = shared.positions.position(fetch).await;
+        self.read_position = Some(fetched.clone());
+        fetched
+    }
+
+    /// `cluster` mode: what reader `id` is known to have applied, when the read may be
+    /// sent to it at once and its position fetched while it runs ([`overlap`]): a text
+    /// query outside any transaction (sent again if its answer must be dropped), the
+    /// first reader the read tries.
+    pub(super) fn overlap_for(&self, id: BackendId, topo: &Topology) -> Option<Known> {
+        if self.live.config.routing.consistency != Consistency::Cluster
+            || !topo.flavour().has_gtid()
+            || self.read_position.is_some()
+            || self.state.in_transaction_scope()
+        {
+            return None;
+        }
+        let positions = &self.shared.positions;
+        let known = positions.known(id)?;
+        let latest = positions.latest();
+        overlap(latest.as_ref().map(|l| &l.0), Some(&known.0)).then_some(known)
+    }
+
+    /// `cluster` mode, after a read was sent to reader `id` ahead of its position, which
+    /// the reader had applied `known` of before: whether its answer may be relayed.
+    pub(super) async fn overlapped(&mut self, topo: &Topology, known: &Known) -> Overlap {
+        let fetched = match self.cluster_position(topo.flavour()).await {
+            Ok(f) => f,
+            Err(e) if e.unreachable || self.shared.topology.current().writer.is_none() => {
+                tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
+                outcome("writer_unreachable");
+                return Overlap::Covered;
+            }
+            Err(e) => {
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");
+                outcome("error");
+                return Overlap::Stale;
+            }
+        };
+        if covered(&known.0, fetched.as_ref().map(|f| &f.0)) {
+            outcome("overlapped");
+            return Overlap::Covered;
+        }
+        outcome("overlap_missed");
+        match fetched {
+            Some(target) => Overlap::Missed(target),
+            None => Overlap::Covered,
+        }
+    }
+}
+
+/// What a reader was seen to have applied (a position and its text).
+pub(super) type Known = Arc<(Position, String)>;
+
+/// Whether a read sent ahead of its position may be answered from that reader.
+pub(super) enum Overlap {
+    /// The reader had what the read must see: its answer is relayed.
+    Covered,
+    /// It may not have had it: the answer is dropped, the reader waited for this
+    /// position, and the read sent again.
+    Missed(Known),
+    /// No position could be had: the read goes elsewhere (its answer dropped).
+    Stale,
 }

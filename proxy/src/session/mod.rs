@@ -51,8 +51,8 @@ pub use epochs::{EpochPosition, Epochs};
 pub use history::{History, Replay};
 pub use login::{new_scramble, Login};
 pub use positions::{
-    check_cluster_mode, reader_setup, Batch, ClusterPositions, FetchFailure, Fetched,
-    WriterPosition,
+    check_cluster_mode, covered, overlap, reader_setup, Batch, ClusterPositions, FetchFailure,
+    Fetched, WriterPosition,
 };
 pub use registry::{Registry, SessionGuard, SessionInfo};
 
@@ -563,8 +563,16 @@ impl Session {
                 self.client.send_error(&err, msg.reply_seq()).await?;
                 return Ok(None);
             }
+            let mut overlap = None;
             if let (Served::Reader(id), Target::Reader) = (served, plan.route.target) {
-                if self.consistent(id, topo).await == consistency::Verdict::Other {
+                // cluster mode: a query, or an execution without a cursor or long data
+                // (either can be sent again), may run while its position is fetched.
+                if expect == Expect::Results && call.is_none_or(prepared::Call::repeatable) {
+                    overlap = self.overlap_for(id, topo);
+                }
+                if overlap.is_none()
+                    && self.consistent(id, topo).await == consistency::Verdict::Other
+                {
                     tried.push(id);
                     (served, reason) = plan.after_stale(&tried, reason);
                     continue;
@@ -586,13 +594,20 @@ impl Session {
                     };
                     self.run_on_writer(msg, call, expect, topo, job).await
                 }
-                Served::Reader(id) => self.run_on_reader(id, msg, call, expect, topo).await,
+                Served::Reader(id) => {
+                    self.run_on_reader(id, msg, call, expect, topo, overlap)
+                        .await
+                }
             };
             match result {
                 Ok(summary) => return Ok(Some((served, reason, summary))),
                 Err(Failure::Retry(id)) => {
                     tried.push(id);
                     served = plan.after_failure(&tried);
+                }
+                Err(Failure::Stale(id)) => {
+                    tried.push(id);
+                    (served, reason) = plan.after_stale(&tried, reason);
                 }
                 Err(Failure::Told) => return Ok(None),
                 Err(Failure::Fatal(e)) => return Err(e),
@@ -869,6 +884,9 @@ enum Failure {
     Told,
     /// A reader could not serve it and the client saw nothing: try another backend.
     Retry(BackendId),
+    /// A reader did not have what the read must see (in time), and the client saw
+    /// nothing: another reader, then the writer.
+    Stale(BackendId),
     /// The session cannot go on.
     Fatal(SessionError),
 }

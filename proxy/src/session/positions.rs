@@ -163,6 +163,23 @@ impl ClusterPositions {
         found
     }
 
+    /// The position the newest completed fetch found, if it found one.
+    pub fn latest(&self) -> Option<Arc<(Position, String)>> {
+        match &self.batch().batch.latest {
+            Some((_, Ok(Some(p)))) => Some(p.clone()),
+            _ => None,
+        }
+    }
+
+    /// The newest position reader `id` was seen to have applied.
+    pub fn known(&self, id: BackendId) -> Option<Arc<(Position, String)>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
     /// True when reader `id` was seen to have applied `target` or later.
     pub fn verified(&self, id: BackendId, target: &Position) -> bool {
         self.verified
@@ -180,6 +197,24 @@ impl ClusterPositions {
             m.insert(id, position);
         }
     }
+}
+
+/// Whether a read may be sent to a reader before its position is fetched (overlapped
+/// with the fetch): when the reader was seen to have applied (`known`) the newest position
+/// any fetch found (`latest`), the writer has most likely not moved since, so the fetch
+/// will most likely find nothing the reader lacks. The read's answer is relayed only if
+/// `known` includes what the fetch then finds ([`covered`]); else it is dropped and the
+/// read sent again once the reader has that position. A guess about cost only: the check
+/// after the fetch is what keeps reads correct.
+pub fn overlap(latest: Option<&Position>, known: Option<&Position>) -> bool {
+    matches!((latest, known), (Some(l), Some(k)) if k.includes(l))
+}
+
+/// Whether a read sent to a reader that had applied `known` before the read was sent
+/// sees every write in `fetched`, the writer's position fetched after the read arrived
+/// (`None`: the writer has no position, so there is nothing to miss).
+pub fn covered(known: &Position, fetched: Option<&Position>) -> bool {
+    fetched.is_none_or(|f| known.includes(f))
 }
 
 /// What a new reader connection runs first: on Aurora in `cluster` mode, the read

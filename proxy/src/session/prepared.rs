@@ -142,6 +142,14 @@ pub struct Call<'a> {
     pub long_data: Option<&'a [Vec<u8>]>,
 }
 
+impl Call<'_> {
+    /// Whether the execution can be sent to a backend again, as it is: it sends no long
+    /// data (consumed by the first execution) and opens no cursor (its flags byte is 0).
+    pub fn repeatable(&self) -> bool {
+        !self.with_long_data && self.long_data.is_none() && self.payload.get(5) == Some(&0)
+    }
+}
+
 /// Keeps statement `stmt` prepared on `conn` as `key`, closing there the one it replaces
 /// or pushes out of the cache.
 async fn remember(
@@ -481,7 +489,7 @@ impl Session {
         let plan = route::plan_cursor(p.cursor, &topo);
         let result = match plan.first(&topo) {
             Served::Reader(r) => {
-                self.run_on_reader(r, msg, Some(&call), Expect::Fetch, &topo)
+                self.run_on_reader(r, msg, Some(&call), Expect::Fetch, &topo, None)
                     .await
             }
             Served::Writer => {
@@ -497,7 +505,7 @@ impl Session {
         };
         match result {
             Ok(_) | Err(Failure::Told) => Ok(()),
-            Err(Failure::Retry(_)) => {
+            Err(Failure::Retry(_) | Failure::Stale(_)) => {
                 let err = SqlError::lost_connection("the backend holding the cursor is gone");
                 self.client.send_error(&err, seq).await?;
                 Ok(())

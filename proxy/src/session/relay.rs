@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::conns::{self, ctx};
+use super::consistency::{Known, Overlap, Verdict};
 use super::failover::{Cause, Hold, WriterAnswer};
 use super::replay::ReplayFailure;
 use super::verify::Marker;
 use super::{prepared, writer_addr, Failure, Message, Session, SessionError};
-use crate::backend::{relay_bounded, BackendConn, BackendError, Downstream, RelayError};
+use crate::backend::{relay_bounded, BackendConn, BackendError, Discard, Downstream, RelayError};
 use crate::protocol::err::err_code;
 use crate::protocol::response::{Expect, Summary};
 use crate::protocol::SqlError;
@@ -34,7 +35,7 @@ impl Session {
                 self.state.after_writer_command(s.status);
                 Ok(Some(s))
             }
-            Err(Failure::Told) | Err(Failure::Retry(_)) => Ok(None),
+            Err(Failure::Told) | Err(Failure::Retry(_)) | Err(Failure::Stale(_)) => Ok(None),
             Err(Failure::Fatal(e)) => Err(e),
         }
     }
@@ -458,6 +459,10 @@ impl Session {
 
     /// Runs the command on reader `id`; a reader that cannot serve before the client saw
     /// anything asks for a retry elsewhere.
+    /// `overlap`: in `cluster` mode, what the reader was known to have applied when the
+    /// read is sent to it before its position is fetched (see
+    /// [`Session::overlap_for`]); the answer is relayed only once the fetch shows the
+    /// reader had what the read must see.
     pub(super) async fn run_on_reader(
         &mut self,
         id: BackendId,
@@ -465,6 +470,7 @@ impl Session {
         call: Option<&prepared::Call<'_>>,
         expect: Expect,
         topo: &Topology,
+        overlap: Option<Known>,
     ) -> Result<Summary, Failure> {
         let conn = match self.conns.reader(id, topo, &ctx!(self)).await {
             Ok(c) => c,
@@ -482,7 +488,19 @@ impl Session {
             l.active.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let started = Instant::now();
-        let result = match send(conn, &self.prepared, call, &msg.raw).await {
+        let sent = send(conn, &self.prepared, call, &msg.raw).await;
+        if let (Ok(()), Some(known)) = (&sent, overlap) {
+            if let Err(f) = self.after_overlap(id, msg, call, topo, &known).await {
+                if let Some(l) = &load {
+                    l.active.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Err(f);
+            }
+        }
+        let Some(conn) = self.conns.get_mut(Served::Reader(id)) else {
+            return Err(Failure::Retry(id));
+        };
+        let result = match sent {
             Ok(()) => {
                 let killer = conns::killer(&self.login, &self.live);
                 relay_bounded(conn, &mut self.client, expect, &mut forwarded, killer).await
@@ -502,6 +520,57 @@ impl Session {
             }
             Err(RelayError::Backend(e)) => self.reader_lost(id, &addr, e, forwarded, msg).await,
         }
+    }
+
+    /// `cluster` mode, a read sent to reader `id` before its position was fetched: the
+    /// fetch, then either nothing (the reader had what the read must see: its answer is
+    /// next on the connection), or the answer dropped, the reader waited for the position
+    /// and the read sent again, or (no position, or the reader did not get it in time) the
+    /// answer dropped and the read tried elsewhere (`Failure::Stale`).
+    async fn after_overlap(
+        &mut self,
+        id: BackendId,
+        msg: &Message,
+        call: Option<&prepared::Call<'_>>,
+        topo: &Topology,
+        known: &Known,
+    ) -> Result<(), Failure> {
+        let target = match self.overlapped(topo, known).await {
+            Overlap::Covered => return Ok(()),
+            Overlap::Missed(target) => Some(target),
+            Overlap::Stale => None,
+        };
+        // The answer may predate what the read must see: read to its end, unrelayed.
+        let Some(conn) = self.conns.get_mut(Served::Reader(id)) else {
+            return Err(Failure::Retry(id));
+        };
+        let mut forwarded = false;
+        if let Err(e) = conn
+            .relay(&mut Discard, Expect::Results, &mut forwarded)
+            .await
+        {
+            tracing::debug!(session = self.id, backend = %id, error = ?e, "dropping an overlapped answer failed");
+            self.conns.drop(Served::Reader(id));
+            return Err(Failure::Retry(id));
+        }
+        let Some(target) = target else {
+            return Err(Failure::Stale(id));
+        };
+        if self.wait_for(id, topo, &target, topo.flavour()).await == Verdict::Other {
+            return Err(Failure::Stale(id));
+        }
+        self.shared.positions.set_verified(id, target);
+        let Some(conn) = self.conns.get_mut(Served::Reader(id)) else {
+            return Err(Failure::Retry(id));
+        };
+        if let Err(Sent::Refused(e) | Sent::Lost(e)) =
+            send(conn, &self.prepared, call, &msg.raw).await
+        {
+            tracing::debug!(session = self.id, backend = %id, error = %e, "reader connection lost");
+            self.conns.drop(Served::Reader(id));
+            return Err(Failure::Retry(id));
+        }
+        Ok(())
     }
 
     /// A reader connection broke while running a command: dropped; the command is
