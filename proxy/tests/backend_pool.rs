@@ -252,6 +252,36 @@ async fn borrow_hands_out_the_best_ranked_idle_connection() {
     assert_eq!((first, second), (2, 1));
 }
 
+/// Among equally ranked idle connections the newest goes first, whatever the rank; one
+/// of rank 0 goes before newer ones of a worse rank.
+#[tokio::test]
+async fn borrow_takes_the_newest_of_the_best_rank() {
+    let pool: Arc<P> = Arc::new(Pool::new("b:1", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let mut conns = Vec::new();
+    for id in 1..=5 {
+        conns.push(take(&pool, 0, "k", id, &closed).await.unwrap().0);
+    }
+    for conn in conns {
+        pool.put_back("k", conn, limits(0));
+    }
+    // Given back oldest first: 1 .. 5, 5 the newest. Ranks: 1 and 2 best (0), 3 and 5
+    // next (2), 4 unusable.
+    let pick = |c: &Conn| match c.id {
+        1 | 2 => Some(0),
+        3 | 5 => Some(2),
+        _ => None,
+    };
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        match pool.borrow(limits(0), move |_, c| pick(c), WAIT).await {
+            Ok(Grant::Idle(c, _)) => order.push(c.id),
+            _ => panic!("no idle connection"),
+        }
+    }
+    assert_eq!(order, [2, 1, 5, 3]);
+}
+
 #[test]
 fn min_idle_opens_what_is_missing_within_the_cap_and_never_while_sessions_wait() {
     use rwsplit::backend::pool::{to_open, PoolStats};

@@ -214,13 +214,20 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
             let mut st = self.lock();
             st.waiters.retain(|w| !w.tx.is_closed());
             if st.waiters.is_empty() {
-                let best = st
-                    .idle
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, e)| rank(&e.key, &e.conn).map(|r| (r, usize::MAX - i)))
-                    .min()
-                    .map(|(_, rev)| usize::MAX - rev);
+                // The best ranked, the newest among equals: scanned newest first, so the
+                // scan stops at the first of rank 0 (the best there is).
+                let mut best: Option<(u8, usize)> = None;
+                for (i, e) in st.idle.iter().enumerate().rev() {
+                    match rank(&e.key, &e.conn) {
+                        Some(0) => {
+                            best = Some((0, i));
+                            break;
+                        }
+                        Some(r) if best.is_none_or(|(b, _)| r < b) => best = Some((r, i)),
+                        _ => {}
+                    }
+                }
+                let best = best.map(|(_, i)| i);
                 if let Some(i) = best {
                     if let Some(e) = st.idle.remove(i) {
                         return Ok(Grant::Idle(e.conn, e.since.elapsed()));
