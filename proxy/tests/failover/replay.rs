@@ -284,6 +284,19 @@ async fn wait_reads_after(seen: &Seen, t: Instant, n: usize, writer_id: u32) {
     .await;
 }
 
+/// Waits until the readers made `n` reads.
+async fn wait_reads(seen: &Seen, n: usize) {
+    wait_for_async("reads to flow", Duration::from_secs(30), async || {
+        let got = seen.reads.lock().unwrap().len();
+        if got >= n {
+            Ok(())
+        } else {
+            Err(format!("{got} reads"))
+        }
+    })
+    .await;
+}
+
 /// When the first write after `t` was acknowledged.
 fn first_commit_after(seen: &Seen, t: Instant) -> Instant {
     seen.txs
@@ -432,6 +445,7 @@ async fn crash_and_promotion(aurora: bool, verify: bool) {
     let seen = Arc::new(Seen::default());
     let tasks = spawn_load(proxy.port, &seen);
     wait_committed_after(&seen, Instant::now(), 50).await;
+    wait_reads(&seen, 50).await;
 
     // Transactions open at the crash, one per case.
     let mut replayed = connect(proxy.port).await;
@@ -641,6 +655,7 @@ async fn switchover(aurora: bool) {
     let seen = Arc::new(Seen::default());
     let tasks = spawn_load(proxy.port, &seen);
     wait_committed_after(&seen, Instant::now(), 50).await;
+    wait_reads(&seen, 50).await;
     // A transaction open on the old writer as it turns read-only.
     let mut open = connect(proxy.port).await;
     open.query_drop("BEGIN").await.unwrap();
