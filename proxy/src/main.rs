@@ -28,7 +28,10 @@ fn run() -> anyhow::Result<()> {
         rt.worker_threads(config.server.worker_threads);
     }
     let rt = rt.build().context("cannot start the runtime")?;
-    rt.block_on(async move {
+    // The server runs as a task, not on the thread that blocks on it: the accept loop then
+    // spawns each session onto its own worker's queue, where from this thread every
+    // accepted client woke a worker (a futex call and a thread switch per connection).
+    let served = rt.block_on(rt.spawn(async move {
         let server = Server::bind(config)
             .await?
             .with_prometheus(rwsplit::metrics::http::install());
@@ -54,7 +57,8 @@ fn run() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e))
             .context("refused to serve")
-    })
+    }));
+    served.context("the server task failed")?
 }
 
 fn init_logging(config: &Config) {

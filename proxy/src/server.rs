@@ -163,12 +163,12 @@ impl Server {
             };
             let shared = shared.clone();
             let stop = stop_rx.clone();
-            sessions.spawn(async move {
+            sessions.spawn(Box::pin(async move {
                 let _permit = permit;
                 if let Err(e) = crate::session::serve(stream, shared, stop).await {
                     tracing::debug!(peer = %peer, error = %e, "session ended");
                 }
-            });
+            }));
             while sessions.try_join_next().is_some() {}
         }
         tracing::info!(
