@@ -165,7 +165,7 @@ impl Server {
             let stop = stop_rx.clone();
             sessions.spawn(Box::pin(async move {
                 let _permit = permit;
-                if let Err(e) = crate::session::serve(stream, shared, stop).await {
+                if let Err(e) = crate::session::serve(stream, peer, shared, stop).await {
                     tracing::debug!(peer = %peer, error = %e, "session ended");
                 }
             }));

@@ -77,14 +77,14 @@ pub enum SessionError {
     Backend(#[from] BackendError),
 }
 
-/// Serves one client connection to its end.
+/// Serves one client connection (from `peer`, as accepted) to its end.
 pub async fn serve(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
 ) -> Result<(), SessionError> {
     let _ = stream.set_nodelay(true);
-    let peer = stream.peer_addr()?;
     let live_rx = shared.live.subscribe();
     let live = live_rx.borrow().clone();
     let mut client = ClientConn::new(stream, peer, live.config.server.max_packet_size);
