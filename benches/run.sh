@@ -43,7 +43,7 @@
 set -euo pipefail
 
 # rwsplit's worker threads: 1, as a sidecar sharing a small machine with its app runs it
-# (RWSPLIT_BENCH_THREADS=0 for one per CPU, the binary's default).
+# (RWSPLIT_BENCH_THREADS=0 for the binary's default: half the CPUs, at least 1).
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
 cd "$(dirname "$0")/.."
 

@@ -244,7 +244,7 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_DRAIN_TIMEOUT", value_name = "MS")]
     pub drain_timeout: Option<u64>,
 
-    /// Worker threads; 0 = one per CPU [default: 0].
+    /// Worker threads; 0 = half the CPUs rwsplit may use, at least 1 [default: 0].
     #[arg(long, env = "RWSPLIT_WORKER_THREADS", value_name = "N")]
     pub worker_threads: Option<usize>,
 

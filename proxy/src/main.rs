@@ -24,9 +24,10 @@ fn run() -> anyhow::Result<()> {
     init_logging(&config);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
-    if config.server.worker_threads > 0 {
-        rt.worker_threads(config.server.worker_threads);
-    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = config.server.worker_threads_for(cpus);
+    tracing::info!(worker_threads = threads, cpus, "starting the runtime");
+    rt.worker_threads(threads);
     let rt = rt.build().context("cannot start the runtime")?;
     // The server runs as a task, not on the thread that blocks on it: the accept loop then
     // spawns each session onto its own worker's queue, where from this thread every
