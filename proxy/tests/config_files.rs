@@ -217,14 +217,21 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
 
 #[test]
 fn worker_threads_zero_is_half_the_cpus_and_at_least_one() {
-    use rwsplit::config::{auto_worker_threads, ServerConfig};
-    for (cpus, threads) in [(0, 1), (1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (64, 32)] {
-        assert_eq!(auto_worker_threads(cpus), threads, "{cpus} CPUs");
-    }
+    use rwsplit::config::ServerConfig;
     let mut c = ServerConfig::default();
     assert_eq!(c.worker_threads, 0, "the default is sized from the machine");
-    assert_eq!(c.worker_threads_for(2), 1);
-    assert_eq!(c.worker_threads_for(16), 8);
+    for (cpus, threads) in [
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (3, 1),
+        (4, 2),
+        (8, 4),
+        (16, 8),
+        (64, 32),
+    ] {
+        assert_eq!(c.worker_threads_for(cpus), threads, "{cpus} CPUs");
+    }
     c.worker_threads = 3;
     assert_eq!(c.worker_threads_for(2), 3, "a number set is kept");
 }

@@ -25,7 +25,7 @@ pub use log::{LogConfig, LogFormat};
 pub use monitor::MonitorConfig;
 pub use pool::{PoolConfig, PoolMode};
 pub use routing::{Consistency, Fallback, Policy, RoutingConfig, RuleConfig, RuleRoute};
-pub use server::{auto_worker_threads, ServerConfig};
+pub use server::ServerConfig;
 pub use users::UserConfig;
 
 /// Errors loading or checking a configuration; each names the key at fault.

@@ -8,7 +8,8 @@ pub struct ServerConfig {
     /// Address clients connect to. Default `127.0.0.1:6033`.
     pub listen: String,
     /// Tokio worker threads; 0 = sized from the machine: half the CPUs rwsplit may use
-    /// (its CPU affinity and cgroup quota count), at least 1 ([`auto_worker_threads`]).
+    /// (its CPU affinity and cgroup quota count), at least 1
+    /// ([`ServerConfig::worker_threads_for`]).
     /// Default 0.
     pub worker_threads: usize,
     /// Client connections served at once; more get error 1040. Default 4096.
@@ -63,20 +64,16 @@ pub struct ServerConfig {
     pub rsa_private_key_file: String,
 }
 
-/// The worker threads `worker_threads = 0` gives on a machine where rwsplit may use
-/// `cpus` CPUs: half of them, at least 1. A sidecar shares its machine with the
-/// application and with the kernel's network work for every packet it relays; measured on
-/// 2 CPUs (benches/run.sh, and A/B rounds of point selects and read_only), a second thread
-/// cost 10-15% more CPU per query and gave no more queries per second.
-pub fn auto_worker_threads(cpus: usize) -> usize {
-    (cpus / 2).max(1)
-}
-
 impl ServerConfig {
-    /// The worker threads to start, on a machine where rwsplit may use `cpus` CPUs.
+    /// The worker threads to start, on a machine where rwsplit may use `cpus` CPUs: the
+    /// number set, or for 0 half the CPUs, at least 1. A sidecar shares its machine with
+    /// the application and with the kernel's network work for every packet it relays;
+    /// measured on 2 CPUs (benches/run.sh, and A/B rounds of point selects and
+    /// read_only), a second thread cost 10-15% more CPU per query and gave no more
+    /// queries per second.
     pub fn worker_threads_for(&self, cpus: usize) -> usize {
         match self.worker_threads {
-            0 => auto_worker_threads(cpus),
+            0 => (cpus / 2).max(1),
             n => n,
         }
     }
