@@ -207,12 +207,16 @@ async fn auth_pages_carry_a_csrf_token_and_refuse_forms_without_it() {
     assert!(cookie.contains("HttpOnly") || headers.iter().any(|(_, v)| v.contains("HttpOnly")));
     let token = cookie.trim_start_matches("bookstore_csrf=").to_string();
     assert!(body.contains(&token), "the form carries the cookie's token");
-    // Without the token (or with another one): refused before anything else.
+    // Without the token (or with another one): refused before anything else. The other
+    // token differs in its first character (a random token may itself start with 'x').
+    let first = if token.starts_with('x') { 'y' } else { 'x' };
+    let other = format!("{first}{}", &token[1..]);
+    assert_ne!(other, token);
     for form in [
-        "username=a&password=b",
-        &format!("username=a&password=b&csrf=x{}", &token[1..]),
+        "username=a&password=b".to_string(),
+        format!("username=a&password=b&csrf={other}"),
     ] {
-        let (status, _, _) = send(post_form("/login", Some(&cookie), form)).await;
+        let (status, _, _) = send(post_form("/login", Some(&cookie), &form)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{form}");
     }
     // Registration errors are shown with the form (validated before the database).
