@@ -172,8 +172,8 @@ impl Session {
         }
     }
 
-    /// The writer position the read must see: for the session, its own last transaction
-    /// (`@@last_gtid` on MariaDB); globally, the writer's position at or after `epoch`.
+    /// The writer position the read must see: the writer's position read after the
+    /// session's last write (session mode) or at or after `epoch` (global mode).
     async fn target(
         &mut self,
         mode: Consistency,
@@ -190,9 +190,14 @@ impl Session {
             }
         }
         let observed = self.shared.epochs.current();
-        let sql = match (flavour, mode) {
-            (Flavour::MariaDb, Consistency::Session) => "SELECT @@last_gtid",
-            (Flavour::MariaDb, _) => "SELECT @@gtid_binlog_pos",
+        // Session mode asks for the writer's whole position too, not `@@last_gtid`: with
+        // transaction pooling the connection that committed the session's write may have
+        // gone back to the pool, and the one borrowed now holds another session's last
+        // GTID, which may be older. The writer's position, read after the write was
+        // acknowledged, includes it (and perhaps others' writes, so a read may wait a
+        // little longer).
+        let sql = match flavour {
+            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
             _ => "SELECT @@gtid_executed",
         };
         let Some(target) = self.writer_position(sql, flavour).await? else {
