@@ -196,11 +196,7 @@ impl Session {
         // GTID, which may be older. The writer's position, read after the write was
         // acknowledged, includes it (and perhaps others' writes, so a read may wait a
         // little longer).
-        let sql = match flavour {
-            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
-            _ => "SELECT @@gtid_executed",
-        };
-        let Some(target) = self.writer_position(sql, flavour).await? else {
+        let Some(target) = self.writer_position(flavour).await? else {
             return Ok(None);
         };
         match mode {
@@ -210,13 +206,13 @@ impl Session {
         Ok(Some(target))
     }
 
-    /// The topology's writer's answer to `sql` (a GTID position), parsed; `None` when it
-    /// has none.
-    async fn writer_position(
-        &mut self,
-        sql: &str,
-        flavour: Flavour,
-    ) -> Result<WriterPosition, BackendError> {
+    /// The topology's writer's GTID position (`@@gtid_binlog_pos` on MariaDB,
+    /// `@@gtid_executed` on MySQL), parsed; `None` when it has none.
+    async fn writer_position(&mut self, flavour: Flavour) -> Result<WriterPosition, BackendError> {
+        let sql = match flavour {
+            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
+            _ => "SELECT @@gtid_executed",
+        };
         // Always the topology's writer now: after a failover, a connection to the old
         // writer (dead, or demoted) knows nothing of the writes acknowledged since.
         let w = self.current_writer().await?;
@@ -291,13 +287,9 @@ impl Session {
         if let Some(known) = self.read_position.clone() {
             return known;
         }
-        let sql = match flavour {
-            Flavour::MariaDb => "SELECT @@gtid_binlog_pos",
-            _ => "SELECT @@gtid_executed",
-        };
         let shared = self.shared.clone();
         let fetch = async {
-            self.writer_position(sql, flavour)
+            self.writer_position(flavour)
                 .await
                 .map_err(|e| FetchFailure {
                     unreachable: e.is_unreachable(),
