@@ -65,8 +65,11 @@ alive() { # NODE
 }
 
 wait_ready() { # NODE
+  # Up to 90 s: on a loaded 2-CPU machine (parallel test groups each starting three
+  # servers) a server has been seen taking over 30 s from "Server socket created" to
+  # accepting connections. A server that died stops the wait at once.
   local n=$1
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 900); do
     if sql "$n" "SELECT 1" >/dev/null 2>&1; then return 0; fi
     if [ -f "$(pidfile "$n")" ] && ! alive "$n"; then break; fi
     sleep 0.1
