@@ -87,3 +87,66 @@ async fn reads_see_their_writes_with_a_delayed_replica() {
     drop(proxy);
     assert!(log.contains("127.0.0.1"), "log kept");
 }
+
+/// Session mode with transaction pooling: the read after a session's COMMIT waits for the
+/// writer's position as of then, even when the writer connection it borrows to ask is not
+/// the one that committed. Each round has a fresh pool: the session commits on the only
+/// writer connection, another session's open transaction then holds that one, so the
+/// question goes to a new connection (whose `@@last_gtid` is empty: asking that, as
+/// rwsplit once did, read from a replica 2 s behind and missed the row every time).
+#[tokio::test(flavor = "multi_thread")]
+async fn session_mode_reads_its_commit_when_another_session_holds_the_connection_that_made_it() {
+    let t = Topo::start(true);
+    let mut r = root(t.primary).await;
+    r.query_drop("CREATE DATABASE ryw_pooled").await.unwrap();
+    r.query_drop("CREATE TABLE ryw_pooled.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    r.query_drop("CREATE TABLE ryw_pooled.other (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    sync_replicas_of(&t).await;
+    for port in &t.replicas {
+        t.script(&["delay", &port.to_string(), "2"]);
+    }
+    let mut missed = Vec::new();
+    for round in 0..3u32 {
+        let (proxy, _) = setup(&t, "session").await;
+        let mut s = app_db(&proxy, "ryw_pooled").await;
+        let mut other = app_db(&proxy, "ryw_pooled").await;
+        s.query_drop("BEGIN").await.unwrap();
+        s.query_drop(format!("INSERT INTO t VALUES ({round})"))
+            .await
+            .unwrap();
+        s.query_drop("COMMIT").await.unwrap();
+        other.query_drop("BEGIN").await.unwrap();
+        other
+            .query_drop(format!("INSERT INTO other VALUES ({round})"))
+            .await
+            .unwrap();
+        let n: Option<u64> = s
+            .query_first(format!("SELECT COUNT(*) FROM t WHERE id = {round}"))
+            .await
+            .unwrap();
+        other.query_drop("COMMIT").await.unwrap();
+        if n != Some(1) {
+            missed.push(round);
+        }
+        // The case this test is about happened: the question about the position went to a
+        // second writer connection (the first was held by the other transaction).
+        let page = proxy.metrics();
+        let opened = metric(
+            &page,
+            "rwsplit_pool_borrows_total",
+            &[("role", "writer"), ("outcome", "new")],
+        );
+        assert_eq!(
+            opened, 2.0,
+            "round {round}: writer connections opened\n{page}"
+        );
+    }
+    assert!(
+        missed.is_empty(),
+        "reads that missed the session's own commit, in rounds {missed:?}"
+    );
+}
