@@ -89,7 +89,8 @@ pub struct Cli {
     pub pool_max_connections: Option<usize>,
 
     /// Idle backend connections kept per backend for the next session (reset when a
-    /// session ends); 0 = none: each session opens and closes its own [default: 64].
+    /// session ends); those past it are closed once idle for 10 s, oldest first.
+    /// 0 = none: each session opens and closes its own [default: 64].
     #[arg(long, env = "RWSPLIT_POOL_MAX_IDLE", value_name = "N")]
     pub pool_max_idle: Option<usize>,
 

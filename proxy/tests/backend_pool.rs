@@ -29,6 +29,7 @@ fn limits(max: usize) -> Limits {
     Limits {
         max_connections: max,
         max_idle: 8,
+        surplus_idle: Duration::from_secs(60),
         idle_timeout: Duration::from_secs(60),
         max_lifetime: None,
     }
@@ -175,7 +176,32 @@ async fn idle_limits_close_what_is_over_them() {
     let (c2, _) = take(&pool, 0, "k", 2, &closed).await.unwrap();
     pool.put_back("k", c1, one_idle);
     pool.put_back("k", c2, one_idle);
+    // Past max_idle a connection is kept (the load may want it back at once) until it has
+    // been idle `surplus_idle`; then the oldest goes.
+    assert_eq!((pool.stats().idle, closed.load(Ordering::SeqCst)), (2, 0));
+    assert_eq!(pool.reap(one_idle, true), 0, "not idle long enough yet");
+    let surplus_now = Limits {
+        surplus_idle: Duration::ZERO,
+        ..one_idle
+    };
+    assert_eq!(pool.reap(surplus_now, true), 1, "one past max_idle");
     assert_eq!((pool.stats().idle, closed.load(Ordering::SeqCst)), (1, 1));
+    let (c, _) = take(&pool, 0, "k", 0, &closed).await.unwrap();
+    assert_eq!(c.id, 2, "the newer one was kept");
+    pool.put_back("k", c, one_idle);
+    let none_idle = Limits {
+        max_idle: 0,
+        ..limits(0)
+    };
+    let (c, _) = take(&pool, 0, "k", 0, &closed).await.unwrap();
+    pool.put_back("k", c, none_idle);
+    assert_eq!(
+        (pool.stats().idle, closed.load(Ordering::SeqCst)),
+        (0, 2),
+        "max_idle = 0: closed when given back"
+    );
+    let (c2, _) = take(&pool, 0, "k", 2, &closed).await.unwrap();
+    pool.put_back("k", c2, one_idle);
     assert_eq!(pool.reap(limits(0), true), 0, "within its idle time");
     let expired = Limits {
         idle_timeout: Duration::ZERO,
@@ -200,7 +226,7 @@ async fn idle_limits_close_what_is_over_them() {
         0,
         "past its lifetime: closed when given back"
     );
-    assert_eq!(closed.load(Ordering::SeqCst), 4);
+    assert_eq!(closed.load(Ordering::SeqCst), 5);
     assert_eq!(pool.stats().open, 0);
 }
 

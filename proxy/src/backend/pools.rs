@@ -113,6 +113,7 @@ fn limits(cfg: &PoolConfig) -> Limits {
     Limits {
         max_connections: cfg.max_connections,
         max_idle: cfg.max_idle,
+        surplus_idle: super::pool::SURPLUS_IDLE,
         idle_timeout: Duration::from_millis(cfg.idle_timeout_ms),
         max_lifetime: (cfg.max_lifetime_ms > 0).then(|| Duration::from_millis(cfg.max_lifetime_ms)),
     }

@@ -21,7 +21,9 @@ pub struct PoolConfig {
     /// `max_connections` minus what other clients need. Default 0.
     pub max_connections: usize,
     /// Idle connections kept per backend for later sessions; 0 = none (every session
-    /// opens its own, and closes them when it ends). Default 64.
+    /// opens its own, and closes them when it ends). Under load more may be idle for a
+    /// moment: those past it are closed once idle for 10 seconds (oldest first), not
+    /// when given back, so a busy pool does not close and reopen connections. Default 64.
     pub max_idle: usize,
     /// Idle connections kept open per backend and role ahead of need: when fewer are
     /// idle, rwsplit opens the difference in the background within a second (within

@@ -282,7 +282,7 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
         Counter,
         Unit::Count,
         "Pooled connections closed, by backend, role and reason: idle_timeout, lifetime, \
-         surplus (past max_idle or max_connections), evicted (its slot went to a session \
+         surplus (idle 10 s past max_idle, or past max_connections), evicted (its slot went to a session \
          of another account), topology (its backend left or changed role), broken (failed \
          its ping), reset_failed, unfinished (its session ended mid-answer).",
     ),
