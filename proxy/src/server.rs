@@ -163,8 +163,9 @@ impl Server {
             };
             let shared = shared.clone();
             let stop = stop_rx.clone();
-            // Boxed: the session's future is about 15 KB, which the task would otherwise
-            // copy in at spawn and out at the end.
+            // Boxed: the task would otherwise copy the session's future in at spawn and
+            // out at the end (each command's own future is boxed inside, see
+            // session::Session::run).
             sessions.spawn(Box::pin(async move {
                 let _permit = permit;
                 if let Err(e) = crate::session::serve(stream, peer, shared, stop).await {

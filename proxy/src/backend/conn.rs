@@ -41,6 +41,10 @@ pub struct ConnectParams {
     pub tls: Option<Arc<BackendTls>>,
 }
 
+/// The largest read buffer a connection keeps from one answer to the next (16 KiB as
+/// allocated, plus what one reserve may add).
+const KEPT_BUFFER: usize = 64 * 1024;
+
 /// A logged-in backend connection.
 pub struct BackendConn {
     pub id: BackendId,
@@ -436,8 +440,8 @@ impl BackendConn {
             }
             if done {
                 self.pending = false;
-                if self.rbuf.is_empty() {
-                    // The answer is complete: an idle connection holds no read buffer.
+                if self.rbuf.is_empty() && self.rbuf.capacity() > KEPT_BUFFER {
+                    // Grown by a large answer: not kept for the next one.
                     self.rbuf = BytesMut::new();
                 }
                 let mut s = *scanner.summary();
@@ -567,6 +571,16 @@ impl BackendConn {
             .await?;
         self.db = Some(db.to_string());
         Ok(())
+    }
+
+    /// Frees the read buffer between answers. A connection a session keeps while its
+    /// client is idle calls this (an idle session holds no read buffer); one given back
+    /// to its pool keeps its buffer for the next borrower (the pool bounds how many idle
+    /// connections there are), which saves an allocation of 16 KiB per statement.
+    pub fn shed_buffer(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
     }
 
     /// True when no answer is left half read (the connection is at a command boundary).

@@ -288,6 +288,14 @@ impl Conns {
         }
     }
 
+    /// Frees the read buffers of the connections the session keeps while its client is
+    /// idle (see [`BackendConn::shed_buffer`]).
+    pub fn shed_buffers(&mut self) {
+        for c in self.all_mut() {
+            c.shed_buffer();
+        }
+    }
+
     /// True while the session holds a backend connection.
     pub fn any(&self) -> bool {
         self.writer.is_some() || !self.readers.is_empty()

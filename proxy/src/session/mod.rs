@@ -127,13 +127,14 @@ pub async fn serve(
         txlog: replay::TxLog::default(),
     };
     session.prepared.shared = session.statement_sharing();
-    if !session.start().await? {
+    if !Box::pin(session.start()).await? {
         return Ok(());
     }
     // Transaction pooling: the connection that checked the login goes back at once.
-    session.between_commands().await;
+    Box::pin(session.between_commands()).await;
+    session.conns.shed_buffers();
     let r = session.run().await;
-    session.close().await;
+    Box::pin(session.close()).await;
     r
 }
 
@@ -317,7 +318,7 @@ impl Session {
                 // goes back when another session waits for one.
                 _ = tokio::time::sleep(hold), if holding => {
                     if self.shared.pools.anyone_waiting() {
-                        self.give_back_connections().await;
+                        Box::pin(self.give_back_connections()).await;
                     }
                     continue;
                 }
@@ -334,10 +335,14 @@ impl Session {
                 }
             };
             let Some(msg) = msg else { return Ok(()) };
-            if !self.handle(&msg).await? {
+            // Boxed, like the work between commands: a command's future is most of the
+            // session's size, and held inline it would stay allocated while the session
+            // idles (about 8 KiB more per idle client).
+            if !Box::pin(self.handle(&msg)).await? {
                 return Ok(());
             }
-            self.between_commands().await;
+            Box::pin(self.between_commands()).await;
+            self.conns.shed_buffers();
             since = Instant::now();
         }
     }
