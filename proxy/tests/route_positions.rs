@@ -42,3 +42,58 @@ fn mysql_gtid_sets() {
     }
     assert!(!p(&format!("{u}:1-5")).includes(&Position::parse_mariadb("0-1-1").unwrap()));
 }
+
+#[test]
+fn unions_of_positions() {
+    let m = |s: &str| Position::parse_mariadb(s).unwrap();
+    let cases = [
+        ("0-1-10", "0-2-12", "0-0-12"),
+        ("0-1-10,1-3-5", "0-1-9", "0-0-10,1-0-5"),
+        ("0-1-10", "", "0-0-10"),
+        ("2-1-1", "0-1-4", "0-0-4,2-0-1"),
+    ];
+    for (a, b, want) in cases {
+        let u = m(a).union(&m(b)).unwrap();
+        assert_eq!(u.to_text(), want, "{a} ∪ {b}");
+        assert!(u.includes(&m(a)) && u.includes(&m(b)), "{a} ∪ {b}");
+    }
+    let y = |s: &str| Position::parse_mysql(s).unwrap();
+    let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+    let v = "4e11fa47-71ca-11e1-9e33-c80aa9429563";
+    let joined = y(&format!("{u}:1-5"))
+        .union(&y(&format!("{u}:6-9,{v}:3")))
+        .unwrap();
+    assert_eq!(joined.to_text(), format!("{u}:1-9,{v}:3"));
+    assert!(m("0-1-1").union(&y(&format!("{u}:1"))).is_none());
+}
+
+/// With the writer gone, a read waits for what the replicas that are up have applied
+/// between them: a replica that is down, or the writer, does not count.
+#[test]
+fn the_replicas_position_is_the_union_of_the_up_replicas() {
+    use rwsplit::route::{Backend, BackendId, Role, Topology};
+    use std::sync::Arc;
+    let backend = |id: u32, role: Role, up: bool, pos: Option<&str>| {
+        let mut b = Backend::new(BackendId(id), format!("127.0.0.1:{id}"), role);
+        b.up = up;
+        b.position = pos.map(|p| Arc::new(Position::parse_mariadb(p).unwrap()));
+        b
+    };
+    let topo = Topology {
+        writer: None,
+        backends: vec![
+            backend(1, Role::Writer, false, Some("0-1-500")),
+            backend(2, Role::Reader, true, Some("0-1-429")),
+            backend(3, Role::Reader, true, Some("0-1-431,1-2-7")),
+            backend(4, Role::Reader, false, Some("0-1-450")),
+            backend(5, Role::Reader, true, None),
+        ],
+    };
+    let p = topo.replicas_position().unwrap();
+    assert_eq!(p.to_text(), "0-0-431,1-0-7");
+    let none = Topology {
+        writer: None,
+        backends: vec![backend(2, Role::Reader, true, None)],
+    };
+    assert_eq!(none.replicas_position(), None);
+}

@@ -81,6 +81,26 @@ impl Position {
         }
     }
 
+    /// Everything applied at `self` or at `other`: per domain the higher sequence number
+    /// (MariaDB), the union of the intervals (MySQL); `None` across flavours.
+    pub fn union(&self, other: &Position) -> Option<Position> {
+        match (self, other) {
+            (Position::MariaDb(a), Position::MariaDb(b)) => {
+                let mut m = a.clone();
+                for (d, s) in b {
+                    let e = m.entry(*d).or_insert(0);
+                    *e = (*e).max(*s);
+                }
+                Some(Position::MariaDb(m))
+            }
+            // The parser merges the intervals of each source.
+            (Position::MySql(_), Position::MySql(_)) => {
+                Position::parse_mysql(&format!("{},{}", self.to_text(), other.to_text()))
+            }
+            _ => None,
+        }
+    }
+
     /// The text form, as the server writes it.
     pub fn to_text(&self) -> String {
         match self {

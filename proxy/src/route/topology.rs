@@ -141,6 +141,22 @@ impl Topology {
             .unwrap_or_default()
     }
 
+    /// What the replicas that are up have applied between them, as the monitor last saw
+    /// (the union of their positions); `None` when it knows none. With the writer gone,
+    /// what it acknowledged is at best here (semi-synchronous replication: on at least
+    /// one replica).
+    pub fn replicas_position(&self) -> Option<Position> {
+        self.backends
+            .iter()
+            .filter(|b| b.role == Role::Reader && b.up)
+            .filter_map(|b| b.position.as_deref())
+            .try_fold(None::<Position>, |acc, p| match acc {
+                None => Some(Some(p.clone())),
+                Some(a) => a.union(p).map(Some),
+            })
+            .flatten()
+    }
+
     pub fn writer_addr(&self) -> Option<&str> {
         self.writer
             .and_then(|w| self.get(w))

@@ -51,11 +51,9 @@ impl Session {
                 return Verdict::Reader;
             }
             Err(e) if e.is_unreachable() || self.shared.topology.current().writer.is_none() => {
-                // The writer is gone (or none is known during a failover): reads go on
-                // (they cannot see writes it lost anyway).
-                tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read waits for the replicas' position");
                 outcome("writer_unreachable");
-                return Verdict::Reader;
+                return self.without_writer(id, topo, flavour).await;
             }
             Err(e) => {
                 // The writer answered, with an error: no reader is known to be fresh.
@@ -69,6 +67,26 @@ impl Session {
             self.set_verified(mode, id, epoch);
         }
         verdict
+    }
+
+    /// The writer is gone, or none is known during a failover: no position to ask for.
+    /// What it acknowledged is at best on the replicas (semi-synchronous replication puts
+    /// it on at least one), so reader `id` serves the read once it has what the replicas
+    /// that are up have applied between them, as the monitor last saw (waited for as a
+    /// position would be). Reads go on from replicas that have it; a replica the old
+    /// writer left behind is passed over rather than serving a read without a write
+    /// acknowledged before it.
+    async fn without_writer(
+        &mut self,
+        id: BackendId,
+        topo: &Topology,
+        flavour: Flavour,
+    ) -> Verdict {
+        let Some(p) = topo.replicas_position() else {
+            return Verdict::Reader;
+        };
+        let text = p.to_text();
+        self.wait_for(id, topo, &(p, text), flavour).await
     }
 
     /// Without GTIDs (Aurora): only a reader whose lag is shorter than the time since the
@@ -259,9 +277,9 @@ impl Session {
             Ok(Some(t)) => t,
             Ok(None) => return Verdict::Reader,
             Err(e) if e.unreachable || shared.topology.current().writer.is_none() => {
-                tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read waits for the replicas' position");
                 outcome("writer_unreachable");
-                return Verdict::Reader;
+                return self.without_writer(id, topo, flavour).await;
             }
             Err(e) => {
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");

@@ -150,3 +150,83 @@ async fn session_mode_reads_its_commit_when_another_session_holds_the_connection
         "reads that missed the session's own commit, in rounds {missed:?}"
     );
 }
+
+/// With the writer dead and none promoted, read-your-writes cannot ask it for its
+/// position: a read must still see a write acknowledged before it. One replica applies
+/// 30 s late (it has received the write but not applied it) and stays eligible; the other
+/// has it. Reads in global mode, round robin over both, right after the writer is killed:
+/// none may miss the row (before 2026-12-07 the late replica served its share at once).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_writer_dead_reads_still_see_writes_acknowledged_before_them() {
+    let t = Topo::start(true);
+    let mut r = root(t.primary).await;
+    r.query_drop("CREATE DATABASE ryw_outage").await.unwrap();
+    r.query_drop("CREATE TABLE ryw_outage.t (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    sync_replicas_of(&t).await;
+    drop(r);
+    let (late, fresh) = (t.replicas[0], t.replicas[1]);
+    t.script(&["delay", &late.to_string(), "30"]);
+    let proxy = Proxy::start_on(
+        &t,
+        &[
+            "--consistency",
+            "global",
+            "--max-replica-lag",
+            "100000",
+            "--policy",
+            "round-robin",
+            "--consistency-timeout",
+            "300",
+        ],
+    );
+    let mut w = app_db(&proxy, "ryw_outage").await;
+    w.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
+    let written: String = w
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(w);
+    // The monitor has seen the fresh replica apply it (what a read will wait for).
+    let want = rwsplit::route::Position::parse_mariadb(&written).unwrap();
+    proxy
+        .wait_backend(fresh, "with the write applied", |b| {
+            b.and_then(|b| b["position"].as_str())
+                .and_then(rwsplit::route::Position::parse_mariadb)
+                .is_some_and(|p| p.includes(&want))
+        })
+        .await;
+    t.script(&["kill", &t.primary.to_string()]);
+    proxy
+        .wait_backend(t.primary, "down", |b| b.is_none_or(|b| b["up"] == false))
+        .await;
+    let mut c = app_db(&proxy, "ryw_outage").await;
+    let mut servers = std::collections::HashMap::new();
+    let mut missed = 0;
+    for _ in 0..20 {
+        let (server, n): (u32, u64) = c
+            .query_first("SELECT @@server_id, COUNT(*) FROM t WHERE id = 1")
+            .await
+            .unwrap()
+            .unwrap();
+        *servers.entry(server).or_insert(0) += 1;
+        if n != 1 {
+            missed += 1;
+        }
+    }
+    assert_eq!(
+        missed, 0,
+        "reads without the acknowledged row (by server: {servers:?})"
+    );
+    let page = proxy.metrics();
+    assert!(
+        metric(
+            &page,
+            "rwsplit_consistency_waits_total",
+            &[("outcome", "writer_unreachable")]
+        ) >= 1.0,
+        "the reads met a dead writer"
+    );
+}
