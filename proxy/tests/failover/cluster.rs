@@ -56,13 +56,7 @@ async fn cross_misses(a: &Proxy, b: &Proxy, base: u32, rounds: u32, workers: u32
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_through_one_rwsplit_is_read_through_another_in_cluster_mode() {
-    let t = Topo::start(true);
-    let mut r = root(t.primary).await;
-    r.query_drop("CREATE DATABASE ryw_cluster").await.unwrap();
-    r.query_drop("CREATE TABLE ryw_cluster.t (id INT PRIMARY KEY)")
-        .await
-        .unwrap();
-    sync_replicas_of(&t).await;
+    let t = own_topo_with_tables("ryw_cluster", &["t"]).await;
     t.script(&["delay", &t.replicas[0].to_string(), "1"]);
 
     // global: each rwsplit knows only its own writes, so the other one misses some (and
@@ -141,13 +135,7 @@ async fn a_write_through_one_rwsplit_is_read_through_another_in_cluster_mode() {
 /// before a write through the other rwsplit: relaying its answer would miss the row.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_overlapped_read_is_not_answered_by_a_replica_that_stopped_applying() {
-    let t = Topo::start(true);
-    let mut r = root(t.primary).await;
-    r.query_drop("CREATE DATABASE ryw_overlap").await.unwrap();
-    r.query_drop("CREATE TABLE ryw_overlap.t (id INT PRIMARY KEY)")
-        .await
-        .unwrap();
-    sync_replicas_of(&t).await;
+    let t = own_topo_with_tables("ryw_overlap", &["t"]).await;
     let (a, b) = (sidecar(&t, "cluster"), sidecar(&t, "cluster"));
     let mut wc = app_db(&a, "ryw_overlap").await;
     let mut rc = app_db(&b, "ryw_overlap").await;

@@ -96,16 +96,7 @@ async fn reads_see_their_writes_with_a_delayed_replica() {
 /// rwsplit once did, read from a replica 2 s behind and missed the row every time).
 #[tokio::test(flavor = "multi_thread")]
 async fn session_mode_reads_its_commit_when_another_session_holds_the_connection_that_made_it() {
-    let t = Topo::start(true);
-    let mut r = root(t.primary).await;
-    r.query_drop("CREATE DATABASE ryw_pooled").await.unwrap();
-    r.query_drop("CREATE TABLE ryw_pooled.t (id INT PRIMARY KEY)")
-        .await
-        .unwrap();
-    r.query_drop("CREATE TABLE ryw_pooled.other (id INT PRIMARY KEY)")
-        .await
-        .unwrap();
-    sync_replicas_of(&t).await;
+    let t = own_topo_with_tables("ryw_pooled", &["t", "other"]).await;
     for port in &t.replicas {
         t.script(&["delay", &port.to_string(), "2"]);
     }
@@ -158,14 +149,7 @@ async fn session_mode_reads_its_commit_when_another_session_holds_the_connection
 /// none may miss the row (before 2026-12-07 the late replica served its share at once).
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_writer_dead_reads_still_see_writes_acknowledged_before_them() {
-    let t = Topo::start(true);
-    let mut r = root(t.primary).await;
-    r.query_drop("CREATE DATABASE ryw_outage").await.unwrap();
-    r.query_drop("CREATE TABLE ryw_outage.t (id INT PRIMARY KEY)")
-        .await
-        .unwrap();
-    sync_replicas_of(&t).await;
-    drop(r);
+    let t = own_topo_with_tables("ryw_outage", &["t"]).await;
     let (late, fresh) = (t.replicas[0], t.replicas[1]);
     t.script(&["delay", &late.to_string(), "30"]);
     let proxy = Proxy::start_on(

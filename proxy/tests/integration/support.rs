@@ -486,6 +486,22 @@ pub async fn fresh_db(name: &str) -> String {
     name.to_string()
 }
 
+/// A topology of its own ([`Topo::start`], stopped when dropped) with database `db`
+/// holding `tables`, each `(id INT PRIMARY KEY)`, replicated to every replica.
+pub async fn own_topo_with_tables(db: &str, tables: &[&str]) -> Topo {
+    let t = Topo::start(true);
+    let mut r = root(t.primary).await;
+    r.query_drop(format!("CREATE DATABASE {db}")).await.unwrap();
+    for table in tables {
+        r.query_drop(format!("CREATE TABLE {db}.{table} (id INT PRIMARY KEY)"))
+            .await
+            .unwrap();
+    }
+    drop(r);
+    sync_replicas_of(&t).await;
+    t
+}
+
 /// Runs the mariadb CLI against the proxy; returns stdout (tab-separated, no headers).
 pub fn mariadb_cli(port: u16, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     let mut child = Command::new("mariadb")
