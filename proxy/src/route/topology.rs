@@ -146,15 +146,13 @@ impl Topology {
     /// what it acknowledged is at best here (semi-synchronous replication: on at least
     /// one replica).
     pub fn replicas_position(&self) -> Option<Position> {
-        self.backends
+        let mut known = self
+            .backends
             .iter()
             .filter(|b| b.role == Role::Reader && b.up)
-            .filter_map(|b| b.position.as_deref())
-            .try_fold(None::<Position>, |acc, p| match acc {
-                None => Some(Some(p.clone())),
-                Some(a) => a.union(p).map(Some),
-            })
-            .flatten()
+            .filter_map(|b| b.position.as_deref());
+        let first = known.next()?.clone();
+        known.try_fold(first, |acc, p| acc.union(p))
     }
 
     pub fn writer_addr(&self) -> Option<&str> {

@@ -132,7 +132,6 @@ pub async fn serve(
     }
     // Transaction pooling: the connection that checked the login goes back at once.
     Box::pin(session.between_commands()).await;
-    session.conns.shed_buffers();
     let r = session.run().await;
     Box::pin(session.close()).await;
     r
@@ -342,7 +341,6 @@ impl Session {
                 return Ok(());
             }
             Box::pin(self.between_commands()).await;
-            self.conns.shed_buffers();
             since = Instant::now();
         }
     }

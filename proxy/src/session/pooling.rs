@@ -35,13 +35,18 @@ impl Session {
             || parts().any(|p| p.kind == Kind::Write || p.flags.contains(Flags::CALC_FOUND_ROWS));
     }
 
-    /// After every command, in transaction pooling: the pin is noted (counted when one
+    /// After every command: in transaction pooling the pin is noted (counted when one
     /// starts, shown in SHOW SESSIONS), and without one, nor a follow-up to wait for, the
-    /// connections go back to their pools.
+    /// connections go back to their pools. The connections the session still holds then
+    /// free their read buffers while its client is idle.
     pub(super) async fn between_commands(&mut self) {
-        if !self.transaction_pooling() {
-            return;
+        if self.transaction_pooling() {
+            self.pool_between_commands().await;
         }
+        self.conns.shed_buffers();
+    }
+
+    async fn pool_between_commands(&mut self) {
         let pin = self.pin();
         if pin != self.pinned {
             if let Some(r) = pin {
