@@ -343,9 +343,19 @@ impl Session {
         let fetched = match self.cluster_position(topo.flavour()).await {
             Ok(f) => f,
             Err(e) if e.unreachable || self.shared.topology.current().writer.is_none() => {
-                tracing::debug!(session = self.id, error = %e, "no writer position; reading without waiting");
+                // As in `without_writer`: the read must see what the replicas that are up
+                // have applied between them. The answer sent ahead stands only when the
+                // reader had that already.
+                tracing::debug!(session = self.id, error = %e, "no writer position; the read must see the replicas' position");
                 outcome("writer_unreachable");
-                return Overlap::Covered;
+                return match topo.replicas_position() {
+                    Some(p) if !covered(&known.0, Some(&p)) => {
+                        outcome("overlap_missed");
+                        let text = p.to_text();
+                        Overlap::Missed(Arc::new((p, text)))
+                    }
+                    _ => Overlap::Covered,
+                };
             }
             Err(e) => {
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");
