@@ -13,6 +13,8 @@ fn st(up: bool, read_only: Option<bool>, lag: Option<u64>) -> Option<Status> {
         read_only,
         flavour: Flavour::MariaDb,
         position: Position::parse_mariadb("0-1-5").map(Arc::new),
+        received: None,
+        checked_us: 0,
         lag_ms: lag,
         replicating: None,
         idle_timeouts: None,

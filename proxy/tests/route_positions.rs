@@ -97,3 +97,78 @@ fn the_replicas_position_is_the_union_of_the_up_replicas() {
     };
     assert_eq!(none.replicas_position(), None);
 }
+
+/// What a replica has received counts where the monitor knows it: a write the dead
+/// writer acknowledged may be in a replica's relay log, not yet applied anywhere.
+#[test]
+fn the_replicas_position_counts_what_they_received() {
+    use rwsplit::route::{Backend, BackendId, Role, Topology};
+    use std::sync::Arc;
+    let pos = |p: &str| Some(Arc::new(Position::parse_mariadb(p).unwrap()));
+    let backend = |id: u32, applied: &str, received: Option<&str>| {
+        let mut b = Backend::new(BackendId(id), format!("127.0.0.1:{id}"), Role::Reader);
+        b.position = pos(applied);
+        b.received = received.and_then(pos);
+        b
+    };
+    let cases = [
+        // (applied, received) of two replicas -> what a read must wait for
+        (("0-1-10", None), ("0-1-12", None), "0-0-12"),
+        (("0-1-10", Some("0-1-15")), ("0-1-12", None), "0-0-15"),
+        (
+            ("0-1-10", Some("0-1-15")),
+            ("0-1-12", Some("0-1-16")),
+            "0-0-16",
+        ),
+        (
+            ("0-1-10", Some("0-1-10,1-1-3")),
+            ("0-1-12", None),
+            "0-0-12,1-0-3",
+        ),
+    ];
+    for ((a1, r1), (a2, r2), want) in cases {
+        let topo = Topology {
+            writer: None,
+            backends: vec![backend(2, a1, r1), backend(3, a2, r2)],
+        };
+        let got = topo.replicas_position().unwrap().to_text();
+        assert_eq!(got, want, "applied {a1}/{a2}, received {r1:?}/{r2:?}");
+    }
+}
+
+/// The replicas' position includes a write acknowledged at `t` only once every replica
+/// that is up was checked at or after `t`; one that is down is not waited for.
+#[test]
+fn the_replicas_are_checked_since_a_time_once_each_up_one_was() {
+    use rwsplit::route::{Backend, BackendId, Role, Topology};
+    let backend = |id: u32, role: Role, up: bool, checked_us: u64| {
+        let mut b = Backend::new(BackendId(id), format!("127.0.0.1:{id}"), role);
+        b.up = up;
+        b.checked_us = checked_us;
+        b
+    };
+    let cases = [
+        // (replica 2, replica 3, writer) as (up, checked at); since; checked since
+        ((true, 100), (true, 100), (false, 0), 100, true),
+        ((true, 100), (true, 99), (false, 0), 100, false),
+        ((true, 150), (false, 10), (false, 0), 100, true),
+        ((true, 150), (true, 120), (true, 0), 100, true),
+        ((false, 0), (false, 0), (false, 0), 100, true),
+        ((true, 0), (true, 500), (false, 0), 100, false),
+    ];
+    for (r2, r3, w, since, want) in cases {
+        let topo = Topology {
+            writer: None,
+            backends: vec![
+                backend(1, Role::Writer, w.0, w.1),
+                backend(2, Role::Reader, r2.0, r2.1),
+                backend(3, Role::Reader, r3.0, r3.1),
+            ],
+        };
+        assert_eq!(
+            topo.replicas_checked_since(since),
+            want,
+            "{r2:?} {r3:?} writer {w:?} since {since}"
+        );
+    }
+}

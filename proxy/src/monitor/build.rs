@@ -16,6 +16,12 @@ pub struct Status {
     pub flavour: Flavour,
     /// Applied position (replica) or binlog position (writer).
     pub position: Option<Arc<Position>>,
+    /// A replica's received position (what its I/O thread has written to its relay log:
+    /// `Gtid_IO_Pos`, `Retrieved_Gtid_Set`) joined with the applied one, when known.
+    pub received: Option<Arc<Position>>,
+    /// When this check began (µs, Unix time): the positions include everything the
+    /// backend had received or applied by then. 0 for a failed check.
+    pub checked_us: u64,
     /// Replication lag in milliseconds (heartbeat, Seconds_Behind_Master or Aurora's).
     pub lag_ms: Option<u64>,
     /// Replication threads running (None: not a replica, or not visible).
@@ -144,6 +150,8 @@ pub fn build(
                 lag_ms: s.lag_ms,
                 read_only: s.read_only,
                 position: s.position.clone(),
+                received: s.received.clone(),
+                checked_us: s.checked_us,
                 flavour: s.flavour,
                 idle_timeouts: s.idle_timeouts,
                 write_forwarding: s.write_forwarding,

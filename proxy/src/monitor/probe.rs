@@ -88,6 +88,7 @@ impl MonitorConn {
 
     /// Checks the backend.
     pub async fn probe(&mut self, p: &ProbeParams) -> Result<Status, mysql_async::Error> {
+        let checked_us = crate::clock::now_us();
         let c = &mut self.conn;
         let gtid_expr = match self.flavour {
             Flavour::MariaDb => "@@gtid_current_pos",
@@ -128,7 +129,9 @@ impl MonitorConn {
             up: true,
             read_only,
             flavour: self.flavour,
+            received: position.clone(),
             position,
+            checked_us,
             lag_ms: None,
             replicating: None,
             idle_timeouts,
@@ -172,6 +175,17 @@ impl MonitorConn {
                             .flatten()
                     });
                 status.lag_ms = behind.map(|s| s * 1000);
+                // What the I/O thread has received: with semi-synchronous replication a
+                // write the primary acknowledged is at least there, on one replica.
+                let got = running(&["Gtid_IO_Pos", "Retrieved_Gtid_Set"]);
+                let got = got.as_deref().and_then(|t| match self.flavour {
+                    Flavour::MariaDb => Position::parse_mariadb(t),
+                    _ => Position::parse_mysql(t),
+                });
+                status.received = match (&status.position, got) {
+                    (Some(a), Some(r)) => a.union(&r).map(Arc::new).or(Some(a.clone())),
+                    (a, r) => a.clone().or(r.map(Arc::new)),
+                };
             }
         }
         // The heartbeat, to the millisecond.

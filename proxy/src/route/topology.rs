@@ -77,6 +77,11 @@ pub struct Backend {
     pub read_only: Option<bool>,
     /// The position this backend has applied, as of the last check.
     pub position: Option<Arc<Position>>,
+    /// A replica's received position joined with its applied one (what it will have
+    /// applied once its relay log is), as of the last check; `None` when not known.
+    pub received: Option<Arc<Position>>,
+    /// When the last successful check of this backend began (µs, Unix time; 0: none).
+    pub checked_us: u64,
     pub flavour: Flavour,
     /// `@@global.wait_timeout` and `@@global.interactive_timeout` in seconds, when known:
     /// what a new connection's `wait_timeout` starts at (non-interactive, interactive).
@@ -107,6 +112,8 @@ impl Backend {
             lag_ms: None,
             read_only: None,
             position: None,
+            received: None,
+            checked_us: 0,
             flavour: Flavour::Unknown,
             idle_timeouts: None,
             write_forwarding: None,
@@ -141,18 +148,30 @@ impl Topology {
             .unwrap_or_default()
     }
 
-    /// What the replicas that are up have applied between them, as the monitor last saw
-    /// (the union of their positions); `None` when it knows none. With the writer gone,
-    /// what it acknowledged is at best here (semi-synchronous replication: on at least
-    /// one replica).
+    /// What the replicas that are up have received or applied between them, as the
+    /// monitor last saw (the union of their positions, the received ones where known);
+    /// `None` when it knows none. With the writer gone, what it acknowledged is at best
+    /// here (semi-synchronous replication: received by at least one replica before the
+    /// client was answered), once every replica was checked after that answer
+    /// ([`Topology::replicas_checked_since`]).
     pub fn replicas_position(&self) -> Option<Position> {
         let mut known = self
             .backends
             .iter()
             .filter(|b| b.role == Role::Reader && b.up)
-            .filter_map(|b| b.position.as_deref());
+            .filter_map(|b| b.received.as_deref().or(b.position.as_deref()));
         let first = known.next()?.clone();
         known.try_fold(first, |acc, p| acc.union(p))
+    }
+
+    /// True when every replica that is up was last checked at or after `since_us` (µs,
+    /// Unix time), so [`Topology::replicas_position`] includes what any of them had
+    /// received by then.
+    pub fn replicas_checked_since(&self, since_us: u64) -> bool {
+        self.backends
+            .iter()
+            .filter(|b| b.role == Role::Reader && b.up)
+            .all(|b| b.checked_us >= since_us)
     }
 
     pub fn writer_addr(&self) -> Option<&str> {

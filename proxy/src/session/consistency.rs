@@ -2,7 +2,7 @@
 //! the read must see (this session's, or every session's in global mode).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::conns::ctx;
 use super::positions::{covered, overlap, FetchFailure, Fetched, WriterPosition};
@@ -53,7 +53,7 @@ impl Session {
             Err(e) if e.is_unreachable() || self.shared.topology.current().writer.is_none() => {
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read waits for the replicas' position");
                 outcome("writer_unreachable");
-                return self.without_writer(id, topo, flavour).await;
+                return self.without_writer(id, flavour).await;
             }
             Err(e) => {
                 // The writer answered, with an error: no reader is known to be fresh.
@@ -72,21 +72,45 @@ impl Session {
     /// The writer is gone, or none is known during a failover: no position to ask for.
     /// What it acknowledged is at best on the replicas (semi-synchronous replication puts
     /// it on at least one), so reader `id` serves the read once it has what the replicas
-    /// that are up have applied between them, as the monitor last saw (waited for as a
-    /// position would be). Reads go on from replicas that have it; a replica the old
-    /// writer left behind is passed over rather than serving a read without a write
-    /// acknowledged before it.
-    async fn without_writer(
-        &mut self,
-        id: BackendId,
-        topo: &Topology,
-        flavour: Flavour,
-    ) -> Verdict {
+    /// that are up have received or applied between them, as the monitor saw once it had
+    /// checked each of them after the writes the read must see ([`Self::replicas_after`];
+    /// waited for as a position would be). Reads go on from replicas that have it; a
+    /// replica the old writer left behind is passed over rather than serving a read
+    /// without a write acknowledged before it.
+    async fn without_writer(&mut self, id: BackendId, flavour: Flavour) -> Verdict {
+        let Some(topo) = self.replicas_after().await else {
+            outcome("timeout");
+            return Verdict::Other;
+        };
         let Some(p) = topo.replicas_position() else {
             return Verdict::Reader;
         };
         let text = p.to_text();
-        self.wait_for(id, topo, &(p, text), flavour).await
+        self.wait_for(id, &topo, &(p, text), flavour).await
+    }
+
+    /// The topology once the monitor has checked every replica that is up after the
+    /// newest write the read must see was acknowledged: the session's (session mode),
+    /// any through this rwsplit (global), any at all before the read arrived (cluster:
+    /// now). A replica's positions as checked then include that write if it had received
+    /// it. `None` when that takes longer than `routing.consistency_timeout_ms` and one
+    /// monitor round (`monitor.interval_ms` + `monitor.timeout_ms`).
+    async fn replicas_after(&self) -> Option<Arc<Topology>> {
+        let config = &self.live.config;
+        let since = match config.routing.consistency {
+            Consistency::Session => self.writes.last_us,
+            Consistency::Global => self.shared.epochs.last_write_us(),
+            _ => crate::clock::now_us(),
+        };
+        let round = config.monitor.interval_ms + config.monitor.timeout_ms;
+        let bound = Duration::from_millis(config.routing.consistency_timeout_ms.max(round));
+        let mut rx = self.shared.topology.subscribe();
+        let checked = async {
+            rx.wait_for(|t| t.replicas_checked_since(since))
+                .await
+                .map(|t| t.clone())
+        };
+        tokio::time::timeout(bound, checked).await.ok()?.ok()
     }
 
     /// Without GTIDs (Aurora): only a reader whose lag is shorter than the time since the
@@ -279,7 +303,7 @@ impl Session {
             Err(e) if e.unreachable || shared.topology.current().writer.is_none() => {
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read waits for the replicas' position");
                 outcome("writer_unreachable");
-                return self.without_writer(id, topo, flavour).await;
+                return self.without_writer(id, flavour).await;
             }
             Err(e) => {
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read goes to the writer");
@@ -348,7 +372,11 @@ impl Session {
                 // reader had that already.
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read must see the replicas' position");
                 outcome("writer_unreachable");
-                return match topo.replicas_position() {
+                let Some(fresh) = self.replicas_after().await else {
+                    outcome("timeout");
+                    return Overlap::Stale;
+                };
+                return match fresh.replicas_position() {
                     Some(p) if !covered(&known.0, Some(&p)) => {
                         outcome("overlap_missed");
                         let text = p.to_text();
