@@ -164,6 +164,7 @@ async fn status(State(app): State<App>) -> Json<serde_json::Value> {
                 "weight": b.weight,
                 "flavour": b.flavour.label(),
                 "position": b.position.as_ref().map(|p| p.to_text()),
+                "received": b.received.as_ref().map(|p| p.to_text()),
                 "connections_open": load.open.load(Ordering::Relaxed),
                 "statements_active": load.active.load(Ordering::Relaxed),
                 "response_ewma_us": load.ewma_us.load(Ordering::Relaxed),
