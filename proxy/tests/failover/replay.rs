@@ -249,14 +249,20 @@ fn check_reads(seen: &Seen, from: Instant, moved: Instant, new_writer_id: u32) {
         after.iter().any(|r| r.server != new_writer_id),
         "no read after the failover was served by a replica"
     );
-    let stale: Vec<(u64, u64, u32)> = reads
+    // When each began, in ms after `from` (the crash or the switch; negative: before
+    // it), to tell a read during the outage from one after the promotion.
+    let at = |r: &Read| match r.started.checked_duration_since(from) {
+        Some(d) => d.as_millis() as i64,
+        None => -(from.duration_since(r.started).as_millis() as i64),
+    };
+    let stale: Vec<(u64, u64, u32, i64)> = reads
         .iter()
         .filter(|r| !r.found)
-        .map(|r| (r.solo, r.tx, r.server))
+        .map(|r| (r.solo, r.tx, r.server, at(r)))
         .collect();
     assert!(
         stale.is_empty(),
-        "{} of {} reads were stale (solo key, transaction key, server): {:?}",
+        "{} of {} reads were stale (solo key, transaction key, server, ms after the crash or switch): {:?}",
         stale.len(),
         reads.len(),
         &stale[..stale.len().min(5)]
