@@ -69,7 +69,9 @@ pub struct Cli {
     pub consistency: Option<Consistency>,
 
     /// How long a read waits for a reader to apply what it must see before trying another
-    /// reader, then the writer; a reader lagging more than this is not waited for
+    /// reader, then the writer; a reader lagging more than this is not waited for. With
+    /// the writer unreachable, a read also waits this long (or one monitor round, if
+    /// longer) for the monitor to check the replicas after the writes it must see
     /// [default: 500].
     #[arg(long, env = "RWSPLIT_CONSISTENCY_TIMEOUT", value_name = "MS")]
     pub consistency_timeout: Option<u64>,

@@ -84,7 +84,9 @@ pub struct RoutingConfig {
     /// `eventual`, `session`, `global` or `cluster`. Default `global`.
     pub consistency: Consistency,
     /// How long a read waits for a reader to apply a write before going to the writer,
-    /// in milliseconds. Default 500.
+    /// in milliseconds. With the writer unreachable, a read also waits this long, or one
+    /// monitor round (`monitor.interval_ms` + `monitor.timeout_ms`) if longer, for the
+    /// monitor to check the replicas after the writes it must see. Default 500.
     pub consistency_timeout_ms: u64,
     /// Without GTIDs (Aurora), a reader serves a read after a write only if its lag plus
     /// this margin (milliseconds) is below the time since the write. Default 100.
