@@ -78,15 +78,29 @@ impl Session {
     /// replica the old writer left behind is passed over rather than serving a read
     /// without a write acknowledged before it.
     async fn without_writer(&mut self, id: BackendId, flavour: Flavour) -> Verdict {
-        let Some(topo) = self.replicas_after().await else {
-            outcome("timeout");
+        let Some((topo, target)) = self.replicas_target().await else {
             return Verdict::Other;
         };
-        let Some(p) = topo.replicas_position() else {
+        let Some(target) = target else {
             return Verdict::Reader;
         };
-        let text = p.to_text();
-        self.wait_for(id, &topo, &(p, text), flavour).await
+        self.wait_for(id, &topo, &target, flavour).await
+    }
+
+    /// With no writer: the topology once every replica was checked after the writes the
+    /// read must see ([`Self::replicas_after`]), and what they have between them then
+    /// (`None`: no position known). `None` (counted as a timeout) when the checks take
+    /// too long.
+    async fn replicas_target(&self) -> Option<(Arc<Topology>, Option<Known>)> {
+        let Some(topo) = self.replicas_after().await else {
+            outcome("timeout");
+            return None;
+        };
+        let target = topo.replicas_position().map(|p| {
+            let text = p.to_text();
+            Arc::new((p, text))
+        });
+        Some((topo, target))
     }
 
     /// The topology once the monitor has checked every replica that is up after the
@@ -368,21 +382,17 @@ impl Session {
             Ok(f) => f,
             Err(e) if e.unreachable || self.shared.topology.current().writer.is_none() => {
                 // As in `without_writer`: the read must see what the replicas that are up
-                // have applied between them. The answer sent ahead stands only when the
+                // have received or applied between them. The answer sent ahead stands only when the
                 // reader had that already.
                 tracing::debug!(session = self.id, error = %e, "no writer position; the read must see the replicas' position");
                 outcome("writer_unreachable");
-                let Some(fresh) = self.replicas_after().await else {
-                    outcome("timeout");
-                    return Overlap::Stale;
-                };
-                return match fresh.replicas_position() {
-                    Some(p) if !covered(&known.0, Some(&p)) => {
+                return match self.replicas_target().await {
+                    None => Overlap::Stale,
+                    Some((_, Some(target))) if !covered(&known.0, Some(&target.0)) => {
                         outcome("overlap_missed");
-                        let text = p.to_text();
-                        Overlap::Missed(Arc::new((p, text)))
+                        Overlap::Missed(target)
                     }
-                    _ => Overlap::Covered,
+                    Some(_) => Overlap::Covered,
                 };
             }
             Err(e) => {

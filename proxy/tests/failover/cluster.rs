@@ -88,13 +88,7 @@ async fn a_write_through_one_rwsplit_is_read_through_another_in_cluster_mode() {
     // the newest one fetched before) and found, once the fetch came back, that the
     // replica may not have had the row yet: their answers were dropped and the reads
     // sent again after a wait. None of them missed its row (above).
-    let waits = |outcome| {
-        metric(
-            &page,
-            "rwsplit_consistency_waits_total",
-            &[("outcome", outcome)],
-        )
-    };
+    let waits = |outcome| consistency_waits(&page, outcome);
     println!(
         "cluster mode, cross reads: {} overlapped, {} overlaps missed",
         waits("overlapped"),
@@ -170,11 +164,7 @@ async fn an_overlapped_read_is_not_answered_by_a_replica_that_stopped_applying()
     }
     stopped.query_drop("START SLAVE SQL_THREAD").await.unwrap();
     let page = b.metrics();
-    let overlaps_missed = metric(
-        &page,
-        "rwsplit_consistency_waits_total",
-        &[("outcome", "overlap_missed")],
-    );
+    let overlaps_missed = consistency_waits(&page, "overlap_missed");
     assert_eq!(missed, 0, "reads missed the row: {page}");
     // The stopped replica was sent some of the reads ahead of their position.
     assert!(overlaps_missed >= 1.0, "{page}");

@@ -242,20 +242,12 @@ async fn reads_after_the_writer_died(mode: &str, db: &str) {
     );
     let page = proxy.metrics();
     assert!(
-        metric(
-            &page,
-            "rwsplit_consistency_waits_total",
-            &[("outcome", "writer_unreachable")]
-        ) >= 1.0,
+        consistency_waits(&page, "writer_unreachable") >= 1.0,
         "the reads met a dead writer"
     );
     if mode == "cluster" {
         assert!(
-            metric(
-                &page,
-                "rwsplit_consistency_waits_total",
-                &[("outcome", "overlap_missed")]
-            ) >= 1.0,
+            consistency_waits(&page, "overlap_missed") >= 1.0,
             "reads were sent ahead of their position, and some answers dropped\n{page}"
         );
     }
@@ -315,11 +307,7 @@ async fn with_the_writer_dead_at_once_reads_wait_for_what_the_replicas_received(
     );
     let page = proxy.metrics();
     assert!(
-        metric(
-            &page,
-            "rwsplit_consistency_waits_total",
-            &[("outcome", "writer_unreachable")]
-        ) >= 1.0,
+        consistency_waits(&page, "writer_unreachable") >= 1.0,
         "the reads met a dead writer\n{page}"
     );
 }

@@ -598,6 +598,15 @@ fn http_request(mut s: TcpStream, path: &str, timeout: Duration) -> (u16, String
 
 /// The value of one Prometheus sample (`name{labels}` exactly as exported, labels in
 /// any order given as `k="v"` pairs); 0 when absent.
+/// `rwsplit_consistency_waits_total` for one outcome on a metrics page.
+pub fn consistency_waits(page: &str, outcome: &str) -> f64 {
+    metric(
+        page,
+        "rwsplit_consistency_waits_total",
+        &[("outcome", outcome)],
+    )
+}
+
 pub fn metric(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     page.lines()
         .filter(|l| !l.starts_with('#'))
