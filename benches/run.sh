@@ -45,6 +45,11 @@ set -euo pipefail
 # rwsplit's worker threads: 1, as a sidecar sharing a small machine with its app runs it
 # (RWSPLIT_BENCH_THREADS=0 for the binary's default: half the CPUs, at least 1).
 RWSPLIT_THREADS="${RWSPLIT_BENCH_THREADS:-1}"
+# rwsplit runs at its default priority (server.nice = -10, as root); HAProxy at its own
+# default (nice 0) unless RWSPLIT_BENCH_HAPROXY_NICE=N starts it under `nice -n N` (say
+# -10, to compare the two at the same priority). The report prints both, as read from
+# /proc.
+HAPROXY_NICE="${RWSPLIT_BENCH_HAPROXY_NICE:-0}"
 cd "$(dirname "$0")/.."
 
 ALL_WORKLOADS=point_select_text,point_select_ps,read_only_text,read_write,write_only,threads_256,threads_1000,big_result,connect
@@ -105,7 +110,7 @@ listen primary
   bind 127.0.0.1:$HAPROXY_W_PORT
   server p 127.0.0.1:$PRIMARY
 EOF
-haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+nice -n "$HAPROXY_NICE" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
 
 # start_rwsplit BINARY PORT LOG [FLAGS...] -> pid (metrics on PORT+100, no admin listener)
@@ -136,10 +141,10 @@ if [ -n "$BASELINE" ]; then
   PIDS+=("$BASELINE_PID"); PORTS+=("$BASELINE_PORT")
 fi
 
-for pid in "$RWSPLIT_PID" "$CLUSTER_PID" "$SESSION_PID" "$CAPPED_PID" $BASELINE_PID; do
+for pid in "$HAPROXY_PID" "$RWSPLIT_PID" "$CLUSTER_PID" "$SESSION_PID" "$CAPPED_PID" $BASELINE_PID; do
   sleep 0.5
   if ! kill -0 "$pid" 2>/dev/null; then
-    echo "an rwsplit under test exited at start:" >&2; cat "$WORK"/*.log >&2; exit 1
+    echo "a proxy under test exited at start:" >&2; cat "$WORK"/*.log >&2; exit 1
   fi
 done
 for port in "${PORTS[@]}"; do
@@ -348,6 +353,9 @@ cluster_metric() {
 BATCHING=$(awk -v r="$(cluster_metric rwsplit_cluster_position_reads_total)" \
   -v f="$(cluster_metric rwsplit_cluster_position_fetches_total)" \
   'BEGIN { printf "%.2f reads per position query (%d reads, %d queries)", (f > 0 ? r / f : 0), r, f }')
+# The priority each proxy ran at (field 19 of /proc/PID/stat, after the name).
+nice_of() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | awk '{ print $17 }' || echo "?"; }
+NICES="rwsplit at nice $(nice_of "$RWSPLIT_PID"), HAProxy at nice $(nice_of "$HAPROXY_PID")"
 STEAL=$(awk -v s=$(( $(steal_ticks) - STEAL0 )) -v t=$(( $(total_ticks) - TOTAL0 )) 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }')
 
 # median and range of space-separated numbers: "median (min-max)"
@@ -365,7 +373,7 @@ med() { stats "$1" 3 | awk '{ print $1 }'; }
 report() {
   echo "rwsplit benchmark: ${TIME}s per run, $ROUNDS interleaved rounds, $THREADS client threads unless named, 4 tables x $TABLE_SIZE rows, $(nproc) CPUs, CPU steal ${STEAL}% over the run"
   echo "direct = one replica (the primary for read_write), no hop; haproxy = TCP mode, round robin over both replicas (the primary for read_write);"
-  echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s)"
+  echo "rwsplit = reads (text and prepared) to both replicas, least connections, $RWSPLIT_THREADS worker thread(s); $NICES"
   echo "cluster = rwsplit with consistency = cluster: $BATCHING"
   echo "session = rwsplit with pool.mode = session (rwsplit itself: transaction, the default); capped = rwsplit with pool.max_connections = 32"
   echo "verify = rwsplit with failover.verify_commits = true (a marker row written in each COMMIT's round trip)"

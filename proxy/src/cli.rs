@@ -251,6 +251,17 @@ pub struct Cli {
     #[arg(long, env = "RWSPLIT_WORKER_THREADS", value_name = "N")]
     pub worker_threads: Option<usize>,
 
+    /// Scheduling priority (nice, -20 to 19) asked for at start, so the proxy's thread
+    /// does not wait behind the client and server threads that wait for it; needs
+    /// CAP_SYS_NICE, else logged and left as started [default: -10].
+    #[arg(
+        long,
+        env = "RWSPLIT_NICE",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub nice: Option<i32>,
+
     /// Log filter: info, debug (one line per statement with its route), warn, … [default: info].
     #[arg(long, env = "RWSPLIT_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -419,6 +430,9 @@ impl Cli {
         }
         if let Some(v) = self.worker_threads {
             c.server.worker_threads = v;
+        }
+        if let Some(v) = self.nice {
+            c.server.nice = v;
         }
         if let Some(v) = &self.log_level {
             c.log.level = v.clone();

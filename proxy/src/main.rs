@@ -22,6 +22,15 @@ fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     init_logging(&config);
+    // Before the runtime starts its threads, which inherit it.
+    match rwsplit::server::set_priority(config.server.nice) {
+        Ok(p) => tracing::info!(priority = ?p, "scheduling priority (server.nice)"),
+        Err(e) => tracing::warn!(
+            nice = config.server.nice,
+            error = %e,
+            "server.nice not applied (it needs CAP_SYS_NICE or an RLIMIT_NICE that allows it); running at the priority rwsplit was started with"
+        ),
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

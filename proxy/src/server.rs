@@ -257,6 +257,37 @@ async fn learn_server_info_once(shared: &Shared) -> bool {
     false
 }
 
+/// What [`set_priority`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// The process now runs at this nice value.
+    Set(i32),
+    /// It already ran at this one, as high or higher: left as it was.
+    Kept(i32),
+}
+
+/// Asks for scheduling priority `nice` (`server.nice`) for the calling thread, which the
+/// threads it starts later inherit (on Linux a nice value belongs to a thread), unless it
+/// already runs at that priority or a higher one (a lower value).
+pub fn set_priority(nice: i32) -> std::io::Result<Priority> {
+    // SAFETY: getpriority and setpriority take plain integers and touch no memory of ours;
+    // errno is reset first because -1 is also a valid answer of getpriority.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+        if now == -1 && *libc::__errno_location() != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if now <= nice {
+            return Ok(Priority::Kept(now));
+        }
+        if libc::setpriority(libc::PRIO_PROCESS, 0, nice) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(Priority::Set(nice))
+}
+
 /// Raises the soft open-files limit to the hard one, as servers do (every client and
 /// backend connection is a descriptor). Returns the limit in effect.
 fn raise_open_files_limit() -> Option<u64> {

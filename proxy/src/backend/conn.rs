@@ -162,6 +162,17 @@ impl BackendConn {
         addr: &str,
         p: &ConnectParams,
     ) -> Result<BackendConn, BackendError> {
+        // Boxed: a login's future (TCP connect, TLS, the authentication exchange) is
+        // large, and held inline it would make every future that may open a connection
+        // as large, down to each command's, which is copied to the heap per command.
+        Box::pin(Self::open(id, addr, p)).await
+    }
+
+    async fn open(
+        id: BackendId,
+        addr: &str,
+        p: &ConnectParams,
+    ) -> Result<BackendConn, BackendError> {
         let stream = tokio::time::timeout(p.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| BackendError::Timeout)?

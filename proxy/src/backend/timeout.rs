@@ -26,9 +26,21 @@ pub async fn relay_bounded<D: Downstream, P: FnOnce() -> ConnectParams>(
     forwarded: &mut bool,
     killer: Option<Killer<P>>,
 ) -> Result<Summary, RelayError> {
-    let Some(killer) = killer else {
-        return conn.relay(down, expect, forwarded).await;
-    };
+    match killer {
+        None => conn.relay(down, expect, forwarded).await,
+        // Boxed: the relay and a side connection's login side by side make a large
+        // future, which would otherwise be part of every command's.
+        Some(killer) => Box::pin(bounded(conn, down, expect, forwarded, killer)).await,
+    }
+}
+
+async fn bounded<D: Downstream, P: FnOnce() -> ConnectParams>(
+    conn: &mut BackendConn,
+    down: &mut D,
+    expect: Expect,
+    forwarded: &mut bool,
+    killer: Killer<P>,
+) -> Result<Summary, RelayError> {
     let (id, addr, thread) = (conn.id, conn.addr.clone(), conn.thread_id);
     let relay = conn.relay(down, expect, forwarded);
     tokio::pin!(relay);

@@ -110,6 +110,9 @@ impl Config {
         if !self.admin.listen.is_empty() && self.admin.user.is_empty() {
             return Err(invalid("admin.user", "must not be empty"));
         }
+        if !(-20..=19).contains(&self.server.nice) {
+            return Err(invalid("server.nice", "must be from -20 to 19"));
+        }
         if self.server.max_client_connections == 0 {
             return Err(invalid(
                 "server.max_client_connections",

@@ -12,6 +12,16 @@ pub struct ServerConfig {
     /// ([`ServerConfig::worker_threads_for`]).
     /// Default 0.
     pub worker_threads: usize,
+    /// The scheduling priority (nice value, -20 to 19) rwsplit asks for at start, for
+    /// itself and every thread it starts, unless it already runs at a higher one; a
+    /// lower value is a higher priority. Every query waits on rwsplit's thread(s), and
+    /// where they share the CPUs with hundreds of client and server threads under one
+    /// scheduler (no cgroup of its own), at equal priority each gets the same share, so
+    /// the proxy waits behind the very threads that wait for it. Needs CAP_SYS_NICE
+    /// (root has it, a container must be given it) or an RLIMIT_NICE that allows it;
+    /// without, rwsplit logs why and runs at the priority it was started with.
+    /// Applies at start only. Default -10.
+    pub nice: i32,
     /// Client connections served at once; more get error 1040. Default 4096.
     pub max_client_connections: usize,
     /// Largest client command accepted, in bytes (larger: error 1153). Default 64 MiB.
@@ -84,6 +94,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:6033".into(),
             worker_threads: 0,
+            nice: -10,
             max_client_connections: 4096,
             max_packet_size: 64 << 20,
             drain_timeout_ms: 30_000,

@@ -27,6 +27,29 @@ fn outcome(label: &'static str) {
 impl Session {
     /// Decides whether reader `id` is fresh enough; waits for it when needed.
     pub(super) async fn consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
+        if self.fresh_without_asking(id) {
+            return Verdict::Reader;
+        }
+        // Boxed: what may follow (a position from the writer, a wait on the reader, each
+        // perhaps opening a connection) makes a large future, and held inline it would
+        // make every command's future as large; most reads never get here.
+        Box::pin(self.make_consistent(id, topo)).await
+    }
+
+    /// True when reader `id` may serve the read with nothing to ask: `eventual` mode, no
+    /// write to see yet, or the reader already seen to have the newest.
+    fn fresh_without_asking(&self, id: BackendId) -> bool {
+        let mode = self.live.config.routing.consistency;
+        let epoch = match mode {
+            Consistency::Eventual => return true,
+            Consistency::Cluster => return false,
+            Consistency::Session => self.writes.seq,
+            Consistency::Global => self.shared.epochs.current(),
+        };
+        epoch == 0 || self.verified_epoch(mode, id) >= epoch
+    }
+
+    async fn make_consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
         let mode = self.live.config.routing.consistency;
         let (epoch, write_us) = match mode {
             Consistency::Eventual => return Verdict::Reader,

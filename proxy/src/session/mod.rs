@@ -583,7 +583,7 @@ impl Session {
             }
             trace_statement(self.id, served, reason, st, sql);
             if served == Served::Writer && st.flags.contains(Flags::LAST_INSERT_ID) {
-                self.restore_last_insert_id(topo).await;
+                Box::pin(self.restore_last_insert_id(topo)).await;
             }
             let result = match served {
                 Served::Writer => {

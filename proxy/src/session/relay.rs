@@ -66,7 +66,8 @@ impl Session {
                     self.attempt_on_writer(msg, call, expect, topo, job, replay)
                         .await
                 }
-                Some(marker) => self.look_for_marker(topo, marker, seq).await,
+                // Boxed, like every step of a failover below: rare, and large.
+                Some(marker) => Box::pin(self.look_for_marker(topo, marker, seq)).await,
             };
             let (failure, refusing, mut lost) = match tried {
                 Ok(s) => {
@@ -105,7 +106,7 @@ impl Session {
             let mut decision = recover(situation);
             if decision == Recovery::CommitNothing {
                 hold.end("resumed");
-                return self.answer_committed(None, seq).await;
+                return Box::pin(self.answer_committed(None, seq)).await;
             }
             if matches!(
                 decision,
@@ -127,7 +128,7 @@ impl Session {
                 if decision == Recovery::Verify {
                     pending = lost.marker.take();
                 }
-                if self.wait_for_writer(&mut hold, cause, refusing).await {
+                if Box::pin(self.wait_for_writer(&mut hold, cause, refusing)).await {
                     later = Some(self.shared.topology.current());
                     continue;
                 }
@@ -160,9 +161,7 @@ impl Session {
                 metrics::counter!("rwsplit_commit_verifications_total", "outcome" => "unknown")
                     .increment(1);
             }
-            return Err(self
-                .writer_failed(decision, situation, lost, &hold, seq)
-                .await);
+            return Err(Box::pin(self.writer_failed(decision, situation, lost, &hold, seq)).await);
         }
     }
 
@@ -182,11 +181,14 @@ impl Session {
         self.writer_ready(topo, &addr, seq).await?;
         self.autocommit_off(&addr).await?;
         if replay {
-            self.replayed(&addr, seq).await?;
+            Box::pin(self.replayed(&addr, seq)).await?;
         }
         let marker = match job.verify {
-            Verify::Autocommit => return self.wrapped_write(msg, call, expect, seq).await,
-            Verify::Commit => self.send_with_marker(msg).await?,
+            // Boxed (`failover.verify_commits` only): large.
+            Verify::Autocommit => {
+                return Box::pin(self.wrapped_write(msg, call, expect, seq)).await;
+            }
+            Verify::Commit => Box::pin(self.send_with_marker(msg)).await?,
             Verify::None | Verify::CommitNothing => {
                 let Some(w) = self.conns.open_writer() else {
                     return Err(Attempt::no_writer(&addr, BackendError::NoWriter));
@@ -490,7 +492,8 @@ impl Session {
         let started = Instant::now();
         let sent = send(conn, &self.prepared, call, &msg.raw).await;
         if let (Ok(()), Some(known)) = (&sent, overlap) {
-            if let Err(f) = self.after_overlap(id, msg, call, topo, &known).await {
+            // Boxed, as a read-your-writes check is (see `Session::consistent`).
+            if let Err(f) = Box::pin(self.after_overlap(id, msg, call, topo, &known)).await {
                 if let Some(l) = &load {
                     l.active.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -518,7 +521,9 @@ impl Session {
                 self.conns.drop(Served::Reader(id));
                 Err(Failure::Fatal(SessionError::Io(e)))
             }
-            Err(RelayError::Backend(e)) => self.reader_lost(id, &addr, e, forwarded, msg).await,
+            Err(RelayError::Backend(e)) => {
+                Box::pin(self.reader_lost(id, &addr, e, forwarded, msg)).await
+            }
         }
     }
 

@@ -380,3 +380,51 @@ async fn kill_query_and_kill_connection_by_the_id_clients_see() {
     let err = killer.query_drop("KILL 999999").await.unwrap_err();
     assert!(err.to_string().contains("1094"), "{err}");
 }
+
+/// `server.nice`: as root (CI), rwsplit and every thread it started, the runtime's
+/// included, run at the priority asked for; otherwise the log says why not and the
+/// process runs on. Fails when the priority is not set, or not before the threads start.
+#[tokio::test(flavor = "multi_thread")]
+async fn server_nice_applies_to_every_thread_or_says_why_not() {
+    let proxy = Proxy::start(&["--nice", "-7", "--log-level", "info"]);
+    let db = fresh_db("it_nice").await;
+    let mut c = app_db(&proxy, &db).await;
+    let one: Option<i64> = c.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1), "rwsplit serves whatever its priority");
+    let nices = proxy.thread_nices();
+    assert!(
+        nices.iter().any(|(n, _)| n.starts_with("tokio-rt")),
+        "the runtime's threads are listed: {nices:?}"
+    );
+    // SAFETY: geteuid only returns a number.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        assert!(
+            nices.iter().all(|&(_, n)| n == -7),
+            "every thread at nice -7: {nices:?}"
+        );
+        assert!(proxy.log_text().contains("Set(-7)"), "{}", proxy.log_text());
+    } else {
+        assert!(
+            proxy.log_text().contains("server.nice not applied"),
+            "{}",
+            proxy.log_text()
+        );
+    }
+    // An out-of-range value is refused, naming the key.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+        .args([
+            "--writer",
+            "127.0.0.1:1",
+            "--user",
+            "a:b",
+            "--nice",
+            "20",
+            "--check",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.nice"), "{err}");
+}

@@ -393,6 +393,29 @@ pub async fn wait_running(ports: &[u16], marker: &str) -> u16 {
 }
 
 impl Proxy {
+    /// The nice value of each of the rwsplit process's threads (field 19 of
+    /// /proc/PID/task/TID/stat), with the thread's name.
+    pub fn thread_nices(&self) -> Vec<(String, i32)> {
+        let dir = format!("/proc/{}/task", self.child.id());
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&dir)
+            .expect("the task directory")
+            .flatten()
+        {
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue; // a thread that just ended
+            };
+            let (name, rest) = match (stat.find('('), stat.rfind(')')) {
+                (Some(a), Some(b)) => (stat[a + 1..b].to_string(), &stat[b + 1..]),
+                _ => panic!("unexpected stat line: {stat}"),
+            };
+            // After the name: field 3 (state) onwards, so field 19 is the 17th.
+            let nice = rest.split_whitespace().nth(16).and_then(|v| v.parse().ok());
+            out.push((name, nice.expect("a nice value in the stat line")));
+        }
+        out
+    }
+
     /// The rwsplit process's resident memory (VmRSS), in KiB.
     pub fn rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
