@@ -136,6 +136,41 @@ async fn at_the_cap_waiters_are_served_in_order_and_one_past_the_timeout_gets_no
     assert_eq!(pool.stats().waiting, 0);
 }
 
+/// A session that ends while it waits leaves the queue at once (the waiting count, and
+/// what is handed out next, no longer count it), and the next waiter is served.
+#[tokio::test(start_paused = true)]
+async fn a_waiter_whose_borrow_is_dropped_leaves_the_queue_at_once() {
+    let pool = Arc::new(P::new("b", "writer"));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, _) = take(&pool, 1, "k", 1, &closed).await.unwrap();
+    let spawn = |n: u32| {
+        let (p, closed) = (pool.clone(), closed.clone());
+        tokio::spawn(async move { take(&p, 1, "k", n, &closed).await.map(|(c, _)| c.id) })
+    };
+    let gone = spawn(2);
+    while pool.stats().waiting < 1 {
+        tokio::task::yield_now().await;
+    }
+    let next = spawn(3);
+    while pool.stats().waiting < 2 {
+        tokio::task::yield_now().await;
+    }
+    gone.abort();
+    assert!(gone.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        pool.stats().waiting,
+        1,
+        "only the session still waiting counts"
+    );
+    pool.put_back("k", a, limits(1));
+    assert_eq!(
+        next.await.unwrap(),
+        Ok(1),
+        "the waiter left gets the connection"
+    );
+    assert_eq!(pool.stats().waiting, 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_waiter_of_another_key_gets_room_and_the_idle_connection_is_closed() {
     let pool = Arc::new(P::new("b", "writer"));

@@ -139,6 +139,25 @@ struct Waiter<K, C> {
     tx: oneshot::Sender<Grant<K, C>>,
 }
 
+/// A borrow's place in the queue: left when the borrow is dropped while it waits (its
+/// session ended), so the queue holds only sessions still waiting.
+struct Queued<'a, K, C> {
+    pool: &'a Pool<K, C>,
+    /// `None` once the borrow ended otherwise (served, timed out).
+    id: Option<u64>,
+}
+
+impl<K, C> Drop for Queued<'_, K, C> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let mut st = self.pool.lock();
+            if let Some(i) = st.waiters.iter().position(|w| w.id == id) {
+                st.waiters.remove(i);
+            }
+        }
+    }
+}
+
 /// One unit of a pool's capacity, held by an open connection (or one being opened).
 pub struct Slot<K, C> {
     pool: Option<Arc<Pool<K, C>>>,
@@ -221,7 +240,12 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
     ) -> Result<Grant<K, C>, Exhausted> {
         let (mut rx, id, evicted) = {
             let mut st = self.lock();
-            st.waiters.retain(|w| !w.tx.is_closed());
+            // No scan of the whole queue here (with hundreds of sessions waiting at the cap
+            // that was a cache miss per waiter on every borrow): a waiter leaves the queue
+            // when served, when its time runs out, or when its borrow is dropped (`Queued`).
+            while st.waiters.front().is_some_and(|w| w.tx.is_closed()) {
+                st.waiters.pop_front();
+            }
             if st.waiters.is_empty() {
                 // The best ranked, the newest among equals: scanned newest first, so the
                 // scan stops at the first of rank 0 (the best there is).
@@ -258,23 +282,44 @@ impl<K: Send + 'static, C: Pooled> Pool<K, C> {
             });
             (rx, id, evicted)
         };
+        // Takes the place in the queue back if this borrow is dropped while it waits.
+        let mut queued = Queued {
+            pool: self,
+            id: Some(id),
+        };
         if let Some(e) = evicted {
             // Its slot goes to the first in the queue.
             self.close(e.conn, CloseReason::Evicted);
         }
         match tokio::time::timeout(timeout, &mut rx).await {
-            Ok(Ok(grant)) => Ok(grant),
-            Ok(Err(_)) => Err(Exhausted),
+            Ok(Ok(grant)) => {
+                queued.id = None;
+                Ok(grant)
+            }
+            Ok(Err(_)) => {
+                queued.id = None;
+                Err(Exhausted)
+            }
             Err(_) => {
-                let mut st = self.lock();
-                if let Some(i) = st.waiters.iter().position(|w| w.id == id) {
-                    st.waiters.remove(i);
+                queued.id = None;
+                if self.leave_queue(id) {
                     return Err(Exhausted);
                 }
-                drop(st);
                 // Granted just as the time ran out.
                 rx.try_recv().map_err(|_| Exhausted)
             }
+        }
+    }
+
+    /// Removes waiter `id` from the queue; false when it is no longer there (served).
+    fn leave_queue(&self, id: u64) -> bool {
+        let mut st = self.lock();
+        match st.waiters.iter().position(|w| w.id == id) {
+            Some(i) => {
+                st.waiters.remove(i);
+                true
+            }
+            None => false,
         }
     }
 

@@ -289,6 +289,13 @@ impl Session {
         let mut stop = self.stop.clone();
         let mut stopping = *stop.borrow();
         let mut since = Instant::now();
+        // The idle timer, armed lazily: set for `since + limit` only when it is not set or
+        // set later than that; when it fires early (commands came since), it is set again.
+        // So a command costs no timer registration, where a fresh timer per command was
+        // registered and cancelled each time.
+        let idle = tokio::time::sleep_until(since.into());
+        tokio::pin!(idle);
+        let mut armed: Option<Instant> = None;
         loop {
             if stopping && !self.state.in_transaction_scope() {
                 tracing::debug!(session = self.id, "closing for shutdown");
@@ -301,12 +308,15 @@ impl Session {
             let limit = self.idle_limit();
             // From the end of the last command: waking for other reasons (below) does not
             // start the idle time again.
-            let idle = async {
-                match limit {
-                    Some(d) => tokio::time::sleep_until((since + d).into()).await,
-                    None => std::future::pending().await,
+            let deadline = limit.map(|d| since + d);
+            match deadline {
+                Some(d) if armed.is_none_or(|a| a > d) => {
+                    idle.as_mut().reset(d.into());
+                    armed = Some(d);
                 }
-            };
+                Some(_) => {}
+                None => armed = None,
+            }
             let info = self.registration.info.clone();
             let holding = self.follow_up && self.pinned.is_none() && self.conns.any();
             let hold = std::time::Duration::from_millis(self.live.config.pool.follow_up_hold_ms);
@@ -314,8 +324,9 @@ impl Session {
                 biased;
                 m = self.read_command() => m?,
                 // Transaction pooling: a connection kept for a follow-up that has not come
-                // goes back when another session waits for one.
-                _ = tokio::time::sleep(hold), if holding => {
+                // goes back when another session waits for one. (A timer only then: an
+                // async block is not evaluated until it is polled.)
+                _ = async { tokio::time::sleep(hold).await }, if holding => {
                     if self.shared.pools.anyone_waiting() {
                         Box::pin(self.give_back_connections()).await;
                     }
@@ -327,7 +338,12 @@ impl Session {
                     stopping = true;
                     continue;
                 }
-                _ = idle => {
+                _ = &mut idle, if armed.is_some() => {
+                    if deadline.is_some_and(|d| Instant::now() < d) {
+                        // Armed for an earlier command's idle time: set again.
+                        armed = None;
+                        continue;
+                    }
                     tracing::debug!(session = self.id, limit = ?limit, "idle past its wait_timeout or server.client_idle_timeout_ms: closing");
                     metrics::counter!("rwsplit_idle_timeouts_total").increment(1);
                     return Ok(());
