@@ -20,6 +20,21 @@ pub enum Verdict {
     Other,
 }
 
+/// What [`Session::consistent`] must do for one read.
+enum Check {
+    /// Nothing: the reader may serve it.
+    Fresh,
+    /// Cluster mode: the reader must hold what overlaps the read.
+    Cluster,
+    /// The reader must have applied the writes of `epoch` of `mode` (the last at
+    /// `write_us`).
+    Epoch {
+        mode: Consistency,
+        epoch: u64,
+        write_us: u64,
+    },
+}
+
 fn outcome(label: &'static str) {
     metrics::counter!("rwsplit_consistency_waits_total", "outcome" => label).increment(1);
 }
@@ -27,33 +42,29 @@ fn outcome(label: &'static str) {
 impl Session {
     /// Decides whether reader `id` is fresh enough; waits for it when needed.
     pub(super) async fn consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
-        if self.fresh_without_asking(id) {
-            return Verdict::Reader;
-        }
         // Boxed: what may follow (a position from the writer, a wait on the reader, each
         // perhaps opening a connection) makes a large future, and held inline it would
-        // make every command's future as large; most reads never get here.
-        Box::pin(self.make_consistent(id, topo)).await
+        // make every command's future as large; most reads never get past the check.
+        match self.to_check(id) {
+            Check::Fresh => Verdict::Reader,
+            Check::Cluster => Box::pin(self.cluster_consistent(id, topo)).await,
+            Check::Epoch {
+                mode,
+                epoch,
+                write_us,
+            } => Box::pin(self.make_consistent(id, topo, mode, epoch, write_us)).await,
+        }
     }
 
-    /// True when reader `id` may serve the read with nothing to ask: `eventual` mode, no
-    /// write to see yet, or the reader already seen to have the newest.
-    fn fresh_without_asking(&self, id: BackendId) -> bool {
-        let mode = self.live.config.routing.consistency;
-        let epoch = match mode {
-            Consistency::Eventual => return true,
-            Consistency::Cluster => return false,
-            Consistency::Session => self.writes.seq,
-            Consistency::Global => self.shared.epochs.current(),
-        };
-        epoch == 0 || self.verified_epoch(mode, id) >= epoch
-    }
-
-    async fn make_consistent(&mut self, id: BackendId, topo: &Topology) -> Verdict {
+    /// What must be checked before reader `id` serves the read: nothing in `eventual`
+    /// mode, with no write to see yet, or with the reader already seen to have the
+    /// newest; else the writes of `epoch` (the last at `write_us`), or cluster mode's
+    /// overlap.
+    fn to_check(&self, id: BackendId) -> Check {
         let mode = self.live.config.routing.consistency;
         let (epoch, write_us) = match mode {
-            Consistency::Eventual => return Verdict::Reader,
-            Consistency::Cluster => return self.cluster_consistent(id, topo).await,
+            Consistency::Eventual => return Check::Fresh,
+            Consistency::Cluster => return Check::Cluster,
             Consistency::Session => (self.writes.seq, self.writes.last_us),
             Consistency::Global => (
                 self.shared.epochs.current(),
@@ -61,8 +72,23 @@ impl Session {
             ),
         };
         if epoch == 0 || self.verified_epoch(mode, id) >= epoch {
-            return Verdict::Reader;
+            return Check::Fresh;
         }
+        Check::Epoch {
+            mode,
+            epoch,
+            write_us,
+        }
+    }
+
+    async fn make_consistent(
+        &mut self,
+        id: BackendId,
+        topo: &Topology,
+        mode: Consistency,
+        epoch: u64,
+        write_us: u64,
+    ) -> Verdict {
         let flavour = topo.flavour();
         if !flavour.has_gtid() {
             return self.by_lag(id, topo, write_us);
