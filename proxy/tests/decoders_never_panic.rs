@@ -7,7 +7,7 @@ use mysql_common::constants::CapabilityFlags;
 use proptest::prelude::*;
 use rwsplit::classify::Classifier;
 use rwsplit::protocol::response::{Expect, Scanner};
-use rwsplit::protocol::{auth, change_user, command, execute, handshake, packet};
+use rwsplit::protocol::{auth, change_user, command, execute, handshake, metadata, packet};
 
 fn caps(bits: u32) -> CapabilityFlags {
     CapabilityFlags::from_bits_truncate(bits)
@@ -58,8 +58,13 @@ fn mutate(mut v: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
     v
 }
 
-fn scan_all(expect: Expect, bits: u32, input: &[u8], chunk: usize) {
-    let mut s = Scanner::new(expect, caps(bits));
+/// `bits`: the capabilities; `meta`: bit 0 MARIADB_CLIENT_CACHE_METADATA, bit 1 the
+/// column definitions fingerprinted.
+fn scan_all(expect: Expect, bits: u32, meta: u8, input: &[u8], chunk: usize) {
+    let mut s = Scanner::new(expect, caps(bits)).with_cache_metadata(meta & 1 != 0);
+    if meta & 2 != 0 {
+        s = s.fingerprint();
+    }
     let mut buf: Vec<u8> = Vec::new();
     for piece in input.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
@@ -125,9 +130,23 @@ proptest! {
     fn answers(bytes in proptest::collection::vec(any::<u8>(), 0..400), bits in any::<u32>(),
                which in 0usize..6, chunk in 1usize..40,
                edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
-               cut in any::<usize>()) {
-        scan_all(Expect::ALL[which], bits, &bytes, chunk);
-        scan_all(Expect::ALL[which], bits, &mutate(result_set(), &edits, cut), chunk);
+               cut in any::<usize>(), meta in 0u8..4) {
+        scan_all(Expect::ALL[which], bits, meta, &bytes, chunk);
+        scan_all(Expect::ALL[which], bits, meta, &mutate(result_set(), &edits, cut), chunk);
+    }
+
+    #[test]
+    fn column_definitions_put_back(bytes in proptest::collection::vec(any::<u8>(), 0..200),
+                                   defs in proptest::collection::vec(
+                                       proptest::collection::vec(any::<u8>(), 0..40), 0..4),
+                                   cut in 0usize..200, shift in 0usize..300) {
+        let _ = metadata::with_columns(&bytes, &defs);
+        let _ = metadata::prepare_columns(&bytes, cut % 2 == 0);
+        let mut chunk = bytes.clone();
+        let mut r = metadata::Renumber::new(shift);
+        let (a, b) = chunk.split_at_mut(cut.min(bytes.len()));
+        r.apply(a);
+        r.apply(b);
     }
 
     #[test]

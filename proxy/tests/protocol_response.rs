@@ -83,7 +83,11 @@ fn scan(
     bytes: &[u8],
     chunk: usize,
 ) -> (Summary, usize, usize) {
-    let mut s = Scanner::new(expect, caps(deprecate_eof));
+    scan_with(Scanner::new(expect, caps(deprecate_eof)), bytes, chunk)
+}
+
+/// [`scan`] with a scanner made as the caller wants.
+fn scan_with(mut s: Scanner, bytes: &[u8], chunk: usize) -> (Summary, usize, usize) {
     let mut pending: Vec<u8> = Vec::new();
     let mut fed = 0;
     let mut forwarded = 0;
@@ -118,9 +122,14 @@ fn scan(
 }
 
 fn every_chunk(expect: Expect, deprecate_eof: bool, bytes: &[u8]) -> Summary {
+    every_chunk_with(|| Scanner::new(expect, caps(deprecate_eof)), bytes)
+}
+
+/// [`every_chunk`] with scanners made by `make`.
+fn every_chunk_with(make: impl Fn() -> Scanner, bytes: &[u8]) -> Summary {
     let mut first = None;
     for chunk in [1, 2, 3, 5, 7, 64, 4096, usize::MAX / 2] {
-        let (s, fwd, _) = scan(expect, deprecate_eof, bytes, chunk);
+        let (s, fwd, _) = scan_with(make(), bytes, chunk);
         assert_eq!(fwd, bytes.len(), "chunk {chunk}: forwarded everything");
         if let Some(f) = first {
             assert_eq!(f, s, "chunk {chunk}: same summary");
@@ -356,4 +365,92 @@ fn garbage_is_an_error_not_a_panic() {
             let _ = s.feed(&buf);
         }
     }
+}
+
+/// MariaDB's MARIADB_CLIENT_CACHE_METADATA: a scanner for an execution's answer.
+fn cached(deprecate_eof: bool) -> impl Fn() -> Scanner {
+    move || {
+        Scanner::new(Expect::Results, caps(deprecate_eof))
+            .with_cache_metadata(true)
+            .fingerprint()
+    }
+}
+
+#[test]
+fn cache_metadata_skipped_definitions_go_straight_to_the_rows() {
+    // Without DEPRECATE_EOF the server still sends the EOF after the (absent) columns.
+    let a = Answer::new()
+        .p(&[2, 0])
+        .eof(AUTOCOMMIT)
+        .row(b"\x01a\x01b")
+        .eof(AUTOCOMMIT);
+    let s = every_chunk_with(cached(false), a.bytes());
+    assert_eq!((s.rows, s.result_sets, s.meta), (1, 1, None));
+    let a = Answer::new()
+        .p(&[2, 0])
+        .row(b"\x01a\x01b")
+        .row(b"\x01c\x01d")
+        .ok_fe(AUTOCOMMIT);
+    let s = every_chunk_with(cached(true), a.bytes());
+    assert_eq!((s.rows, s.meta), (2, None));
+}
+
+#[test]
+fn cache_metadata_sent_definitions_are_fingerprinted() {
+    let sent = |deprecate_eof: bool, col: &[u8]| {
+        let mut a = Answer::new().p(&[1, 1]).p(col);
+        if !deprecate_eof {
+            a = a.eof(AUTOCOMMIT);
+        }
+        let a = a.row(b"\x01a").eof(AUTOCOMMIT);
+        every_chunk_with(cached(deprecate_eof), a.bytes())
+    };
+    let col_a =
+        b"\x03def\x04test\x01t\x01t\x01a\x01a\x0c\x21\x00\x0b\x00\x00\x00\x03\x00\x00\x00\x00\x00";
+    let col_b =
+        b"\x03def\x04test\x01t\x01t\x01a\x01a\x0c\x21\x00\x0b\x00\x00\x00\x08\x00\x00\x00\x00\x00";
+    let (a, b) = (sent(false, col_a), sent(false, col_b));
+    assert_eq!(a.rows, 1);
+    assert!(a.meta.is_some() && b.meta.is_some());
+    assert_ne!(a.meta, b.meta, "another column type, another fingerprint");
+    assert_eq!(sent(true, col_a).meta, a.meta);
+    let expected = rwsplit::protocol::response::meta_fingerprint([&col_a[..]]);
+    assert_eq!(a.meta, Some(expected));
+    // Without the capability the same bytes are a count of 1 and no flag byte.
+    let plain = Answer::new()
+        .p(&[1])
+        .col()
+        .eof(AUTOCOMMIT)
+        .row(b"\x01a")
+        .eof(AUTOCOMMIT);
+    assert_eq!(
+        every_chunk(Expect::Results, false, plain.bytes()).meta,
+        None
+    );
+}
+
+#[test]
+fn cache_metadata_prepare_fingerprints_its_columns_not_its_parameters() {
+    let prepare = |params: &[&[u8]]| {
+        let mut ok = vec![0x00, 9, 0, 0, 0, 1, 0, params.len() as u8, 0, 0, 0, 0];
+        ok.truncate(12);
+        let mut a = Answer::new().p(&ok);
+        for p in params {
+            a = a.p(p);
+        }
+        a.col()
+    };
+    let make = || {
+        Scanner::new(Expect::Prepare, caps(true))
+            .with_cache_metadata(true)
+            .fingerprint()
+    };
+    let one = every_chunk_with(
+        make,
+        prepare(&[b"\x03def\x00\x00\x00\x01?\x00\x0c"]).bytes(),
+    );
+    let none = every_chunk_with(make, prepare(&[]).bytes());
+    assert_eq!(one.prepare.map(|p| p.columns), Some(1));
+    assert!(one.meta.is_some());
+    assert_eq!(one.meta, none.meta);
 }

@@ -16,12 +16,14 @@ use tokio::net::TcpStream;
 use crate::protocol::auth::{caching_sha2_step, Sha2Step};
 use crate::protocol::command::{COM_INIT_DB, COM_PING, COM_QUERY, COM_QUIT, COM_RESET_CONNECTION};
 use crate::protocol::handshake::{required_caps, unsupported_caps, ServerInfo};
+use crate::protocol::metadata::{self, Renumber};
+use crate::protocol::packet::HEADER_LEN;
 use crate::protocol::response::{Event, Expect, Scanner, Summary};
-use crate::protocol::{packet, row};
+use crate::protocol::{packet, row, ProtocolError};
 use crate::route::BackendId;
 
 use super::pools::Lease;
-use super::stmts::StmtCache;
+use super::stmts::{StmtCache, StmtKey};
 use super::{BackendError, BackendLoad, BackendStream, BackendTls};
 
 /// How to log in to a backend: the client's negotiated options and the backend account.
@@ -64,6 +66,12 @@ pub struct BackendConn {
     pub applied: u64,
     /// Prepared statements on this connection.
     pub stmts: StmtCache,
+    /// MariaDB's MARIADB_CLIENT_CACHE_METADATA was negotiated: an execution's answer
+    /// may leave out column definitions this connection sent before.
+    pub cache_metadata: bool,
+    /// The prepared statement execution sent next, with the capability (see
+    /// [`MetaPlan`]); taken by the relay of its answer.
+    pub meta_plan: Option<MetaPlan>,
     /// Transaction pooling: a fingerprint of the session state this connection was left
     /// in by the session that gave it back (0: none, as after login or
     /// COM_RESET_CONNECTION; [`UNKNOWN_STATE`]: not known).
@@ -101,6 +109,16 @@ pub enum InsertId {
     Own,
     /// Changed by a session that gave the connection back before it was read.
     Unknown,
+}
+
+/// An execution of a prepared statement on a connection with MARIADB_CLIENT_CACHE_METADATA.
+#[derive(Debug, Clone)]
+pub struct MetaPlan {
+    /// The statement: what the connection sends with the answer is noted on it.
+    pub key: StmtKey,
+    /// Column definitions the client lacks and the connection will leave out (it sent
+    /// them at its prepare), with their fingerprint: put back into the answer.
+    pub inject: Option<(Vec<Vec<u8>>, u64)>,
 }
 
 /// The [`BackendConn::tag`] of a connection whose session state is not known (it must be
@@ -190,6 +208,8 @@ impl BackendConn {
             db: p.db.clone(),
             applied: 0,
             stmts: StmtCache::default(),
+            cache_metadata: false,
+            meta_plan: None,
             tag: 0,
             last_insert_id: InsertId::Known(0),
             setup_done: false,
@@ -246,6 +266,8 @@ impl BackendConn {
             p.max_packet,
         )
         .with_mariadb_ext_capabilities(p.mariadb_caps & server.mariadb_caps);
+        self.cache_metadata = (p.mariadb_caps & server.mariadb_caps)
+            .contains(MariadbCapabilities::MARIADB_CLIENT_CACHE_METADATA);
         let mut payload = Vec::with_capacity(256);
         resp.serialize(&mut payload);
         // The collation byte: the client's, not the library's default.
@@ -427,8 +449,22 @@ impl BackendConn {
         expect: Expect,
         forwarded: &mut bool,
     ) -> Result<Summary, RelayError> {
-        let mut scanner = Scanner::new(expect, self.caps);
+        let plan = match expect {
+            Expect::Results => self.meta_plan.take(),
+            _ => None,
+        };
+        let mut scanner = Scanner::new(expect, self.caps).with_cache_metadata(self.cache_metadata);
+        if plan.is_some() || (expect == Expect::Prepare && self.cache_metadata) {
+            scanner = scanner.fingerprint();
+        }
         let mut bytes = 0u64;
+        let mut renumber = None;
+        if let Some((defs, _)) = plan.as_ref().and_then(|p| p.inject.as_ref()) {
+            // Boxed: taken only after a table changed under a prepared statement.
+            renumber =
+                Box::pin(self.put_back_columns(down, &mut scanner, defs, &mut bytes)).await?;
+            *forwarded |= renumber.is_some();
+        }
         loop {
             let ev = scanner
                 .feed(&self.rbuf)
@@ -442,6 +478,9 @@ impl BackendConn {
                 down.before_end();
             }
             if n > 0 {
+                if let Some(r) = &mut renumber {
+                    r.apply(&mut self.rbuf[..n]);
+                }
                 *forwarded = true;
                 bytes += n as u64;
                 down.forward(&self.rbuf[..n])
@@ -460,6 +499,13 @@ impl BackendConn {
                 if s.insert_ids {
                     self.last_insert_id = InsertId::Own;
                 }
+                if let Some(plan) = plan {
+                    match (&plan.inject, renumber.is_some(), s.meta) {
+                        (Some((_, meta)), true, _) => s.meta = Some(*meta),
+                        (_, _, Some(meta)) => self.stmts.sent_meta(&plan.key, meta),
+                        _ => {}
+                    }
+                }
                 return Ok(s);
             }
             if infile {
@@ -470,6 +516,44 @@ impl BackendConn {
             }
             self.fill().await?;
         }
+    }
+
+    /// The first packet of an execution's answer, when it is a column count leaving out
+    /// the definitions `defs` (the client lacks them): sent to `down` as a count saying
+    /// they follow, then `defs`; the rest of the answer is then renumbered (returned).
+    /// Otherwise nothing is sent and the answer is relayed as it is.
+    async fn put_back_columns<D: Downstream>(
+        &mut self,
+        down: &mut D,
+        scanner: &mut Scanner,
+        defs: &[Vec<u8>],
+        bytes: &mut u64,
+    ) -> Result<Option<Renumber>, RelayError> {
+        let total = loop {
+            match packet::header(&self.rbuf) {
+                Some(h) if h.len > 64 * 1024 => return Ok(None),
+                Some(h) if self.rbuf.len() >= HEADER_LEN + h.len => break HEADER_LEN + h.len,
+                _ => self.fill().await?,
+            }
+        };
+        let Some(out) = metadata::with_columns(&self.rbuf[..total], defs) else {
+            return Ok(None);
+        };
+        match scanner.feed(&self.rbuf[..total]) {
+            Ok(Event::More { forward }) if forward == total => {}
+            // A count is never the whole answer.
+            Ok(_) => {
+                return Err(RelayError::Backend(
+                    ProtocolError::Malformed("column count").into(),
+                ))
+            }
+            Err(e) => return Err(RelayError::Backend(e.into())),
+        }
+        down.forward(&out).await.map_err(RelayError::Client)?;
+        *bytes += out.len() as u64;
+        self.rbuf.advance(total);
+        metrics::counter!("rwsplit_metadata_resent_total").increment(1);
+        Ok(Some(Renumber::new(defs.len())))
     }
 
     /// Runs a command of rwsplit's own and reads its answer.

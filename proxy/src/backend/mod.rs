@@ -12,7 +12,8 @@ mod timeout;
 
 pub use crate::tls::{BackendTls, Stream as BackendStream};
 pub use conn::{
-    BackendConn, Capture, ConnectParams, Discard, Downstream, InsertId, RelayError, UNKNOWN_STATE,
+    BackendConn, Capture, ConnectParams, Discard, Downstream, InsertId, MetaPlan, RelayError,
+    UNKNOWN_STATE,
 };
 pub use load::{BackendLoad, Loads};
 pub use pools::{give_back, park, prepare_for, rank, Lease, PoolKey, PoolRow, Pools, Prepare};

@@ -271,6 +271,14 @@ pub const METRICS: &[(&str, MetricKind, Unit, &str)] = &[
          login of a new one), by backend and role.",
     ),
     (
+        "rwsplit_metadata_resent_total",
+        Counter,
+        Unit::Count,
+        "Prepared statement executions whose answer left out column definitions the client \
+         did not have (MARIADB_CLIENT_CACHE_METADATA, after a table changed between two \
+         prepares of the statement), which rwsplit put back.",
+    ),
+    (
         "rwsplit_pool_resets_total",
         Counter,
         Unit::Count,

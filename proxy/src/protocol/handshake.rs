@@ -39,6 +39,7 @@ pub fn supported_mariadb_caps() -> MariadbCapabilities {
     MariadbCapabilities::MARIADB_CLIENT_PROGRESS
         | MariadbCapabilities::MARIADB_CLIENT_STMT_BULK_OPERATIONS
         | MariadbCapabilities::MARIADB_CLIENT_EXTENDED_METADATA
+        | MariadbCapabilities::MARIADB_CLIENT_CACHE_METADATA
 }
 
 /// Capabilities rwsplit needs on every connection it makes or accepts.

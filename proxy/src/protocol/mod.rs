@@ -8,6 +8,7 @@ pub mod command;
 pub mod err;
 pub mod execute;
 pub mod handshake;
+pub mod metadata;
 pub mod ok;
 pub mod packet;
 pub mod response;

@@ -66,6 +66,10 @@ pub struct Summary {
     pub result_sets: u32,
     pub rows: u64,
     pub prepare: Option<PrepareOk>,
+    /// With MariaDB's MARIADB_CLIENT_CACHE_METADATA, when the scanner was asked to
+    /// ([`Scanner::fingerprint`]): a fingerprint of the column definitions the answer
+    /// carried (a prepare's, or the first result set's when the server sent them).
+    pub meta: Option<u64>,
     /// Bytes relayed (filled in by the relay, not the scanner).
     pub bytes: u64,
 }
@@ -107,6 +111,43 @@ pub struct Scanner {
     /// Payload bytes of the current packet not seen yet (streamed packets).
     remaining: usize,
     summary: Summary,
+    /// MARIADB_CLIENT_CACHE_METADATA is on: a column count is followed by a byte that
+    /// says whether the column definitions follow.
+    cache_metadata: bool,
+    /// The column definitions being fingerprinted (see [`Scanner::fingerprint`]).
+    hasher: Option<MetaHasher>,
+}
+
+/// Fingerprints column definitions: FNV-1a over each payload and its length.
+#[derive(Debug, Clone, Copy)]
+struct MetaHasher(u64);
+
+impl MetaHasher {
+    fn new() -> Self {
+        MetaHasher(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn add(&mut self, payload: &[u8]) {
+        let len = (payload.len() as u64).to_le_bytes();
+        for b in len.iter().chain(payload) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Never 0 (0 stands for "not known" where fingerprints are kept).
+    fn finish(self) -> u64 {
+        self.0 | 1
+    }
+}
+
+/// The fingerprint of column definitions, as [`Summary::meta`] gives it.
+pub fn meta_fingerprint<'a>(defs: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h = MetaHasher::new();
+    for d in defs {
+        h.add(d);
+    }
+    h.finish()
 }
 
 const OK: u8 = 0x00;
@@ -129,7 +170,23 @@ impl Scanner {
             continuation: false,
             remaining: 0,
             summary: Summary::default(),
+            cache_metadata: false,
+            hasher: None,
         }
+    }
+
+    /// The connection negotiated MariaDB's MARIADB_CLIENT_CACHE_METADATA.
+    pub fn with_cache_metadata(mut self, on: bool) -> Self {
+        self.cache_metadata = on;
+        self
+    }
+
+    /// Fingerprints the column definitions the answer carries into [`Summary::meta`]: a
+    /// prepare's, or a result set's (the first) when the server sends them. Each is then
+    /// read whole rather than streamed (they are small).
+    pub fn fingerprint(mut self) -> Self {
+        self.hasher = Some(MetaHasher::new());
+        self
     }
 
     pub fn summary(&self) -> &Summary {
@@ -207,7 +264,8 @@ impl Scanner {
                 true
             }
             State::Rows | State::FieldList => (first == EOF && len < MAX_PAYLOAD) || first == ERR,
-            State::Columns(_) | State::Params { .. } | State::PrepColumns(_) => false,
+            State::Columns(_) | State::PrepColumns(_) => self.hasher.is_some(),
+            State::Params { .. } => false,
             State::Done => false,
         }
     }
@@ -254,6 +312,22 @@ impl Scanner {
 
     /// Interprets a whole control packet.
     fn control(&mut self, p: &[u8]) -> Result<Option<Control>, ProtocolError> {
+        let last = match self.state {
+            State::Columns(n) => Some(n == 1),
+            State::PrepColumns(n) => Some(n == 1),
+            _ => None,
+        };
+        if let (Some(last), Some(h)) = (last, &mut self.hasher) {
+            // A column definition read whole to be fingerprinted.
+            h.add(p);
+            if last {
+                self.summary.meta = Some(h.finish());
+                // The first result set's only: what a prepared statement's metadata is.
+                self.hasher = None;
+            }
+            self.passed_packet();
+            return Ok(None);
+        }
         let first = p.first().copied();
         if first == Some(ERR) {
             return self.error(p).map(|()| None);
@@ -334,12 +408,22 @@ impl Scanner {
                 }
                 Some(LOCAL_INFILE) => return Ok(Some(Control::LocalInfile)),
                 Some(_) => {
-                    let n = lenenc(p).ok_or(ProtocolError::Malformed("column count"))?;
+                    let (n, len) = lenenc_len(p).ok_or(ProtocolError::Malformed("column count"))?;
                     if n == 0 {
                         return Err(ProtocolError::Malformed("zero columns"));
                     }
                     self.summary.result_sets += 1;
-                    self.state = State::Columns(n);
+                    // MARIADB_CLIENT_CACHE_METADATA: 0 when the client has the definitions
+                    // (a prepared statement's, unchanged since this connection sent them).
+                    let skipped = self.cache_metadata && p.get(len) == Some(&0);
+                    self.state = match (skipped, self.deprecate_eof()) {
+                        (false, _) => State::Columns(n),
+                        (true, false) => State::ColumnsEof,
+                        (true, true) => State::Rows,
+                    };
+                    if skipped || self.summary.result_sets > 1 {
+                        self.hasher = None;
+                    }
                 }
                 None => return Err(ProtocolError::Malformed("empty packet")),
             },
@@ -358,6 +442,11 @@ impl Scanner {
             columns: u16::from_le_bytes([p[5], p[6]]),
             params: u16::from_le_bytes([p[7], p[8]]),
         };
+        if ok.columns == 0 {
+            if let Some(h) = self.hasher.take() {
+                self.summary.meta = Some(h.finish());
+            }
+        }
         self.summary.warnings = u16::from_le_bytes([p[10], p[11]]);
         self.summary.prepare = Some(ok);
         self.state = if ok.params > 0 {
@@ -435,6 +524,11 @@ enum Control {
 
 /// A length-encoded integer at the start of `p`.
 pub fn lenenc(p: &[u8]) -> Option<u64> {
+    lenenc_len(p).map(|(v, _)| v)
+}
+
+/// A length-encoded integer at the start of `p`, and the bytes it takes.
+pub fn lenenc_len(p: &[u8]) -> Option<(u64, usize)> {
     let le = |b: &[u8]| {
         let mut v = 0u64;
         for (i, x) in b.iter().enumerate() {
@@ -443,10 +537,10 @@ pub fn lenenc(p: &[u8]) -> Option<u64> {
         v
     };
     match p.first()? {
-        x @ 0..=0xFA => Some(*x as u64),
-        0xFC => p.get(1..3).map(le),
-        0xFD => p.get(1..4).map(le),
-        0xFE => p.get(1..9).map(le),
+        x @ 0..=0xFA => Some((*x as u64, 1)),
+        0xFC => p.get(1..3).map(|b| (le(b), 3)),
+        0xFD => p.get(1..4).map(|b| (le(b), 4)),
+        0xFE => p.get(1..9).map(|b| (le(b), 9)),
         _ => None,
     }
 }

@@ -8,18 +8,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use mysql_common::constants::CapabilityFlags;
 
 use super::conns::ctx;
 use super::{Failure, Message, Session, SessionError};
-use crate::backend::{BackendConn, BackendError, BackendStmt, Capture, RelayError, StmtKey};
+use crate::backend::{
+    BackendConn, BackendError, BackendStmt, Capture, MetaPlan, RelayError, StmtKey,
+};
 use crate::classify::{Flags, Statement};
 use crate::protocol::command::{COM_STMT_CLOSE, COM_STMT_PREPARE, COM_STMT_RESET};
 use crate::protocol::execute::{
     execute_for_backend, execute_layout, with_statement_id, ExecuteLayout,
 };
+use crate::protocol::metadata;
 use crate::protocol::ok::ok_payload;
 use crate::protocol::packet::packets;
-use crate::protocol::response::Expect;
+use crate::protocol::response::{Expect, PrepareOk};
 use crate::protocol::{codes, SqlError};
 use crate::route::{self, Served, Target};
 
@@ -28,6 +32,9 @@ use crate::route::{self, Served, Target};
 pub struct Prepared {
     /// Its text, to prepare it on other backends.
     pub sql: Arc<[u8]>,
+    /// The default database it was prepared in: its unqualified names refer to that
+    /// database's objects wherever it runs.
+    pub db: Option<Arc<str>>,
     /// How it routes.
     pub statement: Arc<Statement>,
     pub params: u16,
@@ -43,6 +50,10 @@ pub struct Prepared {
     pub long_data_dropped: bool,
     /// The backend holding this statement's open cursor.
     pub cursor: Option<Served>,
+    /// MARIADB_CLIENT_CACHE_METADATA: the fingerprint of the column definitions the
+    /// client has for it (from its prepare, or the last execution that sent them; 0: not
+    /// known, as after an execution that failed midway).
+    pub meta: u64,
 }
 
 /// The session's prepared statements.
@@ -77,19 +88,28 @@ impl Statements {
     }
 
     /// Keeps a statement just prepared; returns the id the client knows it by.
-    fn add(&mut self, sql: &[u8], statement: Statement, params: u16, columns: u16) -> u32 {
+    fn add(
+        &mut self,
+        sql: &[u8],
+        db: Option<&str>,
+        statement: Statement,
+        ok: PrepareOk,
+        meta: u64,
+    ) -> u32 {
         self.next = self.next.wrapping_add(1).max(1);
         let id = self.next;
         let p = Prepared {
             sql: Arc::from(sql),
+            db: db.map(Arc::from),
             statement: Arc::new(statement),
-            params,
-            columns,
+            params: ok.params,
+            columns: ok.columns,
             types: None,
             long_data: Vec::new(),
             long_data_bytes: 0,
             long_data_dropped: false,
             cursor: None,
+            meta,
         };
         self.map.insert(id, p);
         self.last = Some(id);
@@ -109,7 +129,10 @@ impl Statements {
                 .any(|(&other, q)| other != id && q.cursor.is_some() && q.sql == p.sql)
         };
         match self.shared {
-            Some(_) if !cursor_of_twin() => StmtKey::Text(p.sql.clone()),
+            Some(_) if !cursor_of_twin() => StmtKey::Text {
+                sql: p.sql.clone(),
+                db: p.db.clone(),
+            },
             _ => StmtKey::Client(id),
         }
     }
@@ -176,16 +199,45 @@ async fn ensure_prepared(
     if let Some(s) = conn.stmts.get(key) {
         return Ok(s);
     }
+    prepare_here(conn, p, key, max).await.map(|(st, _)| st)
+}
+
+/// Prepares the statement on `conn` (closing there the one `key` named); returns it and
+/// the answer (framed), whose column definitions the connection has then sent.
+async fn prepare_here(
+    conn: &mut BackendConn,
+    p: &Prepared,
+    key: &StmtKey,
+    max: usize,
+) -> Result<(BackendStmt, Vec<u8>), BackendError> {
+    // In the database it was prepared in (the session has changed its own since).
+    let back = match (&p.db, &conn.db) {
+        (Some(want), has) if has.as_deref() != Some(&**want) => {
+            let back = has.clone();
+            conn.init_db(want).await?;
+            back
+        }
+        _ => None,
+    };
     let mut payload = Vec::with_capacity(p.sql.len() + 1);
     payload.push(COM_STMT_PREPARE);
     payload.extend_from_slice(&p.sql);
-    let s = conn.command(&payload, Expect::Prepare).await?;
+    conn.send(&packets(&payload, 0)).await?;
+    let mut answer = Capture::default();
+    let s = match conn.relay(&mut answer, Expect::Prepare, &mut false).await {
+        Ok(s) => s,
+        Err(RelayError::Backend(e)) => return Err(e),
+        Err(RelayError::Client(e)) => return Err(BackendError::Io(e)),
+    };
+    if let Some(db) = back {
+        conn.init_db(&db).await?;
+    }
     match s.prepare {
         // Metadata the client got at prepare time must stay true.
         Some(ok) if ok.params == p.params && ok.columns == p.columns => {
-            let st = BackendStmt::new(ok.statement_id);
+            let st = BackendStmt::new(ok.statement_id, s.meta.unwrap_or(0));
             remember(conn, key.clone(), st, max).await?;
-            Ok(st)
+            Ok((st, answer.0))
         }
         Some(ok) => {
             let mut close = vec![COM_STMT_CLOSE];
@@ -203,6 +255,36 @@ async fn ensure_prepared(
     }
 }
 
+/// MARIADB_CLIENT_CACHE_METADATA, before an execution on `conn`: what the relay of its
+/// answer must do ([`MetaPlan`]). When the connection last sent column definitions other
+/// than those the client has (a table changed between two prepares), it would leave the
+/// new ones out: the statement is prepared there again, and its definitions are put back
+/// into the answer unless the client has them. Returns the statement to execute.
+async fn plan_metadata(
+    conn: &mut BackendConn,
+    p: &Prepared,
+    key: &StmtKey,
+    st: BackendStmt,
+    max: usize,
+) -> Result<BackendStmt, BackendError> {
+    let mut plan = MetaPlan {
+        key: key.clone(),
+        inject: None,
+    };
+    let mut st = st;
+    if st.meta != p.meta {
+        let (fresh, answer) = prepare_here(conn, p, key, max).await?;
+        let deprecate_eof = conn.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);
+        if fresh.meta != p.meta {
+            plan.inject =
+                metadata::prepare_columns(&answer, deprecate_eof).map(|d| (d, fresh.meta));
+        }
+        st = fresh;
+    }
+    conn.meta_plan = Some(plan);
+    Ok(st)
+}
+
 /// The bytes that run `call` on `conn`: long data first, then the command with the
 /// backend's statement id (and the parameter types, if this backend lacks them).
 pub async fn packets_for(
@@ -218,7 +300,11 @@ pub async fn packets_for(
             what: "unknown prepared statement".into(),
         })?;
     let key = stmts.key(call.client_id);
-    let st = ensure_prepared(conn, p, &key, stmts.shared.unwrap_or(usize::MAX)).await?;
+    let max = stmts.shared.unwrap_or(usize::MAX);
+    let mut st = ensure_prepared(conn, p, &key, max).await?;
+    if conn.cache_metadata && call.layout.is_some() {
+        st = plan_metadata(conn, p, &key, st, max).await?;
+    }
     let mut out = BytesMut::new();
     if call.with_long_data {
         for chunk in call.long_data.unwrap_or(&p.long_data) {
@@ -318,10 +404,12 @@ impl Session {
             self.client.write(&capture.0).await?;
             return Ok(());
         };
-        let client_id = self.prepared.add(sql, statement, ok.params, ok.columns);
+        let meta = summary.meta.unwrap_or(0);
+        let db = self.db.as_deref();
+        let client_id = self.prepared.add(sql, db, statement, ok, meta);
         let key = self.prepared.key(client_id);
         let max = self.prepared.shared.unwrap_or(usize::MAX);
-        let backend = BackendStmt::new(ok.statement_id);
+        let backend = BackendStmt::new(ok.statement_id, meta);
         if remember(conn, key, backend, max).await.is_err() {
             self.conns.drop(served);
         }
@@ -390,11 +478,19 @@ impl Session {
                 p.long_data.clear();
                 p.long_data_bytes = 0;
             }
-            if let Some((served, s)) = ran {
-                let cursor = s
-                    .status
-                    .is_some_and(|st| st & 0x0040 != 0 /* SERVER_STATUS_CURSOR_EXISTS */);
-                p.cursor = cursor.then_some(served);
+            match ran {
+                Some((served, s)) => {
+                    let cursor = s
+                        .status
+                        .is_some_and(|st| st & 0x0040 != 0 /* SERVER_STATUS_CURSOR_EXISTS */);
+                    p.cursor = cursor.then_some(served);
+                    if let Some(meta) = s.meta {
+                        // The client got these column definitions with the answer.
+                        p.meta = meta;
+                    }
+                }
+                // It may have got some before the answer broke off.
+                None => p.meta = 0,
             }
         }
         Ok(())
@@ -572,7 +668,7 @@ impl Session {
         let id = self.prepared.resolve(id);
         let key = self.prepared.key(id);
         self.prepared.map.remove(&id);
-        if matches!(key, StmtKey::Text(_)) {
+        if matches!(key, StmtKey::Text { .. }) {
             return;
         }
         let mut lost = Vec::new();

@@ -104,3 +104,102 @@ async fn sql_level_prepare_is_pinned_to_the_writer() {
     c.query_drop("DEALLOCATE PREPARE s").await.unwrap();
     assert!(c.query_drop("EXECUTE s").await.is_err(), "deallocated");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_shared_by_text_keep_to_the_database_they_were_prepared_in() {
+    // One connection per backend: the sessions' statements meet on the same connections.
+    let proxy = Proxy::start(&["--pool-max-connections", "1"]);
+    let (a, b) = (fresh_db("it_ps_db_a").await, fresh_db("it_ps_db_b").await);
+    let mut admin = root(topology().primary).await;
+    for (db, v) in [(&a, "a"), (&b, "b")] {
+        admin
+            .query_drop(format!(
+                "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(8)); \
+                 INSERT INTO `{db}`.t VALUES (1, '{v}')"
+            ))
+            .await
+            .unwrap();
+    }
+    sync_replicas().await;
+    // An expression: its column definition does not name the database (a column's does,
+    // and those alone would tell the two statements apart).
+    let sql = "SELECT CONCAT('', v) FROM t WHERE id = ?";
+    let (mut ca, mut cb) = (app_db(&proxy, &a).await, app_db(&proxy, &b).await);
+    let (sa, sb) = (ca.prep(sql).await.unwrap(), cb.prep(sql).await.unwrap());
+    for i in 0..6 {
+        // Reads (on the replicas), then transactions (on the primary's one connection).
+        let (va, vb): (Option<String>, Option<String>) = if i < 3 {
+            (
+                ca.exec_first(&sa, (1,)).await.unwrap(),
+                cb.exec_first(&sb, (1,)).await.unwrap(),
+            )
+        } else {
+            let mut ta = ca.start_transaction(Default::default()).await.unwrap();
+            let va = ta.exec_first(&sa, (1,)).await.unwrap();
+            ta.commit().await.unwrap();
+            let mut tb = cb.start_transaction(Default::default()).await.unwrap();
+            let vb = tb.exec_first(&sb, (1,)).await.unwrap();
+            tb.commit().await.unwrap();
+            (va, vb)
+        };
+        assert_eq!(
+            (va.as_deref(), vb.as_deref()),
+            (Some("a"), Some("b")),
+            "round {i}: each session reads its own database's table"
+        );
+    }
+    // As MariaDB does, a statement keeps to the database it was prepared in after USE,
+    // also where it is prepared again (on a replica's connection).
+    ca.query_drop(format!("USE `{b}`")).await.unwrap();
+    for _ in 0..4 {
+        let v: Option<String> = ca.exec_first(&sa, (1,)).await.unwrap();
+        assert_eq!(v.as_deref(), Some("a"), "prepared in {a}, it reads {a}.t");
+    }
+    let now: Option<String> = ca.query_first("SELECT v FROM t").await.unwrap();
+    assert_eq!(now.as_deref(), Some("b"), "the session itself is in {b}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn column_definitions_left_out_of_an_answer_are_put_back_when_the_client_lacks_them() {
+    // mysql_async asks for MARIADB_CLIENT_CACHE_METADATA: an execution's answer leaves out
+    // the column definitions the connection sent before for that statement.
+    let proxy = Proxy::start(&[]);
+    let db = fresh_db("it_ps_meta").await;
+    let mut c = app_db(&proxy, &db).await;
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, k INT)")
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO t VALUES (1, 7), (2, 8)")
+        .await
+        .unwrap();
+    // Prepared (on the primary) while k is an INT: the client has that definition.
+    let sel = c.prep("SELECT k FROM t WHERE id = ?").await.unwrap();
+    c.query_drop("ALTER TABLE t MODIFY k BIGINT").await.unwrap();
+    c.query_drop("UPDATE t SET k = 5000000000 WHERE id = 1")
+        .await
+        .unwrap();
+    // A replica's connection prepares it now, with k a BIGINT, and would leave that
+    // definition out: the client would read the 8 bytes of a BIGINT as an INT.
+    for i in 0..6 {
+        let k: Option<i64> = c.exec_first(&sel, (1 + i % 2,)).await.unwrap();
+        let want = if i % 2 == 0 { 5_000_000_000 } else { 8 };
+        assert_eq!(k, Some(want), "execution {i}");
+    }
+    let mut tx = c.start_transaction(Default::default()).await.unwrap();
+    let k: Option<i64> = tx.exec_first(&sel, (1,)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        k,
+        Some(5_000_000_000),
+        "on the primary, prepared before the change"
+    );
+    let resent = metric(&proxy.metrics(), "rwsplit_metadata_resent_total", &[]);
+    assert!(resent >= 1.0, "definitions put back: {resent}");
+    // Unchanged since: every answer leaves them out, and none needs them back.
+    let before = resent;
+    for _ in 0..10 {
+        let _: Option<i64> = c.exec_first(&sel, (2,)).await.unwrap();
+    }
+    let after = metric(&proxy.metrics(), "rwsplit_metadata_resent_total", &[]);
+    assert_eq!(after, before, "nothing put back once the client has them");
+}
