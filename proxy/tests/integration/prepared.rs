@@ -107,8 +107,9 @@ async fn sql_level_prepare_is_pinned_to_the_writer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn statements_shared_by_text_keep_to_the_database_they_were_prepared_in() {
-    // One connection per backend: the sessions' statements meet on the same connections.
-    let proxy = Proxy::start(&["--pool-max-connections", "1"]);
+    // One connection per backend, shared (transaction pooling, whatever the run's
+    // default): the sessions' statements meet on the same connections.
+    let proxy = Proxy::start(&["--pool-mode", "transaction", "--pool-max-connections", "1"]);
     let (a, b) = (fresh_db("it_ps_db_a").await, fresh_db("it_ps_db_b").await);
     let mut admin = root(topology().primary).await;
     for (db, v) in [(&a, "a"), (&b, "b")] {
