@@ -189,17 +189,19 @@ async fn remember(
     Ok(())
 }
 
-/// Prepares the statement on `conn` unless it is there already; returns its id there.
+/// Prepares the statement on `conn` unless it is there already; returns its id there,
+/// and the prepare's answer when it was prepared just now.
 async fn ensure_prepared(
     conn: &mut BackendConn,
     p: &Prepared,
     key: &StmtKey,
     max: usize,
-) -> Result<BackendStmt, BackendError> {
+) -> Result<(BackendStmt, Option<Vec<u8>>), BackendError> {
     if let Some(s) = conn.stmts.get(key) {
-        return Ok(s);
+        return Ok((s, None));
     }
-    prepare_here(conn, p, key, max).await.map(|(st, _)| st)
+    let (st, answer) = prepare_here(conn, p, key, max).await?;
+    Ok((st, Some(answer)))
 }
 
 /// Prepares the statement on `conn` (closing there the one `key` named); returns it and
@@ -258,13 +260,14 @@ async fn prepare_here(
 /// MARIADB_CLIENT_CACHE_METADATA, before an execution on `conn`: what the relay of its
 /// answer must do ([`MetaPlan`]). When the connection last sent column definitions other
 /// than those the client has (a table changed between two prepares), it would leave the
-/// new ones out: the statement is prepared there again, and its definitions are put back
-/// into the answer unless the client has them. Returns the statement to execute.
+/// new ones out: the statement is prepared there again (unless `just_prepared`, the
+/// answer of a prepare made for this execution), and its definitions are put back into
+/// the answer unless the client has them. Returns the statement to execute.
 async fn plan_metadata(
     conn: &mut BackendConn,
     p: &Prepared,
     key: &StmtKey,
-    st: BackendStmt,
+    (st, just_prepared): (BackendStmt, Option<Vec<u8>>),
     max: usize,
 ) -> Result<BackendStmt, BackendError> {
     let mut plan = MetaPlan {
@@ -273,7 +276,10 @@ async fn plan_metadata(
     };
     let mut st = st;
     if st.meta != p.meta {
-        let (fresh, answer) = prepare_here(conn, p, key, max).await?;
+        let (fresh, answer) = match just_prepared {
+            Some(answer) => (st, answer),
+            None => prepare_here(conn, p, key, max).await?,
+        };
         let deprecate_eof = conn.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);
         if fresh.meta != p.meta {
             plan.inject =
@@ -301,10 +307,12 @@ pub async fn packets_for(
         })?;
     let key = stmts.key(call.client_id);
     let max = stmts.shared.unwrap_or(usize::MAX);
-    let mut st = ensure_prepared(conn, p, &key, max).await?;
-    if conn.cache_metadata && call.layout.is_some() {
-        st = plan_metadata(conn, p, &key, st, max).await?;
-    }
+    let prepared = ensure_prepared(conn, p, &key, max).await?;
+    let st = if conn.cache_metadata && call.layout.is_some() {
+        plan_metadata(conn, p, &key, prepared, max).await?
+    } else {
+        prepared.0
+    };
     let mut out = BytesMut::new();
     if call.with_long_data {
         for chunk in call.long_data.unwrap_or(&p.long_data) {
